@@ -1,0 +1,25 @@
+/* Packet sources: a pcap/pcapng file, or a live interface, through libpcap. */
+#pragma once
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct capture_stats {
+	uint64_t packets;   /* packets handed to the callback */
+	uint64_t bytes;     /* sum of their original (wire) lengths */
+	bool truncated;     /* the file ended in the middle of a record: what came before was processed */
+	char error[256];    /* libpcap's message for a truncated or unreadable file, else "" */
+};
+
+/* Called for each packet; a non-zero return stops the capture (and is returned by capture_*). */
+typedef int (*capture_packet_fn)(void *ud, int linktype, const struct pcap_pkthdr *h, const uint8_t *data);
+
+/* Reads a whole file. Returns 0 when the file was read to its end, including a truncated end (then
+ * st->truncated is true and st->error says so); a negative errno when it cannot be opened or is not a capture
+ * (st->error says why); or the callback's non-zero value. */
+int capture_file(const char *path, capture_packet_fn fn, void *ud, struct capture_stats *st)
+	__attribute__((warn_unused_result));
+/* Captures from an interface until *stop becomes non-zero. bpf may be NULL. */
+int capture_iface(const char *iface, const char *bpf, volatile sig_atomic_t *stop, capture_packet_fn fn, void *ud,
+		  struct capture_stats *st) __attribute__((warn_unused_result));

@@ -1,0 +1,29 @@
+/* The sensor's device inventory and connection map, built from dissected packets (packet time throughout).
+ * See docs/architecture.md for device identity and the record shapes. */
+#pragma once
+#include <jansson.h>
+#include <pcap/pcap.h>
+#include <stdint.h>
+
+struct inventory;
+struct oui_db;
+
+/* oui may be NULL (no vendor names). The inventory does not own it. */
+struct inventory *inventory_new(const struct oui_db *oui);
+void inventory_free(struct inventory *inv);
+
+/* Dissects one captured frame of the given DLT link type and updates devices, connections and flows. */
+void inventory_packet(struct inventory *inv, int linktype, const struct pcap_pkthdr *h, const uint8_t *data);
+
+/* Called once per record; `record` is borrowed (the callee json_incref()s it to keep it) and carries no "seq"
+ * yet. A non-zero return stops the flush and is returned by inventory_flush (the remaining changes stay
+ * pending for the next flush). */
+typedef int (*inventory_record_fn)(void *ud, json_t *record);
+/* Emits a `device` record for every device changed since the last flush and a `connection` record (with
+ * counter increments) for every connection with new traffic, in a deterministic order. */
+int inventory_flush(struct inventory *inv, inventory_record_fn fn, void *ud);
+
+/* The `inspect --json` document: {"devices":[...],"connections":[...],"alerts":[],"stats":{...}}. */
+json_t *inventory_to_json(const struct inventory *inv);
+/* Packet time of the last packet seen, µs since the epoch (0 before the first). */
+int64_t inventory_last_packet_usec(const struct inventory *inv);

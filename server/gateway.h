@@ -1,0 +1,24 @@
+/* The sensor gateway: a libwebsockets mutual-TLS server on its own thread, plus the ingest writer thread that
+ * applies batches to PostgreSQL and hands acks back. Started and stopped by `otwatch-console serve`. */
+#pragma once
+#include <stddef.h>
+
+struct gateway;
+
+struct gateway_opts {
+	const char *listen_addr;  /* "127.0.0.1" */
+	int port;                 /* 9443 */
+	const char *ca_cert_path; /* clients must chain to this CA */
+	const char *cert_path;    /* server certificate and key */
+	const char *key_path;
+	const char *db_url;
+	size_t queue_max;          /* batches waiting for the writer before reads stop (backpressure) */
+	size_t max_frame_bytes;    /* largest message accepted from an authenticated sensor */
+};
+
+/* Starts both threads; returns 0 once the port listens, or a negative errno with a logged reason. */
+int gateway_start(const struct gateway_opts *opts, struct gateway **out) __attribute__((warn_unused_result));
+/* Thread-safe: closes the sensor's connection (if any) with status 4003 and `reason`; used on revocation. */
+void gateway_kick_sensor(struct gateway *gw, const char *sensor_id, const char *reason);
+/* Stops accepting, closes connections, finishes the batch being written, joins the threads, frees gw. */
+void gateway_stop(struct gateway *gw);

@@ -1,0 +1,27 @@
+/* The console's state directory: the internal CA, the server certificate, the JWT key. Every node of a
+ * console holds a copy. Files (all 0600 in a 0700 directory):
+ *   ca.key ca.crt server.key server.crt jwt.key (32 raw bytes) */
+#pragma once
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/session_token.h"
+
+struct console_state {
+	char *dir;
+	char *ca_cert_path, *server_cert_path, *server_key_path;
+	EVP_PKEY *ca_key;
+	X509 *ca_cert;
+	char *ca_pem;
+	uint8_t jwt_key[SESSION_KEY_LEN];
+};
+
+/* Creates a new state directory; fails with -EEXIST if it holds a state already. `hostnames` become the
+ * server certificate's SANs (default localhost and 127.0.0.1 when n == 0). */
+int state_create(const char *dir, const char *const *hostnames, size_t n, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+/* Loads it; on error writes a message naming the file into err. */
+int state_load(const char *dir, struct console_state *st, char *err, size_t errlen) __attribute__((warn_unused_result));
+void state_free(struct console_state *st);
