@@ -25,3 +25,6 @@ int state_create(const char *dir, const char *const *hostnames, size_t n, char *
 /* Loads it; on error writes a message naming the file into err. */
 int state_load(const char *dir, struct console_state *st, char *err, size_t errlen) __attribute__((warn_unused_result));
 void state_free(struct console_state *st);
+/* Removes a state directory made by state_create (its known files, then the directory, which must then be
+ * empty); used by `init` when a later step fails. Returns 0 or a negative errno. */
+int state_remove(const char *dir) __attribute__((warn_unused_result));
