@@ -3,6 +3,7 @@
 #pragma once
 #include <jansson.h>
 #include <pcap/pcap.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct inventory;
@@ -27,3 +28,6 @@ int inventory_flush(struct inventory *inv, inventory_record_fn fn, void *ud);
 json_t *inventory_to_json(const struct inventory *inv);
 /* Packet time of the last packet seen, µs since the epoch (0 before the first). */
 int64_t inventory_last_packet_usec(const struct inventory *inv);
+
+/* Records that one capture file was read (truncated: it ended mid-record); shows in the stats. */
+void inventory_note_file(struct inventory *inv, bool truncated);

@@ -1,0 +1,120 @@
+#include "sensor-agent/capture.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+
+#define CAPTURE_SNAPLEN 65535
+#define CAPTURE_TIMEOUT_MS 100
+
+static void capture_set_error(struct capture_stats *st, const char *msg)
+{
+	snprintf(st->error, sizeof(st->error), "%s", msg);
+}
+
+/* Drains a handle; returns 0 at the end of input (or when *stop), a negative errno on a hard error, or the
+ * callback's value. Live and offline handles share it so both count the same way. */
+static int capture_loop(pcap_t *p, volatile sig_atomic_t *stop, capture_packet_fn fn, void *ud,
+			struct capture_stats *st, bool offline)
+{
+	int linktype = pcap_datalink(p);
+
+	for (;;) {
+		struct pcap_pkthdr *h;
+		const u_char *data;
+		int r;
+
+		if (stop && *stop)
+			return 0;
+		r = pcap_next_ex(p, &h, &data);
+		if (r == 1) {
+			st->packets++;
+			st->bytes += h->len;
+			r = fn(ud, linktype, h, data);
+			if (r)
+				return r;
+			continue;
+		}
+		if (r == 0) /* live timeout: look at *stop again */
+			continue;
+		if (r == PCAP_ERROR_BREAK)
+			return 0;
+		capture_set_error(st, pcap_geterr(p));
+		/* libpcap reports a file cut in the middle of a record as an error whose text says "truncated";
+		 * everything before it was delivered, so that is an end of input, not a failure. */
+		if (offline && strstr(st->error, "truncated")) {
+			st->truncated = true;
+			return 0;
+		}
+		return -EIO;
+	}
+}
+
+int capture_file(const char *path, capture_packet_fn fn, void *ud, struct capture_stats *st)
+{
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	pcap_t *p;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	p = pcap_open_offline(path, errbuf);
+	if (!p) {
+		capture_set_error(st, errbuf);
+		/* libpcap folds "cannot open" and "not a capture" into one error string. */
+		return strstr(errbuf, "No such file") ? -ENOENT : strstr(errbuf, "ermission") ? -EACCES : -EINVAL;
+	}
+	r = capture_loop(p, NULL, fn, ud, st, true);
+	pcap_close(p);
+	return r;
+}
+
+int capture_iface(const char *iface, const char *bpf, volatile sig_atomic_t *stop, capture_packet_fn fn, void *ud,
+		  struct capture_stats *st)
+{
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	struct bpf_program prog;
+	bool have_prog = false;
+	pcap_t *p;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	p = pcap_create(iface, errbuf);
+	if (!p) {
+		capture_set_error(st, errbuf);
+		return -ENODEV;
+	}
+	if (pcap_set_snaplen(p, CAPTURE_SNAPLEN) || pcap_set_promisc(p, 1) || pcap_set_timeout(p, CAPTURE_TIMEOUT_MS)) {
+		capture_set_error(st, "cannot configure the capture handle");
+		r = -EINVAL;
+		goto out;
+	}
+	r = pcap_activate(p);
+	if (r < 0) {
+		capture_set_error(st, pcap_geterr(p));
+		r = r == PCAP_ERROR_PERM_DENIED ? -EPERM : r == PCAP_ERROR_NO_SUCH_DEVICE ? -ENODEV : -EIO;
+		goto out;
+	}
+	if (r > 0)
+		log_warn("capture %s: %s", iface, pcap_geterr(p));
+	if (bpf && *bpf) {
+		if (pcap_compile(p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+			capture_set_error(st, pcap_geterr(p));
+			r = -EINVAL;
+			goto out;
+		}
+		have_prog = true;
+		if (pcap_setfilter(p, &prog) < 0) {
+			capture_set_error(st, pcap_geterr(p));
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	r = capture_loop(p, stop, fn, ud, st, false);
+out:
+	if (have_prog)
+		pcap_freecode(&prog);
+	pcap_close(p);
+	return r;
+}

@@ -1,0 +1,171 @@
+#include "sensor-agent/inspect.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "sensor-agent/capture.h"
+#include "sensor-agent/commands.h"
+#include "sensor-agent/oui.h"
+
+static int inspect_packet(void *ud, int linktype, const struct pcap_pkthdr *h, const uint8_t *data)
+{
+	inventory_packet(ud, linktype, h, data);
+	return 0;
+}
+
+int inspect_read_file(struct inventory *inv, const char *path)
+{
+	struct capture_stats st;
+	int r = capture_file(path, inspect_packet, inv, &st);
+
+	if (r < 0) {
+		fprintf(stderr, "otwatch-sensor: %s: %s\n", path, st.error[0] ? st.error : strerror(-r));
+		return r;
+	}
+	if (st.truncated)
+		fprintf(stderr, "otwatch-sensor: warning: %s: truncated capture, kept %llu packets (%s)\n", path,
+			(unsigned long long)st.packets, st.error);
+	inventory_note_file(inv, st.truncated);
+	return 0;
+}
+
+static const char *str_or(json_t *v, const char *dflt)
+{
+	return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+/* Joins the strings of an array (or the "name" of its objects, with "/role") with commas. */
+static void join(json_t *arr, char *out, size_t cap)
+{
+	size_t i, used = 0;
+	json_t *v;
+
+	out[0] = '\0';
+	json_array_foreach(arr, i, v) {
+		char item[96];
+		if (json_is_string(v))
+			snprintf(item, sizeof(item), "%s", json_string_value(v));
+		else if (json_is_integer(v))
+			snprintf(item, sizeof(item), "%lld", (long long)json_integer_value(v));
+		else
+			snprintf(item, sizeof(item), "%s/%s", str_or(json_object_get(v, "name"), "?"),
+				 str_or(json_object_get(v, "role"), "?"));
+		int n = snprintf(out + used, cap - used, "%s%s", i ? "," : "", item);
+		if (n < 0 || (size_t)n >= cap - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
+void inspect_print_table(FILE *out, json_t *doc)
+{
+	json_t *devs = json_object_get(doc, "devices"), *conns = json_object_get(doc, "connections");
+	json_t *stats = json_object_get(doc, "stats"), *v;
+	char ips[512], protos[512], vlans[64];
+	size_t i;
+
+	fprintf(out, "DEVICES (%zu)\n%-4s %-22s %-32s %-6s %-28s %s\n", json_array_size(devs), "ID", "KEY", "IPS",
+		"VLANS", "VENDOR", "PROTOCOLS");
+	json_array_foreach(devs, i, v) {
+		join(json_object_get(v, "ips"), ips, sizeof(ips));
+		join(json_object_get(v, "vlans"), vlans, sizeof(vlans));
+		join(json_object_get(v, "protocols"), protos, sizeof(protos));
+		fprintf(out, "%-4lld %-22s %-32s %-6s %-28.28s %s\n", (long long)json_integer_value(json_object_get(v, "id")),
+			str_or(json_object_get(v, "key"), "?"), ips, vlans, str_or(json_object_get(v, "vendor"), "-"),
+			protos);
+	}
+	fprintf(out, "\nCONNECTIONS (%zu)\n%-5s %-40s %-40s %-6s %-10s %-12s %s\n", json_array_size(conns), "PROTO",
+		"SRC", "DST", "PORT", "PACKETS", "BYTES", "PROTOCOLS");
+	json_array_foreach(conns, i, v) {
+		json_t *port = json_object_get(v, "port");
+		char portbuf[16] = "-";
+		if (json_is_integer(port))
+			snprintf(portbuf, sizeof(portbuf), "%lld", (long long)json_integer_value(port));
+		join(json_object_get(v, "protocols"), protos, sizeof(protos));
+		fprintf(out, "%-5s %-40s %-40s %-6s %-10lld %-12lld %s%s\n", str_or(json_object_get(v, "transport"), "?"),
+			str_or(json_object_get(v, "src_addr"), "?"), str_or(json_object_get(v, "dst_addr"), "?"), portbuf,
+			(long long)json_integer_value(json_object_get(v, "packets")),
+			(long long)json_integer_value(json_object_get(v, "bytes")), protos,
+			json_is_true(json_object_get(v, "broadcast")) ? " (broadcast)" : "");
+	}
+	fprintf(out, "\n%lld packets, %lld bytes, %s .. %s%s\n",
+		(long long)json_integer_value(json_object_get(stats, "packets")),
+		(long long)json_integer_value(json_object_get(stats, "bytes")),
+		str_or(json_object_get(stats, "first_packet"), "-"), str_or(json_object_get(stats, "last_packet"), "-"),
+		json_is_true(json_object_get(stats, "truncated")) ? " (truncated input)" : "");
+}
+
+static void inspect_usage(FILE *out)
+{
+	fprintf(out, "usage: otwatch-sensor inspect FILE... [--json] [--oui-dir DIR]\n"
+		     "  Reads pcap/pcapng files into one inventory and prints devices and connections.\n"
+		     "  --json         print the inspect JSON document\n"
+		     "  --oui-dir DIR  IEEE registry CSVs (default " OUI_DEFAULT_DIR ")\n");
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "oui-dir", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *oui_dir = OUI_DEFAULT_DIR;
+	bool as_json = false;
+	struct oui_db *oui = NULL;
+	struct inventory *inv = NULL;
+	json_t *doc = NULL;
+	int c, status = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jo:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			as_json = true;
+			break;
+		case 'o':
+			oui_dir = optarg;
+			break;
+		case 'h':
+			inspect_usage(stdout);
+			return 0;
+		default:
+			inspect_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		inspect_usage(stderr);
+		return 2;
+	}
+	oui = oui_load(oui_dir);
+	inv = inventory_new(oui);
+	if (!inv) {
+		fprintf(stderr, "otwatch-sensor: out of memory\n");
+		goto out;
+	}
+	for (int i = optind; i < argc; i++)
+		if (inspect_read_file(inv, argv[i]) < 0)
+			goto out;
+	doc = inventory_to_json(inv);
+	if (!doc) {
+		fprintf(stderr, "otwatch-sensor: out of memory\n");
+		goto out;
+	}
+	if (as_json) {
+		if (json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) < 0)
+			goto out;
+		fputc('\n', stdout);
+	} else {
+		inspect_print_table(stdout, doc);
+	}
+	status = fflush(stdout) == 0 ? 0 : 1;
+out:
+	json_decref(doc);
+	inventory_free(inv);
+	oui_free(oui);
+	return status;
+}

@@ -1,0 +1,362 @@
+#include "sensor-agent/run.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/pki.h"
+#include "common/timefmt.h"
+#include "sensor-agent/capture.h"
+#include "sensor-agent/inventory.h"
+#include "sensor-agent/journal.h"
+#include "sensor-agent/oui.h"
+#include "sensor-agent/sensor_state.h"
+#include "sensor-agent/uplink.h"
+
+#define FLUSH_INTERVAL_USEC 1000000
+#define CHECKPOINT_NAME "capture.json"
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+struct run {
+	const char *pcap;
+	bool realtime, follow;
+	struct inventory *inv;
+	struct journal *j;
+	struct uplink *up;
+	int64_t last_flush_usec;
+	int64_t first_pkt_usec, wall_start_usec;
+	uint64_t skip;    /* records of this file already journaled by an earlier run */
+	uint64_t records; /* records journaled by this run */
+	uint64_t skipped;
+	int error;        /* negative errno that stopped the run */
+};
+
+static int64_t pkt_usec(const struct pcap_pkthdr *h)
+{
+	return (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+}
+
+static int on_record(void *ud, json_t *record)
+{
+	struct run *r = ud;
+	if (r->skip > 0) {
+		r->skip--;
+		r->skipped++;
+		return 0;
+	}
+	/* The inventory may keep its record: add "seq" to our own (shallow) copy. */
+	json_t *copy = json_copy(record);
+	if (!copy)
+		return -ENOMEM;
+	int rc = journal_append(r->j, copy, NULL);
+	json_decref(copy);
+	if (rc < 0) {
+		log_error("run: cannot journal a record: %s", strerror(-rc));
+		return rc;
+	}
+	r->records++;
+	return 0;
+}
+
+static int sync_and_notify(struct run *r)
+{
+	int rc = journal_sync(r->j);
+	if (rc == 0)
+		uplink_notify(r->up);
+	return rc;
+}
+
+static int flush(struct run *r)
+{
+	int rc = inventory_flush(r->inv, on_record, r);
+	if (rc == 0)
+		rc = sync_and_notify(r);
+	if (rc < 0)
+		r->error = rc;
+	return rc;
+}
+
+/* Sleeps until the packet's offset from the first packet has passed on the wall clock (--rate realtime). */
+static void pace(struct run *r, int64_t t)
+{
+	if (r->first_pkt_usec == 0) {
+		r->first_pkt_usec = t;
+		r->wall_start_usec = timefmt_now_usec();
+		return;
+	}
+	int64_t due = r->wall_start_usec + (t - r->first_pkt_usec);
+	for (;;) {
+		int64_t wait = due - timefmt_now_usec();
+		if (wait <= 0 || g_stop)
+			return;
+		if (wait > 100000)
+			wait = 100000;
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)wait * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int on_packet(void *ud, int linktype, const struct pcap_pkthdr *h, const uint8_t *data)
+{
+	struct run *r = ud;
+	if (g_stop || uplink_fatal(r->up, NULL, 0))
+		return 1;
+	int64_t t = pkt_usec(h);
+	if (r->realtime)
+		pace(r, t);
+	/* The boundary is crossed by a packet of the next second, so flush what came before it first. */
+	if (r->last_flush_usec == 0)
+		r->last_flush_usec = t;
+	else if (t - r->last_flush_usec >= FLUSH_INTERVAL_USEC) {
+		if (flush(r) < 0)
+			return 1;
+		r->last_flush_usec = t;
+	}
+	inventory_packet(r->inv, linktype, h, data);
+	return 0;
+}
+
+/* --- the file checkpoint (see run.h) --- */
+
+static json_t *file_identity(const char *path)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	if (!realpath(path, real) || stat(real, &st) < 0)
+		return NULL;
+	return json_pack("{s:s, s:I, s:I, s:I, s:I}", "path", real, "dev", (json_int_t)st.st_dev, "ino",
+			 (json_int_t)st.st_ino, "size", (json_int_t)st.st_size, "mtime_ns",
+			 (json_int_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
+}
+
+/* Sets r->skip from an earlier run over the same file, or records that this file's records start now. */
+static int checkpoint_begin(struct run *r, const char *state_dir)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", state_dir, CHECKPOINT_NAME);
+	json_t *id = file_identity(r->pcap);
+	if (!id)
+		return 0; /* capture_file reports the unreadable file */
+	char *data = NULL;
+	size_t len;
+	json_t *old = NULL;
+	int rc = 0;
+	if (pki_read_file(path, 64 * 1024, &data, &len) == 0)
+		old = json_loadb(data, len, 0, NULL);
+	json_t *old_first = json_object_get(old, "first_seq");
+	if (json_is_integer(old_first) && json_equal(json_object_get(old, "file"), id)) {
+		uint64_t first = (uint64_t)json_integer_value(old_first), next = journal_next_seq(r->j);
+		r->skip = next > first ? next - first : 0;
+		log_info("run: %s was replayed before from seq %" PRIu64 "; its first %" PRIu64
+			 " records are journaled already", r->pcap, first, r->skip);
+		goto out;
+	}
+	json_t *doc = json_pack("{s:O, s:I}", "file", id, "first_seq", (json_int_t)journal_next_seq(r->j));
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (!text) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = pki_write_file(path, text, strlen(text), 0600, 0);
+	free(text);
+	if (rc < 0)
+		log_error("run: cannot write %s: %s", path, strerror(-rc));
+out:
+	json_decref(old);
+	json_decref(id);
+	free(data);
+	return rc;
+}
+
+static int journal_health(struct run *r, const char *event, const char *file, const char *error)
+{
+	char at[TIMEFMT_LEN];
+	int64_t t = inventory_last_packet_usec(r->inv);
+	timefmt_rfc3339_ms(t ? t : timefmt_now_usec(), at);
+	json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", "health", "at", at, "event", event, "file", file,
+				"error", error);
+	if (!rec)
+		return -ENOMEM;
+	int rc = on_record(r, rec);
+	json_decref(rec);
+	return rc;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: otwatch-sensor run --state DIR (--pcap FILE [--rate max|realtime] [--follow] |\n"
+		   "                          --iface IFACE [--bpf EXPR]) [--log-level L]\n");
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' }, { "pcap", required_argument, NULL, 'p' },
+		{ "rate", required_argument, NULL, 'r' },  { "follow", no_argument, NULL, 'f' },
+		{ "iface", required_argument, NULL, 'i' }, { "bpf", required_argument, NULL, 'b' },
+		{ "log-level", required_argument, NULL, 'l' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state_dir = NULL, *iface = NULL, *bpf = NULL;
+	struct run r = { 0 };
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "s:p:r:fi:b:l:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': state_dir = optarg; break;
+		case 'p': r.pcap = optarg; break;
+		case 'r':
+			if (strcmp(optarg, "realtime") == 0)
+				r.realtime = true;
+			else if (strcmp(optarg, "max") != 0) {
+				fprintf(stderr, "run: --rate must be max or realtime\n");
+				return 2;
+			}
+			break;
+		case 'f': r.follow = true; break;
+		case 'i': iface = optarg; break;
+		case 'b': bpf = optarg; break;
+		case 'l':
+			if (log_set_level_name(optarg) < 0) {
+				fprintf(stderr, "run: unknown log level \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || !state_dir || !r.pcap == !iface || (iface && (r.realtime || r.follow)) ||
+	    (r.pcap && bpf)) {
+		usage(stderr);
+		return 2;
+	}
+
+	int status = 1;
+	char err[512];
+	struct sensor_state st;
+	struct oui_db *oui = NULL;
+	if (sensor_state_load(state_dir, &st, err, sizeof(err)) < 0) {
+		fprintf(stderr, "run: %s\n", err);
+		goto out;
+	}
+	int rc = journal_open(state_dir, &r.j);
+	if (rc < 0) {
+		fprintf(stderr, "run: cannot open the journal in %s: %s\n", state_dir, strerror(-rc));
+		goto out;
+	}
+	oui = oui_load(OUI_DEFAULT_DIR);
+	r.inv = inventory_new(oui);
+	if (!r.inv) {
+		fprintf(stderr, "run: out of memory\n");
+		goto out;
+	}
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct uplink_opts uo = {
+		.sensor_id = st.sensor_id,
+		.url = st.sensor_url,
+		.cert_path = st.cert_path,
+		.key_path = st.key_path,
+		.ca_path = st.ca_path,
+		.mode = "learning",
+	};
+	if ((rc = uplink_start(&uo, r.j, &r.up)) < 0) {
+		fprintf(stderr, "run: cannot start the uplink to %s: %s\n", st.sensor_url, strerror(-rc));
+		goto out;
+	}
+	log_info("run: sensor %s, journal holds seqs up to %" PRIu64 " (acked %" PRIu64 ")", st.sensor_id,
+		 journal_last_seq(r.j), journal_acked(r.j));
+
+	struct capture_stats cs = { 0 };
+	if (r.pcap) {
+		if ((rc = checkpoint_begin(&r, state_dir)) < 0)
+			goto out;
+		rc = capture_file(r.pcap, on_packet, &r, &cs);
+	} else {
+		rc = capture_iface(iface, bpf, &g_stop, on_packet, &r, &cs);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "run: cannot capture from %s: %s\n", r.pcap ? r.pcap : iface,
+			cs.error[0] ? cs.error : strerror(-rc));
+		goto out;
+	}
+	char reason[256];
+	if (uplink_fatal(r.up, reason, sizeof(reason))) {
+		fprintf(stderr, "run: %s\n", reason);
+		goto out;
+	}
+	if (r.error < 0) {
+		fprintf(stderr, "run: stopped: %s\n", strerror(-r.error));
+		goto out;
+	}
+	bool interrupted = g_stop;
+	/* A file run that was interrupted keeps its record sequence a prefix of the file's (see run.h). */
+	if (!interrupted || !r.pcap) {
+		if (flush(&r) < 0) {
+			fprintf(stderr, "run: cannot journal records: %s\n", strerror(-r.error));
+			goto out;
+		}
+		if (cs.truncated) {
+			log_warn("run: %s is truncated (%s); keeping the %" PRIu64 " packets before the cut", r.pcap,
+				 cs.error, cs.packets);
+			if ((rc = journal_health(&r, "capture_truncated", r.pcap, cs.error)) < 0 ||
+			    (rc = sync_and_notify(&r)) < 0) {
+				fprintf(stderr, "run: cannot journal records: %s\n", strerror(-rc));
+				goto out;
+			}
+		}
+	} else if ((rc = journal_sync(r.j)) < 0) {
+		fprintf(stderr, "run: cannot sync the journal: %s\n", strerror(-rc));
+		goto out;
+	}
+	uint64_t last = journal_last_seq(r.j);
+	if (r.pcap && !interrupted) {
+		log_info("run: %s processed; waiting for the console to ack seq %" PRIu64, r.pcap, last);
+		rc = uplink_wait_acked(r.up, r.follow ? UINT64_MAX : last, &g_stop, -1);
+	} else {
+		/* Interrupted or live: give records in flight a moment, the journal keeps the rest. */
+		rc = uplink_wait_acked(r.up, last, NULL, 3000);
+	}
+	if (rc == -EPIPE) {
+		uplink_fatal(r.up, reason, sizeof(reason));
+		fprintf(stderr, "run: %s\n", reason);
+		goto out;
+	}
+	printf("packets %" PRIu64 ", records %" PRIu64 " (%" PRIu64 " already journaled), acked seq %" PRIu64
+	       " of %" PRIu64 "%s\n",
+	       cs.packets, r.records, r.skipped, journal_acked(r.j), last, g_stop ? " (interrupted)" : "");
+	fflush(stdout);
+	status = 0;
+out:
+	uplink_stop(r.up);
+	if (r.j && journal_sync(r.j) < 0)
+		status = 1;
+	journal_close(r.j);
+	inventory_free(r.inv);
+	if (oui)
+		oui_free(oui);
+	sensor_state_free(&st);
+	return status;
+}

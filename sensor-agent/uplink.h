@@ -1,0 +1,82 @@
+/* The sensor's uplink: a libwebsockets mutual-TLS client (subprotocol otwatch.v1, docs/architecture.md) that
+ * sends the journal's records to the console and advances the journal's acked seq on every ack.
+ *
+ * Threads: the uplink owns its lws context and runs lws_service() on its own thread, so a slow or absent
+ * console never stalls capture and lws's blocking service call never sits inside the packet loop. The capture
+ * thread only appends to the journal (which locks itself) and calls uplink_notify(), which is
+ * lws_cancel_service(): the one lws call that is safe from another thread. Everything that touches a wsi runs on
+ * the uplink thread.
+ *
+ * Protocol: on connect, hello {first_seq,last_seq}; on welcome{applied_seq} the journal is acked up to it and
+ * sending resumes at applied_seq+1. Batches hold at most UPLINK_BATCH_RECORDS records / UPLINK_BATCH_BYTES of
+ * frame, with at most UPLINK_WINDOW batches unacked. Failures reconnect with exponential backoff and jitter
+ * (1 s doubling to 30 s, reset by a welcome). A close with 4001 (protocol) or 4003 (revoked/unknown sensor) is
+ * fatal: the uplink stops and uplink_fatal() reports the console's reason. */
+#pragma once
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sensor-agent/journal.h"
+
+#define UPLINK_BATCH_RECORDS 500
+#define UPLINK_BATCH_BYTES (256u * 1024)
+#define UPLINK_WINDOW 4
+#define UPLINK_BACKOFF_MIN_MS 1000u
+#define UPLINK_BACKOFF_MAX_MS 30000u
+
+/* --- Pure logic, no network (unit-tested in tests/unit/test_uplink.c) --- */
+
+/* Reconnect delays: attempt n waits a uniformly random time in [base/2, base] with base = min(1 s * 2^n, 30 s). */
+struct uplink_backoff {
+	unsigned attempt;
+};
+/* The next delay in ms; `rnd` is a random 32-bit value. */
+unsigned uplink_backoff_next(struct uplink_backoff *b, uint32_t rnd);
+static inline void uplink_backoff_reset(struct uplink_backoff *b) { b->attempt = 0; }
+
+/* The seq_to of each batch sent and not yet acked, oldest first. */
+struct uplink_window {
+	uint64_t seq_to[UPLINK_WINDOW];
+	size_t n;
+};
+static inline bool uplink_window_full(const struct uplink_window *w) { return w->n >= UPLINK_WINDOW; }
+void uplink_window_push(struct uplink_window *w, uint64_t seq_to);
+/* Drops every batch whose seq_to <= acked. */
+void uplink_window_ack(struct uplink_window *w, uint64_t acked);
+
+/* Builds the next batch message from the journal, starting at the first stored seq >= from: at most max_records
+ * records and a frame of at most max_bytes (a single record larger than that still goes alone). On success
+ * returns the number of records (0: nothing to send, *text NULL) and sets *text (heap, free()), *len and
+ * *seq_to. Negative errno on a journal error. */
+int uplink_build_batch(struct journal *j, uint64_t from, size_t max_records, size_t max_bytes, char **text,
+		       size_t *len, uint64_t *seq_to) __attribute__((warn_unused_result));
+
+/* Close statuses after which the sensor must not reconnect. */
+static inline bool uplink_close_is_fatal(unsigned status) { return status == 4001 || status == 4003; }
+
+/* --- The client --- */
+
+struct uplink;
+
+struct uplink_opts {
+	const char *sensor_id;
+	const char *url; /* wss://host[:port][/path] */
+	const char *cert_path, *key_path, *ca_path;
+	const char *mode; /* "learning" */
+};
+
+/* Starts the uplink thread (which connects at once). The journal must outlive the uplink. */
+int uplink_start(const struct uplink_opts *o, struct journal *j, struct uplink **out)
+	__attribute__((warn_unused_result));
+/* Thread-safe: new records are in the journal (synced). */
+void uplink_notify(struct uplink *u);
+/* Waits until every record up to seq is acked (0), the uplink failed fatally (-EPIPE), *stop became non-zero
+ * (-EINTR), or timeout_ms passed (-ETIMEDOUT; < 0 waits without limit). */
+int uplink_wait_acked(struct uplink *u, uint64_t seq, const volatile sig_atomic_t *stop, int timeout_ms);
+/* True after a fatal refusal; reason (may be NULL) gets the message. */
+bool uplink_fatal(struct uplink *u, char *reason, size_t len);
+/* Stops the thread, closes the connection, frees u (NULL is fine). */
+void uplink_stop(struct uplink *u);
