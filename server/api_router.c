@@ -1,0 +1,257 @@
+#include "server/api_router.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/timefmt.h"
+#include "server/api_auth.h"
+#include "server/api_enroll.h"
+#include "server/api_inventory.h"
+#include "server/api_sensors.h"
+#include "server/api_sites.h"
+#include "server/audit.h"
+#include "server/db.h"
+
+static void api_health(struct api_call *c, PGconn *db);
+
+static const struct api_route routes[] = {
+	{ API_GET, "/api/v1/health", api_health, API_R_PUBLIC | API_R_DB_OPTIONAL, NULL },
+	{ API_POST, "/api/v1/auth/login", api_auth_login, API_R_PUBLIC | API_R_COSTLY, &api_auth_login_body },
+	{ API_POST, "/api/v1/auth/logout", api_auth_logout, 0, NULL },
+	{ API_GET, "/api/v1/auth/me", api_auth_me, 0, NULL },
+	{ API_POST, "/api/v1/enroll", api_enroll, API_R_PUBLIC, &api_enroll_body },
+	{ API_GET, "/api/v1/sites", api_sites_list, 0, NULL },
+	{ API_POST, "/api/v1/sites", api_sites_create, API_R_ADMIN, &api_sites_create_body },
+	{ API_GET, "/api/v1/sites/{id}", api_sites_get, 0, NULL },
+	{ API_PATCH, "/api/v1/sites/{id}", api_sites_update, API_R_ADMIN, &api_sites_update_body },
+	{ API_DELETE, "/api/v1/sites/{id}", api_sites_delete, API_R_ADMIN, NULL },
+	{ API_GET, "/api/v1/zones", api_zones_list, 0, NULL },
+	{ API_POST, "/api/v1/zones", api_zones_create, API_R_ADMIN, &api_zones_create_body },
+	{ API_GET, "/api/v1/zones/{id}", api_zones_get, 0, NULL },
+	{ API_PATCH, "/api/v1/zones/{id}", api_zones_update, API_R_ADMIN, &api_zones_update_body },
+	{ API_DELETE, "/api/v1/zones/{id}", api_zones_delete, API_R_ADMIN, NULL },
+	{ API_GET, "/api/v1/sensors", api_sensors_list, 0, NULL },
+	{ API_POST, "/api/v1/sensors", api_sensors_create, API_R_ADMIN, &api_sensors_create_body },
+	{ API_GET, "/api/v1/sensors/{id}", api_sensors_get, 0, NULL },
+	{ API_PATCH, "/api/v1/sensors/{id}", api_sensors_update, API_R_ADMIN, &api_sensors_update_body },
+	{ API_DELETE, "/api/v1/sensors/{id}", api_sensors_delete, API_R_ADMIN, NULL },
+	{ API_GET, "/api/v1/devices", api_devices_list, 0, NULL },
+	{ API_GET, "/api/v1/devices/{id}", api_devices_get, 0, NULL },
+	{ API_GET, "/api/v1/connections", api_connections_list, 0, NULL },
+	{ API_GET, "/api/v1/connections/{id}", api_connections_get, 0, NULL },
+};
+
+const struct api_route *api_routes(size_t *n)
+{
+	*n = sizeof(routes) / sizeof(routes[0]);
+	return routes;
+}
+
+static bool param_char_ok(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '-';
+}
+
+/* Matches one pattern; a {id} segment takes 1..API_PARAM_MAX-1 characters of [0-9A-Za-z-]. */
+static bool pattern_match(const char *pat, const char *path, char param[API_PARAM_MAX])
+{
+	param[0] = '\0';
+	while (*pat) {
+		if (strncmp(pat, "{id}", 4) == 0) {
+			size_t n = 0;
+			while (path[n] && path[n] != '/') {
+				if (!param_char_ok(path[n]) || n + 1 >= API_PARAM_MAX)
+					return false;
+				n++;
+			}
+			if (n == 0)
+				return false;
+			memcpy(param, path, n);
+			param[n] = '\0';
+			path += n;
+			pat += 4;
+			continue;
+		}
+		if (*pat != *path)
+			return false;
+		pat++;
+		path++;
+	}
+	return *path == '\0';
+}
+
+int api_route_match(const struct api_route *tbl, size_t n, unsigned method, const char *path,
+		    const struct api_route **route, char param[API_PARAM_MAX], unsigned *allowed)
+{
+	char tmp[API_PARAM_MAX];
+
+	*route = NULL;
+	*allowed = 0;
+	param[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (!pattern_match(tbl[i].pattern, path, tmp))
+			continue;
+		if (tbl[i].method & method) {
+			*route = &tbl[i];
+			memcpy(param, tmp, sizeof(tmp));
+			return 0;
+		}
+		*allowed |= tbl[i].method;
+	}
+	return *allowed ? 405 : 404;
+}
+
+void api_ok(struct api_call *c, int status, json_t *body)
+{
+	c->status = status;
+	json_decref(c->resp);
+	c->resp = body;
+	if (status != 204 && !body)
+		api_fail(c, 500, "internal", NULL, "out of memory");
+}
+
+void api_fail(struct api_call *c, int status, const char *code, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->status = status;
+	c->err.status = status;
+	snprintf(c->err.code, sizeof(c->err.code), "%s", code);
+	snprintf(c->err.field, sizeof(c->err.field), "%s", field ? field : "");
+	va_start(ap, fmt);
+	vsnprintf(c->err.message, sizeof(c->err.message), fmt, ap);
+	va_end(ap);
+	json_decref(c->resp);
+	c->resp = NULL;
+}
+
+void api_fail_db(struct api_call *c)
+{
+	api_fail(c, 500, "internal", NULL, "internal error");
+}
+
+void api_audit(struct api_call *c, PGconn *db, const char *action, const char *object, json_t *details)
+{
+	if (audit_write(db, c->username[0] ? c->username : NULL, c->client, action, object, details) != 0)
+		log_warn("api: audit write failed for %s", action);
+}
+
+bool api_list_params(struct api_call *c, unsigned filters, enum http_id_kind kind, struct http_list_params *lp)
+{
+	if (http_list_params_parse(c->query, filters, kind, lp, &c->err) == 0)
+		return true;
+	c->status = c->err.status;
+	return false;
+}
+
+const char *api_body_str(struct api_call *c, const char *name)
+{
+	json_t *v = c->body ? json_object_get(c->body, name) : NULL;
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+const char *api_body_id(struct api_call *c, const char *name, char buf[24])
+{
+	json_t *v = c->body ? json_object_get(c->body, name) : NULL;
+
+	if (!json_is_integer(v))
+		return NULL;
+	snprintf(buf, 24, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	return buf;
+}
+
+bool api_body_has(struct api_call *c, const char *name)
+{
+	return c->body && json_object_get(c->body, name) != NULL;
+}
+
+static const char *nz(const char *s)
+{
+	return s && *s ? s : NULL;
+}
+
+void api_list(struct api_call *c, PGconn *db, const char *sql, const struct http_list_params *lp, int nextra,
+	      const char *const *extra)
+{
+	const char *params[8];
+	char limit[24], cursor[HTTP_CURSOR_MAX];
+	PGresult *res = NULL;
+	json_t *items = NULL, *out = NULL;
+	int rows;
+
+	if (nextra < 0 || nextra > 6) {
+		api_fail(c, 500, "internal", NULL, "internal error");
+		return;
+	}
+	snprintf(limit, sizeof(limit), "%ld", lp->limit + 1);
+	params[0] = nz(lp->after);
+	params[1] = limit;
+	for (int i = 0; i < nextra; i++)
+		params[2 + i] = nz(extra[i]);
+	res = db_exec(db, sql, 2 + nextra, params);
+	if (!res) {
+		api_fail_db(c);
+		goto out;
+	}
+	items = json_array();
+	if (!items)
+		goto oom;
+	rows = PQntuples(res);
+	for (int i = 0; i < rows && i < lp->limit; i++) {
+		json_t *item = json_loads(PQgetvalue(res, i, 1), 0, NULL);
+		if (!item || json_array_append_new(items, item) != 0)
+			goto oom;
+	}
+	if (rows > lp->limit) {
+		if (!http_cursor_encode(PQgetvalue(res, (int)lp->limit - 1, 0), cursor))
+			goto oom;
+		out = json_pack("{s:O, s:s}", "items", items, "next_cursor", cursor);
+	} else {
+		out = json_pack("{s:O, s:n}", "items", items, "next_cursor");
+	}
+	if (!out)
+		goto oom;
+	api_ok(c, 200, out);
+	goto out;
+oom:
+	api_fail(c, 500, "internal", NULL, "internal error");
+out:
+	json_decref(items);
+	PQclear(res);
+}
+
+void api_get_one(struct api_call *c, PGconn *db, const char *sql, int nparams, const char *const *params,
+		 const char *what)
+{
+	PGresult *res = db_exec(db, sql, nparams, params);
+
+	if (!res) {
+		api_fail_db(c);
+		return;
+	}
+	if (PQntuples(res) == 0)
+		api_fail(c, 404, "not_found", NULL, "%s not found", what);
+	else
+		api_ok(c, 200, json_loads(PQgetvalue(res, 0, 0), 0, NULL));
+	PQclear(res);
+}
+
+static void api_health(struct api_call *c, PGconn *db)
+{
+	char now[TIMEFMT_LEN];
+	PGresult *res = db ? db_exec(db, "select 1", 0, NULL) : NULL;
+	bool ok = res != NULL;
+
+	PQclear(res);
+	timefmt_rfc3339_ms(timefmt_now_usec(), now);
+	api_ok(c, ok ? 200 : 503,
+	       json_pack("{s:s, s:s, s:s, s:s}", "status", ok ? "ok" : "degraded", "version", OTW_VERSION,
+			 "database", ok ? "ok" : "unavailable", "time", now));
+}

@@ -1,0 +1,122 @@
+/* The HTTP API: route table, per-request call object, and the dispatch glue between evhttp (loop thread) and
+ * the handlers (worker threads).
+ *
+ * A request goes: evhttp callback -> match route (404/405) -> session check (401) -> body parse and field
+ * validation (400/413) -> queued to the worker pool (503 when full) -> handler on a worker with its own
+ * PGconn (role checked there against the users table, 403) -> reply sent back on the loop thread. */
+#pragma once
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/http_util.h"
+#include "server/workers.h"
+
+struct evhttp_request;
+struct console_state;
+struct console_config;
+struct gateway;
+struct http_server;
+
+/* Methods a route can have (bit set so 405 answers can list them). */
+enum api_method {
+	API_GET = 1u << 0,
+	API_POST = 1u << 1,
+	API_PATCH = 1u << 2,
+	API_DELETE = 1u << 3,
+	API_PUT = 1u << 4,
+};
+
+enum {
+	API_R_PUBLIC = 1u << 0,      /* no session needed (health, login, enroll) */
+	API_R_ADMIN = 1u << 1,       /* admin role only (every write except logout) */
+	API_R_DB_OPTIONAL = 1u << 2, /* the handler runs even when the database is unreachable */
+	API_R_COSTLY = 1u << 3,      /* unauthenticated and expensive (password hashing): capped to half the
+				      * workers so that a login flood cannot starve everything else */
+};
+
+#define API_PARAM_MAX 64
+
+struct api_call;
+typedef void (*api_handler_fn)(struct api_call *c, PGconn *db);
+
+struct api_route {
+	unsigned method;
+	const char *pattern; /* "/api/v1/sites/{id}": one {id} segment at most */
+	api_handler_fn handler;
+	unsigned flags;
+	const struct http_body_spec *body; /* NULL: the route takes no body */
+};
+
+/* What the handlers share; read-only after start, so workers read it without locks. */
+struct api_env {
+	struct event_base *base;
+	struct workers *workers;
+	const struct console_state *st;
+	const struct console_config *cfg;
+	struct gateway *gw; /* may be NULL (gateway not running) */
+	int64_t session_ttl_sec;
+};
+
+/* One request in flight. Owned by the loop thread except while its job runs on a worker. */
+struct api_call {
+	struct worker_job job;
+	const struct api_env *env;
+	struct evhttp_request *req;
+	const struct api_route *route;
+	struct http_server *srv;    /* owner (loop thread bookkeeping) */
+	unsigned method;            /* enum api_method of the request, 0 for others */
+	char param[API_PARAM_MAX];  /* the {id} segment, "" when the route has none */
+	char *query;                /* raw query string or NULL */
+	json_t *body;               /* validated body or NULL */
+	char client[64];            /* peer address, for logs and the audit log */
+	char username[257];         /* session subject, "" on public routes */
+	char role[32];
+	int64_t session_expires;    /* seconds since the epoch */
+	int64_t started_usec;
+	/* outputs, set by the handler */
+	int status;
+	json_t *resp;               /* NULL for 204 */
+	char *set_cookie;           /* heap; NULL for none */
+	struct http_error err;      /* used when status >= 400 */
+};
+
+/* Matches method + path against the table. Returns 0 with *route and param set, 404 when no pattern matches
+ * the path, 405 when patterns match but none with that method (*allowed gets the methods that would). */
+int api_route_match(const struct api_route *tbl, size_t n, unsigned method, const char *path,
+		    const struct api_route **route, char param[API_PARAM_MAX], unsigned *allowed);
+
+/* The console's route table. */
+const struct api_route *api_routes(size_t *n);
+
+/* Handler helpers (worker thread). api_ok takes the reference to body (NULL for 204). */
+void api_ok(struct api_call *c, int status, json_t *body);
+void api_fail(struct api_call *c, int status, const char *code, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* Standard 500 answer after a database error (the server message is logged by db.c). */
+void api_fail_db(struct api_call *c);
+/* Writes an audit_log row for the call's user and client; failures are logged, not fatal. */
+void api_audit(struct api_call *c, PGconn *db, const char *action, const char *object, json_t *details);
+
+/* Runs a list query whose rows are (id text, item json text) with the list's filters, and answers
+ * {"items":[...],"next_cursor":...}. `sql` receives $1 = after (cursor id or NULL), $2 = limit + 1, then
+ * `nextra` parameters. */
+void api_list(struct api_call *c, PGconn *db, const char *sql, const struct http_list_params *lp,
+	      int nextra, const char *const *extra);
+/* Runs a query returning one row with one json text column: 200 with it, 404 (`what` not found) without. */
+void api_get_one(struct api_call *c, PGconn *db, const char *sql, int nparams, const char *const *params,
+		 const char *what);
+/* Parses list parameters from the call's query string; on failure answers 400 and returns false. */
+bool api_list_params(struct api_call *c, unsigned filters, enum http_id_kind kind, struct http_list_params *lp)
+	__attribute__((warn_unused_result));
+/* Body string field, or NULL when absent or null. */
+const char *api_body_str(struct api_call *c, const char *name);
+/* Body id field as decimal text into buf; returns buf, or NULL when absent or null. */
+const char *api_body_id(struct api_call *c, const char *name, char buf[24]);
+/* True when the body has the field (null included). */
+bool api_body_has(struct api_call *c, const char *name);
+
+/* Timestamps in SQL as RFC 3339 UTC with milliseconds, the same text timefmt_rfc3339_ms prints. */
+#define API_TS(col) "to_char((" col ") at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"

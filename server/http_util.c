@@ -1,0 +1,401 @@
+#include "server/http_util.h"
+
+#include <errno.h>
+#include <sys/queue.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+void http_error_set(struct http_error *e, int status, const char *code, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->status = status;
+	snprintf(e->code, sizeof(e->code), "%s", code);
+	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+}
+
+json_t *http_error_json(const struct http_error *e)
+{
+	json_t *inner = json_pack("{s:s, s:s}", "code", e->code, "message", e->message);
+
+	if (!inner)
+		return NULL;
+	if (e->field[0] && json_object_set_new(inner, "field", json_string(e->field)) != 0) {
+		json_decref(inner);
+		return NULL;
+	}
+	return json_pack("{s:o}", "error", inner);
+}
+
+bool http_id_parse_int(const char *s, int64_t *out)
+{
+	int64_t v = 0;
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 19 || s[0] == '0')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		int d = s[i] - '0';
+		if (v > (INT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+bool http_id_is_uuid(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (size_t i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!is_hex(s[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+bool http_base64url_encode(const uint8_t *in, size_t n, char *out, size_t out_len)
+{
+	size_t need = n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0) + 1;
+	size_t o = 0;
+
+	if (n > SIZE_MAX / 2 || need > out_len)
+		return false;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		size_t left = n - i;
+		if (left > 1)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (left > 2)
+			v |= in[i + 2];
+		out[o++] = b64url[(v >> 18) & 63];
+		out[o++] = b64url[(v >> 12) & 63];
+		if (left > 1)
+			out[o++] = b64url[(v >> 6) & 63];
+		if (left > 2)
+			out[o++] = b64url[v & 63];
+	}
+	out[o] = '\0';
+	return true;
+}
+
+static int b64url_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+long http_base64url_decode(const char *in, uint8_t *out, size_t out_len)
+{
+	size_t n = strlen(in), o = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+
+	if (n % 4 == 1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int v = b64url_value(in[i]);
+		if (v < 0)
+			return -1;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= out_len)
+				return -1;
+			out[o++] = (uint8_t)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	/* Leftover bits must be zero, so every cursor has exactly one spelling. */
+	if (acc != 0)
+		return -1;
+	return (long)o;
+}
+
+bool http_cursor_encode(const char *last_id, char out[HTTP_CURSOR_MAX])
+{
+	size_t n = strlen(last_id);
+
+	if (n == 0 || n >= HTTP_ID_MAX)
+		return false;
+	return http_base64url_encode((const uint8_t *)last_id, n, out, HTTP_CURSOR_MAX);
+}
+
+bool http_cursor_decode(const char *cursor, enum http_id_kind kind, char id[HTTP_ID_MAX])
+{
+	uint8_t buf[HTTP_ID_MAX];
+	long n;
+	int64_t v;
+
+	if (strlen(cursor) >= HTTP_CURSOR_MAX)
+		return false;
+	n = http_base64url_decode(cursor, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	memcpy(id, buf, (size_t)n);
+	id[n] = '\0';
+	if (memchr(buf, '\0', (size_t)n))
+		return false;
+	return kind == HTTP_ID_INT ? http_id_parse_int(id, &v) : http_id_is_uuid(id);
+}
+
+static int parse_limit(const char *s, long *out)
+{
+	int64_t v;
+
+	if (!http_id_parse_int(s, &v) || v > HTTP_LIMIT_MAX)
+		return -EINVAL;
+	*out = (long)v;
+	return 0;
+}
+
+int http_list_params_parse(const char *query, unsigned filters, enum http_id_kind id_kind,
+			   struct http_list_params *out, struct http_error *err)
+{
+	struct evkeyvalq q;
+	struct evkeyval *kv;
+	unsigned seen = 0;
+	int64_t v;
+	int rc = -EINVAL;
+
+	memset(out, 0, sizeof(*out));
+	out->limit = HTTP_LIMIT_DEFAULT;
+	TAILQ_INIT(&q);
+	if (!query || !*query)
+		return 0;
+	if (strlen(query) > 4096) {
+		http_error_set(err, 400, "invalid_query", NULL, "query string too long");
+		goto out;
+	}
+	if (evhttp_parse_query_str(query, &q) != 0) {
+		http_error_set(err, 400, "invalid_query", NULL, "malformed query string");
+		goto out;
+	}
+	TAILQ_FOREACH(kv, &q, next) {
+		static const char *const keys[] = { "limit", "cursor", "site_id", "zone_id", "sensor_id" };
+		unsigned bit = 0;
+		size_t k;
+
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			if (strcmp(kv->key, keys[k]) == 0)
+				break;
+		}
+		if (k >= 2 && k < 5 && !(filters & (1u << (k - 2))))
+			k = 5; /* a filter this list does not have */
+		if (k == 5) {
+			http_error_set(err, 400, "invalid_query", kv->key, "unknown query parameter '%.64s'", kv->key);
+			goto out;
+		}
+		bit = 1u << k;
+		if (seen & bit) {
+			http_error_set(err, 400, "invalid_query", kv->key, "query parameter '%s' given twice", keys[k]);
+			goto out;
+		}
+		seen |= bit;
+		switch (k) {
+		case 0:
+			if (parse_limit(kv->value, &out->limit) != 0) {
+				http_error_set(err, 400, "invalid_query", "limit",
+					       "limit must be an integer from 1 to %d", HTTP_LIMIT_MAX);
+				goto out;
+			}
+			break;
+		case 1:
+			if (!http_cursor_decode(kv->value, id_kind, out->after)) {
+				http_error_set(err, 400, "invalid_query", "cursor", "cursor is not valid");
+				goto out;
+			}
+			break;
+		case 2:
+		case 3:
+			if (!http_id_parse_int(kv->value, &v)) {
+				http_error_set(err, 400, "invalid_query", keys[k], "%s must be a positive integer",
+					       keys[k]);
+				goto out;
+			}
+			snprintf(k == 2 ? out->site_id : out->zone_id, HTTP_ID_MAX, "%s", kv->value);
+			break;
+		default:
+			if (!http_id_is_uuid(kv->value)) {
+				http_error_set(err, 400, "invalid_query", "sensor_id", "sensor_id must be a UUID");
+				goto out;
+			}
+			snprintf(out->sensor_id, HTTP_ID_MAX, "%s", kv->value);
+			break;
+		}
+	}
+	rc = 0;
+out:
+	evhttp_clear_headers(&q);
+	return rc;
+}
+
+size_t http_utf8_len(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			n++;
+	}
+	return n;
+}
+
+static bool has_ctrl(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f)
+			return true;
+	}
+	return false;
+}
+
+static int check_field(const struct http_field *f, json_t *v, struct http_error *err)
+{
+	if (json_is_null(v)) {
+		if (f->flags & HTTP_FF_NULLABLE)
+			return 0;
+		http_error_set(err, 400, "invalid_field", f->name, "field '%s' must not be null", f->name);
+		return -EINVAL;
+	}
+	switch (f->type) {
+	case HTTP_FT_STRING: {
+		const char *s;
+		size_t len, chars;
+		if (!json_is_string(v)) {
+			http_error_set(err, 400, "invalid_field", f->name, "field '%s' must be a string", f->name);
+			return -EINVAL;
+		}
+		s = json_string_value(v);
+		len = json_string_length(v);
+		chars = http_utf8_len(s, len);
+		if (chars < f->min_len || chars > f->max_len) {
+			http_error_set(err, 400, "invalid_field", f->name, "field '%s' must be %zu to %zu characters",
+				       f->name, f->min_len, f->max_len);
+			return -EINVAL;
+		}
+		if ((f->flags & HTTP_FF_NO_CTRL) && has_ctrl(s, len)) {
+			http_error_set(err, 400, "invalid_field", f->name,
+				       "field '%s' must not contain control characters", f->name);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	case HTTP_FT_ID:
+		if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+			http_error_set(err, 400, "invalid_field", f->name, "field '%s' must be a positive integer id",
+				       f->name);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	http_error_set(err, 400, "invalid_field", f->name, "field '%s' is not valid", f->name);
+	return -EINVAL;
+}
+
+int http_json_validate(json_t *obj, const struct http_body_spec *spec, struct http_error *err)
+{
+	const char *key;
+	json_t *v;
+	size_t present = 0;
+
+	if (!json_is_object(obj)) {
+		http_error_set(err, 400, "invalid_body", NULL, "request body must be a JSON object");
+		return -EINVAL;
+	}
+	json_object_foreach(obj, key, v) {
+		const struct http_field *f = NULL;
+		for (size_t i = 0; i < spec->n; i++) {
+			if (strcmp(spec->fields[i].name, key) == 0) {
+				f = &spec->fields[i];
+				break;
+			}
+		}
+		if (!f) {
+			http_error_set(err, 400, "unknown_field", key, "unknown field '%.64s'", key);
+			return -EINVAL;
+		}
+		if (check_field(f, v, err) != 0)
+			return -EINVAL;
+		present++;
+	}
+	for (size_t i = 0; i < spec->n; i++) {
+		if ((spec->fields[i].flags & HTTP_FF_REQUIRED) && !json_object_get(obj, spec->fields[i].name)) {
+			http_error_set(err, 400, "missing_field", spec->fields[i].name, "field '%s' is required",
+				       spec->fields[i].name);
+			return -EINVAL;
+		}
+	}
+	if (present < spec->min_fields) {
+		http_error_set(err, 400, "invalid_body", NULL, "request body must set at least %zu field(s)",
+			       spec->min_fields);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int http_json_parse_body(const char *buf, size_t len, size_t max_len, const struct http_body_spec *spec,
+			 json_t **out, struct http_error *err)
+{
+	json_error_t jerr;
+	json_t *obj = NULL;
+	int rc = -EINVAL;
+
+	*out = NULL;
+	if (len > max_len) {
+		http_error_set(err, 413, "body_too_large", NULL, "request body exceeds %zu bytes", max_len);
+		goto out;
+	}
+	if (len == 0) {
+		http_error_set(err, 400, "invalid_body", NULL, "request body must be a JSON object");
+		goto out;
+	}
+	obj = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!obj) {
+		http_error_set(err, 400, "invalid_json", NULL, "malformed JSON at line %d column %d", jerr.line,
+			       jerr.column);
+		goto out;
+	}
+	if (http_json_validate(obj, spec, err) != 0)
+		goto out;
+	*out = obj;
+	obj = NULL;
+	rc = 0;
+out:
+	json_decref(obj);
+	return rc;
+}
