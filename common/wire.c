@@ -1,0 +1,501 @@
+#include "common/wire.h"
+
+#include "common/timefmt.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Field errors are written as "<path>.<field>: <problem>"; the path is "" at the top level and "records[i]"
+ * inside a batch. */
+struct perr {
+	char *buf;
+	size_t len;
+	const char *path;
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(struct perr *e, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	int n = 0;
+
+	if (e->len == 0)
+		return -EINVAL;
+	if (e->path[0])
+		n = snprintf(e->buf, e->len, "%s.%s: ", e->path, field);
+	else
+		n = snprintf(e->buf, e->len, "%s: ", field);
+	if (n < 0 || (size_t)n >= e->len)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(e->buf + n, e->len - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+const char *wire_transport_name(enum wire_transport t)
+{
+	switch (t) {
+	case WIRE_TR_TCP: return "tcp";
+	case WIRE_TR_UDP: return "udp";
+	case WIRE_TR_ETH: return "eth";
+	}
+	return "?";
+}
+
+bool wire_is_mac(const char *s)
+{
+	for (int i = 0; i < 17; i++) {
+		if (i % 3 == 2) {
+			if (s[i] != ':')
+				return false;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return false;
+		}
+	}
+	return s[17] == '\0';
+}
+
+bool wire_is_ip(const char *s)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+bool wire_is_uuid(const char *s)
+{
+	for (int i = 0; i < WIRE_SENSOR_ID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return false;
+		}
+	}
+	return s[WIRE_SENSOR_ID_LEN] == '\0';
+}
+
+/* ---- field readers: each returns 0 or a -EINVAL from fail() ---- */
+
+static int get_str(struct perr *e, json_t *o, const char *f, size_t maxlen, bool nullable, const char **out)
+{
+	json_t *v = json_object_get(o, f);
+
+	if (!v)
+		return fail(e, f, "missing");
+	if (json_is_null(v) && nullable) {
+		*out = NULL;
+		return 0;
+	}
+	if (!json_is_string(v))
+		return fail(e, f, nullable ? "not a string or null" : "not a string");
+	if (json_string_length(v) > maxlen)
+		return fail(e, f, "longer than %zu bytes", maxlen);
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int get_int(struct perr *e, json_t *o, const char *f, int64_t lo, int64_t hi, int64_t *out)
+{
+	json_t *v = json_object_get(o, f);
+
+	if (!v)
+		return fail(e, f, "missing");
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return fail(e, f, "not an integer %lld..%lld", (long long)lo, (long long)hi);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int get_u64(struct perr *e, json_t *o, const char *f, uint64_t *out)
+{
+	int64_t v;
+	int r = get_int(e, o, f, 0, INT64_MAX, &v);
+	if (r == 0)
+		*out = (uint64_t)v;
+	return r;
+}
+
+static int get_time(struct perr *e, json_t *o, const char *f, int64_t *out)
+{
+	const char *s;
+	int r = get_str(e, o, f, 40, false, &s);
+
+	if (r)
+		return r;
+	if (!timefmt_parse_rfc3339(s, out))
+		return fail(e, f, "not an RFC 3339 time");
+	return 0;
+}
+
+static int get_array(struct perr *e, json_t *o, const char *f, json_t **out)
+{
+	json_t *v = json_object_get(o, f);
+
+	if (!v)
+		return fail(e, f, "missing");
+	if (!json_is_array(v))
+		return fail(e, f, "not an array");
+	if (json_array_size(v) > WIRE_MAX_LIST)
+		return fail(e, f, "more than %d entries", WIRE_MAX_LIST);
+	*out = v;
+	return 0;
+}
+
+/* An array of strings, each accepted by `ok` (NULL: any string up to maxlen bytes). */
+static int get_str_array(struct perr *e, json_t *o, const char *f, size_t maxlen, bool (*ok)(const char *),
+			 const char *what, json_t **out)
+{
+	size_t i;
+	json_t *v;
+	int r = get_array(e, o, f, out);
+
+	if (r)
+		return r;
+	json_array_foreach(*out, i, v) {
+		if (!json_is_string(v) || json_string_length(v) > maxlen || json_string_length(v) == 0 ||
+		    (ok && !ok(json_string_value(v))))
+			return fail(e, f, "entry %zu: not %s", i, what);
+	}
+	return 0;
+}
+
+static int get_enum(struct perr *e, json_t *o, const char *f, const char *const *names, int *out)
+{
+	const char *s;
+	int r = get_str(e, o, f, WIRE_MAX_NAME, false, &s);
+
+	if (r)
+		return r;
+	for (int i = 0; names[i]; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return fail(e, f, "unknown value");
+}
+
+/* ---- records ---- */
+
+static bool is_device_key(const char *s)
+{
+	if (strncmp(s, "mac:", 4) == 0)
+		return wire_is_mac(s + 4);
+	if (strncmp(s, "ip:", 3) == 0)
+		return wire_is_ip(s + 3);
+	return false;
+}
+
+static int parse_device(struct perr *e, json_t *o, struct wire_device *d)
+{
+	static const char *const roles[] = { "client", "server", "peer", NULL };
+	size_t i;
+	json_t *v;
+	int r, role;
+
+	if ((r = get_str(e, o, "key", WIRE_MAX_KEY, false, &d->key)))
+		return r;
+	if (!is_device_key(d->key))
+		return fail(e, "key", "not \"mac:<mac>\" or \"ip:<ip>\"");
+	if ((r = get_str_array(e, o, "macs", 17, wire_is_mac, "a MAC address", &d->macs)) ||
+	    (r = get_str_array(e, o, "ips", 45, wire_is_ip, "an IP address", &d->ips)) ||
+	    (r = get_array(e, o, "vlans", &d->vlans)))
+		return r;
+	json_array_foreach(d->vlans, i, v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 4095)
+			return fail(e, "vlans", "entry %zu: not an integer 0..4095", i);
+	}
+	if ((r = get_str(e, o, "vendor", WIRE_MAX_STR, true, &d->vendor)) ||
+	    (r = get_str(e, o, "hostname", WIRE_MAX_STR, true, &d->hostname)) ||
+	    (r = get_str(e, o, "type", WIRE_MAX_NAME, true, &d->type)) ||
+	    (r = get_array(e, o, "protocols", &d->protocols)))
+		return r;
+	json_array_foreach(d->protocols, i, v) {
+		const char *name;
+		char sub[32];
+		struct perr pe = *e;
+
+		if (!json_is_object(v))
+			return fail(e, "protocols", "entry %zu: not an object", i);
+		snprintf(sub, sizeof(sub), "protocols[%zu]", i);
+		/* Name the nested field as "records[3].protocols[1].role". */
+		char path[96];
+		snprintf(path, sizeof(path), "%s%s%s", e->path, e->path[0] ? "." : "", sub);
+		pe.path = path;
+		if ((r = get_str(&pe, v, "name", WIRE_MAX_NAME, false, &name)) ||
+		    (r = get_enum(&pe, v, "role", roles, &role)))
+			return r;
+		if (!name[0])
+			return fail(&pe, "name", "empty");
+	}
+	if ((r = get_time(e, o, "first_seen", &d->first_seen)) || (r = get_time(e, o, "last_seen", &d->last_seen)))
+		return r;
+	return 0;
+}
+
+static int parse_connection(struct perr *e, json_t *o, struct wire_connection *c)
+{
+	static const char *const transports[] = { "tcp", "udp", "eth", NULL };
+	bool (*addr_ok)(const char *);
+	json_t *v;
+	int64_t n;
+	int r, t;
+
+	if ((r = get_enum(e, o, "transport", transports, &t)))
+		return r;
+	c->transport = (enum wire_transport)(t + 1);
+	addr_ok = c->transport == WIRE_TR_ETH ? wire_is_mac : wire_is_ip;
+	if ((r = get_str(e, o, "src_addr", 45, false, &c->src_addr)))
+		return r;
+	if (!addr_ok(c->src_addr))
+		return fail(e, "src_addr", "not %s", c->transport == WIRE_TR_ETH ? "a MAC address" : "an IP address");
+	if ((r = get_str(e, o, "dst_addr", 45, false, &c->dst_addr)))
+		return r;
+	if (!addr_ok(c->dst_addr))
+		return fail(e, "dst_addr", "not %s", c->transport == WIRE_TR_ETH ? "a MAC address" : "an IP address");
+	v = json_object_get(o, "port");
+	if (!v)
+		return fail(e, "port", "missing");
+	if (json_is_null(v)) {
+		c->port = -1;
+	} else {
+		if ((r = get_int(e, o, "port", 0, 65535, &n)))
+			return fail(e, "port", "not an integer 0..65535 or null");
+		c->port = (int)n;
+	}
+	v = json_object_get(o, "broadcast");
+	if (!json_is_boolean(v))
+		return fail(e, "broadcast", v ? "not a boolean" : "missing");
+	c->broadcast = json_is_true(v);
+	if ((r = get_str_array(e, o, "protocols", WIRE_MAX_NAME, NULL, "a protocol name", &c->protocols)) ||
+	    (r = get_int(e, o, "packets", 0, INT64_MAX, &c->packets)) ||
+	    (r = get_int(e, o, "bytes", 0, INT64_MAX, &c->bytes)) ||
+	    (r = get_time(e, o, "first_seen", &c->first_seen)) || (r = get_time(e, o, "last_seen", &c->last_seen)))
+		return r;
+	return 0;
+}
+
+static int parse_health(struct perr *e, json_t *o, struct wire_health *h)
+{
+	static const char *const events[] = { "capture_truncated", "capture_error", "stats", NULL };
+	int r, ev;
+
+	if ((r = get_time(e, o, "at", &h->at)) || (r = get_enum(e, o, "event", events, &ev)))
+		return r;
+	h->event = events[ev];
+	h->obj = o;
+	return 0;
+}
+
+static int parse_record(struct perr *e, json_t *o, struct wire_record *rec)
+{
+	static const char *const kinds[] = { "device", "connection", "health", NULL };
+	int r, k;
+
+	if (!json_is_object(o)) {
+		/* The path itself is the field: "records[3]: not an object". */
+		snprintf(e->buf, e->len, "%s: not an object", e->path);
+		return -EINVAL;
+	}
+	if ((r = get_u64(e, o, "seq", &rec->seq)) || (r = get_enum(e, o, "kind", kinds, &k)))
+		return r;
+	rec->kind = (enum wire_rec_kind)(k + 1);
+	switch (rec->kind) {
+	case WIRE_REC_DEVICE: return parse_device(e, o, &rec->u.dev);
+	case WIRE_REC_CONNECTION: return parse_connection(e, o, &rec->u.conn);
+	case WIRE_REC_HEALTH: return parse_health(e, o, &rec->u.health);
+	}
+	return -EINVAL;
+}
+
+int wire_check_record(json_t *rec, char *err, size_t errlen)
+{
+	struct perr e = { err, errlen, "record" };
+	struct wire_record r;
+	return parse_record(&e, rec, &r);
+}
+
+/* ---- messages ---- */
+
+static int parse_proto(struct perr *e, json_t *o, unsigned *major, unsigned *minor)
+{
+	const char *s, *p;
+	unsigned long v[2];
+	char *end;
+	int r = get_str(e, o, "proto", 16, false, &s);
+
+	if (r)
+		return r;
+	p = s;
+	for (int i = 0; i < 2; i++) {
+		if (!isdigit((unsigned char)*p))
+			return fail(e, "proto", "not \"MAJOR.MINOR\"");
+		errno = 0;
+		v[i] = strtoul(p, &end, 10);
+		if (errno || v[i] > 65535 || (i == 0 && *end != '.') || (i == 1 && *end != '\0'))
+			return fail(e, "proto", "not \"MAJOR.MINOR\"");
+		p = end + 1;
+	}
+	*major = (unsigned)v[0];
+	*minor = (unsigned)v[1];
+	return 0;
+}
+
+static int parse_hello(struct perr *e, json_t *o, struct wire_msg *m)
+{
+	static const char *const modes[] = { "learning", "operational", NULL };
+	int r, mode;
+
+	if ((r = parse_proto(e, o, &m->u.hello.major, &m->u.hello.minor)) ||
+	    (r = get_str(e, o, "sensor_id", WIRE_SENSOR_ID_LEN, false, &m->u.hello.sensor_id)))
+		return r;
+	if (!wire_is_uuid(m->u.hello.sensor_id))
+		return fail(e, "sensor_id", "not a UUID");
+	if ((r = get_str(e, o, "version", WIRE_MAX_NAME, false, &m->u.hello.version)) ||
+	    (r = get_enum(e, o, "mode", modes, &mode)) ||
+	    (r = get_u64(e, o, "first_seq", &m->u.hello.first_seq)) ||
+	    (r = get_u64(e, o, "last_seq", &m->u.hello.last_seq)))
+		return r;
+	m->u.hello.mode = modes[mode];
+	return 0;
+}
+
+static int parse_batch(struct perr *e, json_t *o, struct wire_msg *m)
+{
+	uint64_t from, to;
+	size_t n, i;
+	json_t *recs, *v;
+	char path[32];
+	int r;
+
+	if ((r = get_u64(e, o, "seq_from", &from)) || (r = get_u64(e, o, "seq_to", &to)))
+		return r;
+	if (from == 0)
+		return fail(e, "seq_from", "must be at least 1");
+	if (to < from)
+		return fail(e, "seq_to", "less than seq_from");
+	if (to - from >= WIRE_MAX_RECORDS)
+		return fail(e, "seq_to", "more than %d records in one batch", WIRE_MAX_RECORDS);
+	n = (size_t)(to - from) + 1;
+	recs = json_object_get(o, "records");
+	if (!recs)
+		return fail(e, "records", "missing");
+	if (!json_is_array(recs))
+		return fail(e, "records", "not an array");
+	if (json_array_size(recs) != n)
+		return fail(e, "records", "%zu records for seq %llu..%llu", json_array_size(recs),
+			    (unsigned long long)from, (unsigned long long)to);
+	m->u.batch.records = calloc(n, sizeof(*m->u.batch.records));
+	if (!m->u.batch.records)
+		return fail(e, "records", "out of memory");
+	m->u.batch.seq_from = from;
+	m->u.batch.seq_to = to;
+	m->u.batch.nrecords = n;
+	json_array_foreach(recs, i, v) {
+		struct perr re = { e->buf, e->len, path };
+		snprintf(path, sizeof(path), "records[%zu]", i);
+		if ((r = parse_record(&re, v, &m->u.batch.records[i])))
+			return r;
+		if (m->u.batch.records[i].seq != from + i)
+			return fail(&re, "seq", "%llu, expected %llu (records must be consecutive)",
+				    (unsigned long long)m->u.batch.records[i].seq, (unsigned long long)(from + i));
+	}
+	return 0;
+}
+
+int wire_parse(const char *buf, size_t len, struct wire_msg *out, char *err, size_t errlen)
+{
+	static const char *const types[] = { "hello", "batch", "pong", "welcome", "ack", "ping", NULL };
+	struct perr e = { err, errlen, "" };
+	json_error_t jerr;
+	json_t *root;
+	int r, t;
+
+	memset(out, 0, sizeof(*out));
+	if (errlen)
+		err[0] = '\0';
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		snprintf(err, errlen, "not JSON: %s at offset %d", jerr.text, jerr.position);
+		return -EINVAL;
+	}
+	out->root = root;
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "message: not an object");
+		r = -EINVAL;
+		goto out;
+	}
+	if ((r = get_enum(&e, root, "type", types, &t)))
+		goto out;
+	out->type = (enum wire_type)(t + 1);
+	switch (out->type) {
+	case WIRE_HELLO: r = parse_hello(&e, root, out); break;
+	case WIRE_BATCH: r = parse_batch(&e, root, out); break;
+	case WIRE_WELCOME: r = get_u64(&e, root, "applied_seq", &out->u.welcome.applied_seq); break;
+	case WIRE_ACK: r = get_u64(&e, root, "seq", &out->u.ack.seq); break;
+	case WIRE_PING:
+	case WIRE_PONG: r = 0; break;
+	}
+out:
+	if (r)
+		wire_msg_free(out);
+	return r;
+}
+
+void wire_msg_free(struct wire_msg *m)
+{
+	if (m->type == WIRE_BATCH)
+		free(m->u.batch.records);
+	json_decref(m->root);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- builders ---- */
+
+json_t *wire_build_hello(const char *sensor_id, const char *version, const char *mode, uint64_t first_seq,
+			 uint64_t last_seq)
+{
+	char proto[24];
+
+	snprintf(proto, sizeof(proto), "%d.%d", WIRE_PROTO_MAJOR, WIRE_PROTO_MINOR);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "type", "hello", "proto", proto, "sensor_id",
+			 sensor_id, "version", version, "mode", mode, "first_seq", (json_int_t)first_seq, "last_seq",
+			 (json_int_t)last_seq);
+}
+
+json_t *wire_build_batch(uint64_t seq_from, uint64_t seq_to, json_t *records)
+{
+	return json_pack("{s:s, s:I, s:I, s:o}", "type", "batch", "seq_from", (json_int_t)seq_from, "seq_to",
+			 (json_int_t)seq_to, "records", records);
+}
+
+json_t *wire_build_welcome(uint64_t applied_seq)
+{
+	return json_pack("{s:s, s:I}", "type", "welcome", "applied_seq", (json_int_t)applied_seq);
+}
+
+json_t *wire_build_ack(uint64_t seq)
+{
+	return json_pack("{s:s, s:I}", "type", "ack", "seq", (json_int_t)seq);
+}
+
+json_t *wire_build_ping(void) { return json_pack("{s:s}", "type", "ping"); }
+json_t *wire_build_pong(void) { return json_pack("{s:s}", "type", "pong"); }
+
+char *wire_encode(json_t *msg, size_t *len)
+{
+	char *s;
+
+	if (!msg)
+		return NULL;
+	s = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (s && len)
+		*len = strlen(s);
+	return s;
+}

@@ -1,0 +1,138 @@
+/* The otwatch.v1 message layer shared by the sensor (uplink) and the console (gateway): constants, builders for
+ * every message, and a strict parser that turns one websocket message into a typed `struct wire_msg`.
+ * docs/architecture.md "Sensor <-> console protocol" is the specification; this file enforces it.
+ *
+ * Ownership: builders return a new json_t reference (json_decref it, or hand it to wire_encode). A parsed
+ * wire_msg owns its JSON tree and the records array; every string pointer inside it points into that tree and
+ * lives until wire_msg_free(). Numbers that the protocol calls uint64 (seq, packets, bytes) are limited to
+ * 0..INT64_MAX, the range of both jansson integers and PostgreSQL bigint. */
+#pragma once
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_SUBPROTOCOL "otwatch.v1"
+#define WIRE_PROTO_MAJOR 1
+#define WIRE_PROTO_MINOR 0
+
+/* Limits. A sensor must stay inside them; the parser rejects anything beyond. */
+#define WIRE_HELLO_MAX_BYTES 4096   /* largest message before the hello is accepted */
+#define WIRE_MAX_RECORDS 10000      /* records per batch */
+#define WIRE_MAX_STR 255            /* bytes of any string field (hostname, vendor, version, ...) */
+#define WIRE_MAX_NAME 64            /* bytes of protocol names, roles, event names, mode */
+#define WIRE_MAX_KEY 64             /* bytes of a device key ("mac:..." / "ip:...") */
+#define WIRE_MAX_LIST 256           /* entries of macs/ips/vlans/protocols arrays */
+#define WIRE_SENSOR_ID_LEN 36       /* canonical UUID text */
+
+enum wire_type {
+	WIRE_HELLO = 1, /* sensor -> console */
+	WIRE_BATCH,
+	WIRE_PONG,
+	WIRE_WELCOME, /* console -> sensor */
+	WIRE_ACK,
+	WIRE_PING,
+};
+
+enum wire_rec_kind { WIRE_REC_DEVICE = 1, WIRE_REC_CONNECTION, WIRE_REC_HEALTH };
+
+enum wire_transport { WIRE_TR_TCP = 1, WIRE_TR_UDP, WIRE_TR_ETH };
+
+/* The string of a transport ("tcp", "udp", "eth"). */
+const char *wire_transport_name(enum wire_transport t);
+
+/* A device record. macs/ips/vlans/protocols are validated JSON arrays (borrowed from the message tree):
+ * macs: strings "xx:xx:xx:xx:xx:xx"; ips: IPv4/IPv6 text; vlans: integers 0..4095;
+ * protocols: objects {"name": str, "role": "client"|"server"|"peer"}. vendor/hostname/type may be NULL. */
+struct wire_device {
+	const char *key;
+	json_t *macs, *ips, *vlans, *protocols;
+	const char *vendor, *hostname, *type;
+	int64_t first_seen, last_seen; /* µs since the epoch */
+};
+
+/* A connection record; packets/bytes are increments since the sensor's previous record of it. port is -1 when
+ * the record has null. protocols: array of strings. */
+struct wire_connection {
+	enum wire_transport transport;
+	const char *src_addr, *dst_addr;
+	int port;
+	bool broadcast;
+	json_t *protocols;
+	int64_t packets, bytes;
+	int64_t first_seen, last_seen;
+};
+
+/* A health record: `event` is "capture_truncated", "capture_error" or "stats"; `obj` is the whole record
+ * (the details are its other members). */
+struct wire_health {
+	int64_t at;
+	const char *event;
+	json_t *obj;
+};
+
+struct wire_record {
+	uint64_t seq;
+	enum wire_rec_kind kind;
+	union {
+		struct wire_device dev;
+		struct wire_connection conn;
+		struct wire_health health;
+	} u;
+};
+
+struct wire_msg {
+	enum wire_type type;
+	json_t *root; /* owned */
+	union {
+		struct {
+			unsigned major, minor;
+			const char *sensor_id; /* canonical lowercase-or-uppercase UUID text as sent */
+			const char *version;
+			const char *mode; /* "learning" | "operational" */
+			uint64_t first_seq, last_seq;
+		} hello;
+		struct {
+			uint64_t seq_from, seq_to;
+			size_t nrecords; /* == seq_to - seq_from + 1 */
+			struct wire_record *records; /* owned; records[i].seq == seq_from + i */
+		} batch;
+		struct {
+			uint64_t applied_seq;
+		} welcome;
+		struct {
+			uint64_t seq;
+		} ack;
+	} u;
+};
+
+/* Parses and validates one message of len bytes (need not be NUL-terminated). Returns 0 and fills *out (free
+ * with wire_msg_free), or -EINVAL with a message naming the field in err ("records[3].port: not an integer
+ * 0..65535"); on failure *out needs no freeing. A hello with an unknown major version parses successfully (the
+ * caller answers it with a close 4001); other unknown values are errors. Unknown members are ignored so that
+ * minor versions can add fields. */
+int wire_parse(const char *buf, size_t len, struct wire_msg *out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+void wire_msg_free(struct wire_msg *m);
+
+/* Validates one record object as wire_parse does inside a batch (for the sensor's own tests and asserts). */
+int wire_check_record(json_t *rec, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Builders. Each returns a new object or NULL on allocation failure. */
+json_t *wire_build_hello(const char *sensor_id, const char *version, const char *mode, uint64_t first_seq,
+			 uint64_t last_seq);
+/* Steals the reference to `records` (a JSON array of record objects), also on failure. */
+json_t *wire_build_batch(uint64_t seq_from, uint64_t seq_to, json_t *records);
+json_t *wire_build_welcome(uint64_t applied_seq);
+json_t *wire_build_ack(uint64_t seq);
+json_t *wire_build_ping(void);
+json_t *wire_build_pong(void);
+
+/* Compact JSON text of a message, heap-allocated (free()); *len gets its length. Steals `msg`. NULL on failure. */
+char *wire_encode(json_t *msg, size_t *len);
+
+/* Checks "xx:xx:xx:xx:xx:xx" (hex, either case) and IPv4/IPv6 text. */
+bool wire_is_mac(const char *s);
+bool wire_is_ip(const char *s);
+/* Checks canonical UUID text (8-4-4-4-12 hex digits). */
+bool wire_is_uuid(const char *s);

@@ -1,0 +1,741 @@
+/* The sensor gateway: an lws mutual-TLS websocket server on its own service thread
+ * (recipes/libwebsockets-mtls.md). Everything that touches a wsi runs on that thread; the ingest writer and
+ * gateway_kick_sensor() only queue events and call lws_cancel_service(). Connections are named across threads
+ * by a never-reused 64-bit id, so a reply for a connection that closed meanwhile finds nothing. */
+#include "server/gateway.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <libwebsockets.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/log.h"
+#include "common/pki.h"
+#include "common/timefmt.h"
+#include "common/wire.h"
+#include "server/ingest.h"
+
+#define BUCKETS 1024
+#define SWEEP_US (5 * LWS_US_PER_SEC)
+#define PING_IDLE_US (30 * 1000000LL)   /* ping a sensor silent for this long */
+#define PING_DEAD_US (30 * 1000000LL)   /* and drop it when the ping is unanswered this long */
+#define HELLO_WAIT_US (10 * 1000000LL)  /* a connection must send hello within this */
+#define OUTQ_MAX 4096                   /* messages waiting for a sensor that does not read */
+#define RX_KEEP_BYTES (64 * 1024)       /* keep a connection's receive buffer up to this between messages */
+#define REASON_MAX 123                  /* RFC 6455: a close reason fits 125 bytes with the status */
+
+struct out_msg {
+	struct out_msg *next;
+	size_t len;
+	unsigned char buf[]; /* LWS_PRE headroom, then len bytes */
+};
+
+/* Per-connection state: lws's per-session data, zeroed by lws and freed by it after CLOSED. */
+struct gw_conn {
+	struct gw_conn *hnext;
+	struct lws *wsi;
+	uint64_t id;
+	char cn[WIRE_SENSOR_ID_LEN + 28];
+	char serial[PKI_SERIAL_HEX_LEN];
+	char peer[64];
+	bool registered, hello_sent, authed, paused, closing, ping_out;
+	int close_code;
+	char close_reason[REASON_MAX + 1];
+	unsigned char *rx;
+	size_t rx_len, rx_cap;
+	struct out_msg *out_head, *out_tail;
+	size_t out_n;
+	int64_t since_us, last_rx_us, ping_us;
+};
+
+enum ev_kind { EV_REPLY, EV_KICK };
+
+/* Handed from other threads to the service thread. */
+struct gw_event {
+	struct gw_event *next;
+	enum ev_kind kind;
+	uint64_t conn_id;
+	enum ingest_reply_kind reply;
+	uint64_t seq;
+	int code;
+	char reason[REASON_MAX + 1];
+	char sensor_id[WIRE_SENSOR_ID_LEN + 1];
+};
+
+struct gateway {
+	struct gateway_opts opts;
+	char *listen_addr, *ca, *cert, *key, *db_url;
+	struct lws_context *ctx;
+	struct lws_protocols protocols[2];
+	pthread_t thread;
+	struct ingest *ingest;
+	atomic_bool stop;
+
+	pthread_mutex_t mu; /* guards events and ctx_alive */
+	struct gw_event *ev_head, *ev_tail;
+	bool ctx_alive;
+
+	/* Service thread only. */
+	struct gw_conn *buckets[BUCKETS];
+	uint64_t next_id;
+	size_t npaused;
+	lws_sorted_usec_list_t sweep;
+};
+
+static int64_t now_us(void) { return timefmt_now_usec(); }
+
+/* ---- cross-thread events ---- */
+
+static void post_event(struct gateway *gw, struct gw_event *ev)
+{
+	pthread_mutex_lock(&gw->mu);
+	if (gw->ev_tail)
+		gw->ev_tail->next = ev;
+	else
+		gw->ev_head = ev;
+	gw->ev_tail = ev;
+	if (gw->ctx_alive)
+		lws_cancel_service(gw->ctx);
+	pthread_mutex_unlock(&gw->mu);
+}
+
+static void on_reply(void *ctx, uint64_t conn_id, enum ingest_reply_kind kind, uint64_t seq, int code,
+		     const char *reason)
+{
+	struct gateway *gw = ctx;
+	struct gw_event *ev = calloc(1, sizeof(*ev));
+
+	if (!ev) {
+		/* The sensor gets no ack and resends after its timeout; nothing is lost. */
+		log_error("gateway: out of memory; reply for connection %llu dropped", (unsigned long long)conn_id);
+		return;
+	}
+	ev->kind = EV_REPLY;
+	ev->conn_id = conn_id;
+	ev->reply = kind;
+	ev->seq = seq;
+	ev->code = code;
+	snprintf(ev->reason, sizeof(ev->reason), "%s", reason ? reason : "");
+	post_event(gw, ev);
+}
+
+static void on_drained(void *ctx)
+{
+	struct gateway *gw = ctx;
+
+	pthread_mutex_lock(&gw->mu);
+	if (gw->ctx_alive)
+		lws_cancel_service(gw->ctx);
+	pthread_mutex_unlock(&gw->mu);
+}
+
+void gateway_kick_sensor(struct gateway *gw, const char *sensor_id, const char *reason)
+{
+	struct gw_event *ev = calloc(1, sizeof(*ev));
+
+	if (!ev) {
+		log_error("gateway: out of memory; sensor %s not disconnected", sensor_id);
+		return;
+	}
+	ev->kind = EV_KICK;
+	snprintf(ev->sensor_id, sizeof(ev->sensor_id), "%s", sensor_id);
+	snprintf(ev->reason, sizeof(ev->reason), "%s", reason ? reason : "sensor revoked");
+	post_event(gw, ev);
+}
+
+/* ---- connections (service thread) ---- */
+
+static struct gw_conn *conn_find(struct gateway *gw, uint64_t id)
+{
+	for (struct gw_conn *c = gw->buckets[id % BUCKETS]; c; c = c->hnext)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void conn_register(struct gateway *gw, struct gw_conn *c)
+{
+	c->id = ++gw->next_id;
+	c->hnext = gw->buckets[c->id % BUCKETS];
+	gw->buckets[c->id % BUCKETS] = c;
+	c->registered = true;
+}
+
+static void conn_unregister(struct gateway *gw, struct gw_conn *c)
+{
+	struct gw_conn **pp = &gw->buckets[c->id % BUCKETS];
+
+	for (; *pp; pp = &(*pp)->hnext) {
+		if (*pp == c) {
+			*pp = c->hnext;
+			break;
+		}
+	}
+	c->registered = false;
+}
+
+#define FOREACH_CONN(gw, c)                                                                                  \
+	for (size_t b_ = 0; b_ < BUCKETS; b_++)                                                              \
+		for (struct gw_conn *c = (gw)->buckets[b_], *n_; c && (n_ = c->hnext, 1); c = n_)
+
+/* Asks for the connection to be closed with code/reason at its next WRITEABLE. */
+static void conn_close(struct gw_conn *c, int code, const char *reason)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	c->close_code = code;
+	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Closes from inside a callback of this wsi: the caller returns -1. */
+static int close_now(struct gw_conn *c, int code, const char *reason)
+{
+	size_t n = strlen(reason);
+
+	lws_close_reason(c->wsi, (enum lws_close_status)code, (unsigned char *)reason, n > REASON_MAX ? REASON_MAX : n);
+	return -1;
+}
+
+static void conn_send(struct gw_conn *c, json_t *msg)
+{
+	size_t len;
+	char *txt = wire_encode(msg, &len);
+	struct out_msg *m;
+
+	if (c->out_n >= OUTQ_MAX) {
+		free(txt);
+		conn_close(c, 1008, "sensor does not read its acknowledgements");
+		return;
+	}
+	m = txt ? malloc(sizeof(*m) + LWS_PRE + len) : NULL;
+	if (!m) {
+		free(txt);
+		conn_close(c, 1011, "console out of memory");
+		return;
+	}
+	m->next = NULL;
+	m->len = len;
+	memcpy(m->buf + LWS_PRE, txt, len);
+	free(txt);
+	if (c->out_tail)
+		c->out_tail->next = m;
+	else
+		c->out_head = m;
+	c->out_tail = m;
+	c->out_n++;
+	lws_callback_on_writable(c->wsi);
+}
+
+static void conn_free_buffers(struct gw_conn *c)
+{
+	struct out_msg *m, *next;
+
+	for (m = c->out_head; m; m = next) {
+		next = m->next;
+		free(m);
+	}
+	c->out_head = c->out_tail = NULL;
+	c->out_n = 0;
+	free(c->rx);
+	c->rx = NULL;
+	c->rx_len = c->rx_cap = 0;
+}
+
+/* Another live connection of the same sensor that has sent its hello, or NULL. */
+static struct gw_conn *other_session(struct gateway *gw, const struct gw_conn *self)
+{
+	FOREACH_CONN(gw, c) {
+		if (c != self && c->hello_sent && !c->closing && strcasecmp(c->cn, self->cn) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static void resume_paused(struct gateway *gw)
+{
+	if (!gw->npaused || ingest_full(gw->ingest))
+		return;
+	FOREACH_CONN(gw, c) {
+		if (c->paused) {
+			c->paused = false;
+			c->last_rx_us = now_us();
+			lws_rx_flow_control(c->wsi, 1);
+		}
+	}
+	gw->npaused = 0;
+}
+
+static void handle_event(struct gateway *gw, struct gw_event *ev)
+{
+	struct gw_conn *c;
+
+	if (ev->kind == EV_KICK) {
+		FOREACH_CONN(gw, k) {
+			if (strcasecmp(k->cn, ev->sensor_id) == 0) {
+				log_info("sensor %s: disconnected by the console: %s", k->cn, ev->reason);
+				conn_close(k, 4003, ev->reason);
+			}
+		}
+		return;
+	}
+	c = conn_find(gw, ev->conn_id);
+	if (!c || c->closing)
+		return; /* closed meanwhile: the sensor resends what was not acked */
+	switch (ev->reply) {
+	case INGEST_REPLY_WELCOME: {
+		struct gw_conn *old = other_session(gw, c);
+		if (old && old->authed) {
+			log_info("sensor %s: replacing its previous connection %llu", c->cn, (unsigned long long)old->id);
+			conn_close(old, 1008, "replaced by a newer connection of this sensor");
+		}
+		c->authed = true;
+		conn_send(c, wire_build_welcome(ev->seq));
+		break;
+	}
+	case INGEST_REPLY_ACK:
+		conn_send(c, wire_build_ack(ev->seq));
+		break;
+	case INGEST_REPLY_CLOSE:
+		conn_close(c, ev->code, ev->reason);
+		break;
+	}
+}
+
+static void drain_events(struct gateway *gw)
+{
+	struct gw_event *ev, *next;
+
+	pthread_mutex_lock(&gw->mu);
+	ev = gw->ev_head;
+	gw->ev_head = gw->ev_tail = NULL;
+	pthread_mutex_unlock(&gw->mu);
+	for (; ev; ev = next) {
+		next = ev->next;
+		handle_event(gw, ev);
+		free(ev);
+	}
+	resume_paused(gw);
+}
+
+/* Every SWEEP_US: hello deadline, ping of idle sensors, drop of silent ones. */
+static void sweep_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gateway *gw = lws_container_of(sul, struct gateway, sweep);
+	int64_t now = now_us();
+
+	FOREACH_CONN(gw, c) {
+		if (c->closing || c->paused)
+			continue;
+		if (!c->authed && now - c->since_us > HELLO_WAIT_US && !c->hello_sent) {
+			log_warn("gateway: %s (%s): no hello; closing", c->peer, c->cn);
+			conn_close(c, 1008, "no hello");
+		} else if (c->authed && c->ping_out && now - c->ping_us > PING_DEAD_US) {
+			log_warn("sensor %s: no answer to ping; dropping the connection", c->cn);
+			c->closing = true;
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		} else if (c->authed && !c->ping_out && now - c->last_rx_us > PING_IDLE_US) {
+			c->ping_out = true;
+			c->ping_us = now;
+			conn_send(c, wire_build_ping());
+		}
+	}
+	lws_sul_schedule(gw->ctx, 0, &gw->sweep, sweep_cb, SWEEP_US);
+}
+
+/* ---- identity ---- */
+
+/* Reads the verified peer certificate's CN and serial; false (with a log line) when anything is off. The
+ * default of every branch is refusal. */
+static bool read_identity(struct gw_conn *c)
+{
+	union lws_tls_cert_info_results ir;
+	SSL *ssl = lws_get_ssl(c->wsi);
+	X509 *x = NULL;
+	int n;
+	bool ok = false;
+
+	if (lws_tls_peer_cert_info(c->wsi, LWS_TLS_CERT_INFO_VERIFIED, &ir, 0) || !ir.verified || !ssl ||
+	    SSL_get_verify_result(ssl) != X509_V_OK) {
+		log_warn("gateway: %s: client certificate not verified; closing", c->peer);
+		goto out;
+	}
+	x = SSL_get1_peer_certificate(ssl);
+	if (!x) {
+		log_warn("gateway: %s: no client certificate; closing", c->peer);
+		goto out;
+	}
+	n = X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, c->cn, sizeof(c->cn));
+	if (n <= 0 || (size_t)n != strlen(c->cn) || (size_t)n >= sizeof(c->cn) - 1) {
+		log_warn("gateway: %s: client certificate without a usable CN; closing", c->peer);
+		c->cn[0] = '\0';
+		goto out;
+	}
+	if (pki_cert_serial_hex(x, c->serial) < 0) {
+		log_warn("gateway: %s (%s): unreadable certificate serial; closing", c->peer, c->cn);
+		goto out;
+	}
+	ok = true;
+out:
+	X509_free(x);
+	return ok;
+}
+
+/* ---- messages from a sensor ---- */
+
+static int handle_message(struct gateway *gw, struct gw_conn *c)
+{
+	struct wire_msg m;
+	char err[256], reason[REASON_MAX + 1];
+
+	if (wire_parse((const char *)c->rx, c->rx_len, &m, err, sizeof(err)) < 0) {
+		log_warn("sensor %s: malformed message, closing (nothing of it applied): %s", c->cn, err);
+		return close_now(c, 4002, err);
+	}
+	switch (m.type) {
+	case WIRE_HELLO:
+		if (c->hello_sent) {
+			wire_msg_free(&m);
+			log_warn("sensor %s: second hello; closing", c->cn);
+			return close_now(c, 4002, "hello: sent twice");
+		}
+		if (m.u.hello.major != WIRE_PROTO_MAJOR) {
+			snprintf(reason, sizeof(reason), "unsupported protocol version %u (console speaks %d)",
+				 m.u.hello.major, WIRE_PROTO_MAJOR);
+			log_warn("sensor %s: %s", c->cn, reason);
+			wire_msg_free(&m);
+			return close_now(c, 4001, reason);
+		}
+		if (strcasecmp(m.u.hello.sensor_id, c->cn) != 0) {
+			log_warn("sensor %s: hello names sensor %s; closing", c->cn, m.u.hello.sensor_id);
+			wire_msg_free(&m);
+			return close_now(c, 4003, "sensor id does not match the certificate");
+		}
+		c->hello_sent = true;
+		(void)ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m);
+		return 0;
+	case WIRE_BATCH:
+		if (!c->authed) {
+			wire_msg_free(&m);
+			log_warn("sensor %s: batch before welcome; closing", c->cn);
+			return close_now(c, 4002, "batch: sent before welcome");
+		}
+		if (ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m) && !c->paused) {
+			/* Backpressure: the writer is behind; stop reading until it drains. */
+			c->paused = true;
+			gw->npaused++;
+			lws_rx_flow_control(c->wsi, 0);
+		}
+		return 0;
+	case WIRE_PONG:
+		c->ping_out = false;
+		wire_msg_free(&m);
+		return 0;
+	default:
+		wire_msg_free(&m);
+		log_warn("sensor %s: unexpected message type; closing", c->cn);
+		return close_now(c, 4002, "type: not a sensor message");
+	}
+}
+
+/* Reassembles fragments into one message under the connection's current limit. */
+static int on_receive(struct gateway *gw, struct gw_conn *c, const void *in, size_t len)
+{
+	size_t limit = c->authed ? gw->opts.max_frame_bytes : WIRE_HELLO_MAX_BYTES;
+	char reason[64];
+	int rc = 0;
+
+	if (c->closing)
+		return 0;
+	c->last_rx_us = now_us();
+	if (lws_frame_is_binary(c->wsi))
+		return close_now(c, 4002, "binary frames are not part of otwatch.v1");
+	if (len > limit || c->rx_len > limit - len) {
+		snprintf(reason, sizeof(reason), "message larger than %zu bytes", limit);
+		log_warn("sensor %s: %s; closing", c->cn[0] ? c->cn : c->peer, reason);
+		return close_now(c, 1009, reason);
+	}
+	if (c->rx_len + len > c->rx_cap) {
+		size_t cap = c->rx_cap ? c->rx_cap : 4096;
+		while (cap < c->rx_len + len)
+			cap *= 2;
+		if (cap > limit)
+			cap = limit;
+		unsigned char *p = realloc(c->rx, cap);
+		if (!p)
+			return close_now(c, 1011, "console out of memory");
+		c->rx = p;
+		c->rx_cap = cap;
+	}
+	if (len)
+		memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len += len;
+	if (!lws_is_final_fragment(c->wsi) || lws_remaining_packet_payload(c->wsi))
+		return 0;
+	rc = handle_message(gw, c);
+	c->rx_len = 0;
+	if (c->rx_cap > RX_KEEP_BYTES) {
+		free(c->rx);
+		c->rx = NULL;
+		c->rx_cap = 0;
+	}
+	return rc;
+}
+
+static int on_writeable(struct gw_conn *c)
+{
+	struct out_msg *m = c->out_head;
+	int n;
+
+	if (c->closing)
+		return close_now(c, c->close_code, c->close_reason);
+	if (!m)
+		return 0;
+	c->out_head = m->next;
+	if (!c->out_head)
+		c->out_tail = NULL;
+	c->out_n--;
+	n = lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+	free(m);
+	if (n < 0)
+		return -1;
+	if (c->out_head)
+		lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+/* TLS refusals (unknown CA, no certificate) never reach ESTABLISHED; lws 4.1 does not deliver
+ * LWS_CALLBACK_SSL_INFO for them on this build, so the alert is taken from OpenSSL's info callback. */
+static void tls_info_cb(const SSL *ssl, int where, int ret)
+{
+	char peer[64] = "client";
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof(sa);
+	int fd;
+
+	if (!(where & SSL_CB_ALERT) || !(where & SSL_CB_WRITE) || (ret >> 8) != SSL3_AL_FATAL)
+		return;
+	fd = SSL_get_fd(ssl);
+	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&sa, &salen) == 0) {
+		if (sa.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, peer, sizeof(peer));
+		else if (sa.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, peer, sizeof(peer));
+	}
+	/* Only the alerts we send: our refusals ("unknown CA", "certificate required", ...). */
+	log_warn("gateway: TLS handshake or session refused, alert sent to %s: %s (%d)", peer,
+		 SSL_alert_desc_string_long(ret), ret & 0xff);
+}
+
+static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct lws_context *ctx = lws_get_context(wsi);
+	struct gateway *gw = ctx ? lws_context_user(ctx) : NULL;
+	struct gw_conn *c = user;
+	char proto[64];
+
+	switch (reason) {
+	case LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION:
+		/* lws accepts any certificate unless this refuses OpenSSL's verdict (len = preverify_ok). */
+		if (!len) {
+			X509_STORE_CTX *xs = user;
+			log_warn("gateway: client certificate refused: %s",
+				 X509_verify_cert_error_string(X509_STORE_CTX_get_error(xs)));
+			return 1;
+		}
+		return 0;
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+		SSL_CTX_set_info_callback(user, tls_info_cb);
+		return 0;
+	case LWS_CALLBACK_HTTP:
+		/* Only the websocket upgrade is served here. */
+		return -1;
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* Refuse clients that do not ask for the subprotocol (lws would pick protocols[0] for them). */
+		if (lws_hdr_copy(wsi, proto, sizeof(proto), WSI_TOKEN_PROTOCOL) <= 0 || !strstr(proto, WIRE_SUBPROTOCOL))
+			return -1;
+		return 0;
+	case LWS_CALLBACK_ESTABLISHED:
+		c->wsi = wsi;
+		c->since_us = c->last_rx_us = now_us();
+		lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
+		if (!read_identity(c))
+			return close_now(c, 4003, "client certificate not accepted");
+		conn_register(gw, c);
+		log_debug("gateway: %s: connection %llu from %s", c->cn, (unsigned long long)c->id, c->peer);
+		return 0;
+	case LWS_CALLBACK_RECEIVE:
+		return c && c->registered ? on_receive(gw, c, in, len) : -1;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return c && c->registered ? on_writeable(c) : 0;
+	case LWS_CALLBACK_CLOSED:
+		if (!c || !c->registered)
+			return 0;
+		conn_unregister(gw, c);
+		if (c->paused && gw->npaused)
+			gw->npaused--;
+		/* Leave `connected` alone when a newer connection of the sensor is live or waiting for its welcome. */
+		if (c->authed && !other_session(gw, c))
+			ingest_submit_bye(gw->ingest, c->cn);
+		log_debug("gateway: %s: connection %llu closed", c->cn, (unsigned long long)c->id);
+		conn_free_buffers(c);
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (gw)
+			drain_events(gw);
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ---- lifecycle ---- */
+
+static void lws_log_bridge(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	if (level & LLL_ERR)
+		log_error("lws: %.*s", (int)n, line);
+	else
+		log_warn("lws: %.*s", (int)n, line);
+}
+
+static void *service_main(void *arg)
+{
+	struct gateway *gw = arg;
+
+	while (!atomic_load(&gw->stop))
+		if (lws_service(gw->ctx, 0) < 0)
+			break;
+	/* Destroyed on the service thread: closing connections runs their CLOSED callbacks (which queue byes). */
+	pthread_mutex_lock(&gw->mu);
+	gw->ctx_alive = false;
+	pthread_mutex_unlock(&gw->mu);
+	lws_sul_cancel(&gw->sweep);
+	lws_context_destroy(gw->ctx);
+	return NULL;
+}
+
+static void gateway_free(struct gateway *gw)
+{
+	struct gw_event *ev, *next;
+
+	for (ev = gw->ev_head; ev; ev = next) {
+		next = ev->next;
+		free(ev);
+	}
+	pthread_mutex_destroy(&gw->mu);
+	free(gw->listen_addr);
+	free(gw->ca);
+	free(gw->cert);
+	free(gw->key);
+	free(gw->db_url);
+	free(gw);
+}
+
+int gateway_start(const struct gateway_opts *opts, struct gateway **out)
+{
+	struct lws_context_creation_info info;
+	struct ingest_callbacks cb;
+	struct gateway *gw = calloc(1, sizeof(*gw));
+	int rc;
+
+	if (!gw)
+		return -ENOMEM;
+	pthread_mutex_init(&gw->mu, NULL);
+	gw->opts = *opts;
+	gw->listen_addr = opts->listen_addr ? strdup(opts->listen_addr) : NULL;
+	gw->ca = strdup(opts->ca_cert_path);
+	gw->cert = strdup(opts->cert_path);
+	gw->key = strdup(opts->key_path);
+	gw->db_url = strdup(opts->db_url);
+	if ((opts->listen_addr && !gw->listen_addr) || !gw->ca || !gw->cert || !gw->key || !gw->db_url) {
+		gateway_free(gw);
+		return -ENOMEM;
+	}
+	if (!gw->opts.max_frame_bytes)
+		gw->opts.max_frame_bytes = 1 << 20;
+	if (gw->opts.max_frame_bytes < WIRE_HELLO_MAX_BYTES)
+		gw->opts.max_frame_bytes = WIRE_HELLO_MAX_BYTES;
+	if (!gw->opts.queue_max)
+		gw->opts.queue_max = 64;
+
+	cb.reply = on_reply;
+	cb.drained = on_drained;
+	cb.ctx = gw;
+	if ((rc = ingest_start(gw->db_url, gw->opts.queue_max, &cb, &gw->ingest)) < 0) {
+		log_error("gateway: cannot start the ingest writer: %s", strerror(-rc));
+		gateway_free(gw);
+		return rc;
+	}
+
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
+	gw->protocols[0] = (struct lws_protocols){
+		.name = WIRE_SUBPROTOCOL,
+		.callback = gw_callback,
+		.per_session_data_size = sizeof(struct gw_conn),
+		.rx_buffer_size = 16384,
+	};
+	memset(&info, 0, sizeof(info));
+	info.port = opts->port;
+	info.iface = gw->listen_addr;
+	info.protocols = gw->protocols;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT |
+		       LWS_SERVER_OPTION_VALIDATE_UTF8;
+	info.ssl_ca_filepath = gw->ca;
+	info.ssl_cert_filepath = gw->cert;
+	info.ssl_private_key_filepath = gw->key;
+	info.timeout_secs = 10;
+	info.ka_time = 60;
+	info.ka_probes = 3;
+	info.ka_interval = 10;
+	info.user = gw;
+	gw->ctx = lws_create_context(&info);
+	if (!gw->ctx) {
+		log_error("gateway: cannot listen on %s:%d with certificate %s (see the lws message above)",
+			  opts->listen_addr ? opts->listen_addr : "*", opts->port, opts->cert_path);
+		ingest_stop(gw->ingest);
+		gateway_free(gw);
+		return -EADDRNOTAVAIL;
+	}
+	gw->ctx_alive = true;
+	lws_sul_schedule(gw->ctx, 0, &gw->sweep, sweep_cb, SWEEP_US);
+	rc = pthread_create(&gw->thread, NULL, service_main, gw);
+	if (rc) {
+		gw->ctx_alive = false;
+		lws_context_destroy(gw->ctx);
+		ingest_stop(gw->ingest);
+		gateway_free(gw);
+		return -rc;
+	}
+	log_info("gateway: listening on %s:%d (%s)", opts->listen_addr ? opts->listen_addr : "*", opts->port,
+		 WIRE_SUBPROTOCOL);
+	*out = gw;
+	return 0;
+}
+
+void gateway_stop(struct gateway *gw)
+{
+	if (!gw)
+		return;
+	atomic_store(&gw->stop, true);
+	lws_cancel_service(gw->ctx);
+	pthread_join(gw->thread, NULL);
+	ingest_stop(gw->ingest);
+	gateway_free(gw);
+}

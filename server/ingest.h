@@ -1,0 +1,45 @@
+/* The ingest writer: one thread with its own PostgreSQL connection that takes hellos and batches from the
+ * gateway through a bounded FIFO, applies them (ingest_apply.c) and reports each outcome through a callback.
+ * The callback runs on the writer thread; the gateway's implementation only queues and calls
+ * lws_cancel_service(). Nothing is acknowledged before its transaction committed; when the database goes away
+ * the writer reconnects with backoff and retries the message it holds. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/wire.h"
+
+struct ingest;
+
+enum ingest_reply_kind {
+	INGEST_REPLY_WELCOME, /* hello accepted: send welcome(seq) */
+	INGEST_REPLY_ACK,     /* batch committed: send ack(seq) */
+	INGEST_REPLY_CLOSE,   /* refuse: close with code and reason */
+};
+
+struct ingest_callbacks {
+	void (*reply)(void *ctx, uint64_t conn_id, enum ingest_reply_kind kind, uint64_t seq, int close_code,
+		      const char *reason);
+	/* The queue went from full to below its limit: paused connections may read again. */
+	void (*drained)(void *ctx);
+	void *ctx;
+};
+
+/* Starts the writer thread; it connects to db_url (retrying with backoff). 0 or a negative errno. */
+int ingest_start(const char *db_url, size_t queue_max, const struct ingest_callbacks *cb, struct ingest **out)
+	__attribute__((warn_unused_result));
+
+/* Queue a parsed hello/batch of connection conn_id; the message is moved into the queue (*msg is zeroed).
+ * Return true when the queue is at or above its limit after this: the caller stops reading. Never fails for
+ * lack of room (the caller already holds the message); -ENOMEM is reported as a CLOSE reply instead. */
+bool ingest_submit(struct ingest *in, uint64_t conn_id, const char *sensor_id, const char *serial,
+		   struct wire_msg *msg);
+/* Queue "sensor disconnected" (connected = false). */
+void ingest_submit_bye(struct ingest *in, const char *sensor_id);
+/* True while the number of queued batches is at or above the limit. */
+bool ingest_full(struct ingest *in);
+
+/* Finishes the message being applied, drops the queued ones (unacknowledged: sensors resend them), joins the
+ * thread and frees `in`. */
+void ingest_stop(struct ingest *in);

@@ -1,0 +1,29 @@
+/* Applying otwatch.v1 messages to PostgreSQL, exactly once (docs/architecture.md "Exactly once"). Used by the
+ * ingest writer thread (ingest.c) on its own connection; every function blocks on libpq. */
+#pragma once
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "common/wire.h"
+
+/* Outcomes besides 0. -EIO: the connection is gone (reconnect, then retry the same message: nothing of it was
+ * committed). -EAGAIN: a transient server error (serialization failure, deadlock): retry. -EPERM: the sensor is
+ * unknown, revoked, or the certificate is not its current one. -EPROTO: the server refused the data (a
+ * constraint): retrying will not help; nothing of it was committed. */
+
+/* Prepares the statements on a fresh connection; 0, -EIO or -EPROTO. */
+int ingest_apply_prepare(PGconn *c) __attribute__((warn_unused_result));
+
+/* Checks a hello: the sensor exists, is not revoked, `serial` (the certificate serial as hex) is its current
+ * certificate and is not in revoked_certificates. On success marks it connected (last_seen, software_version,
+ * mode) and sets *applied_seq. */
+int ingest_apply_hello(PGconn *c, const char *sensor_id, const char *serial, const struct wire_msg *hello,
+		       uint64_t *applied_seq) __attribute__((warn_unused_result));
+
+/* Applies a batch in one transaction: records with seq above sensors.applied_seq, then advances applied_seq.
+ * On success *ack_seq is the seq to acknowledge (max(applied_seq, seq_to)); only then is it committed. */
+int ingest_apply_batch(PGconn *c, const char *sensor_id, const struct wire_msg *batch, uint64_t *ack_seq)
+	__attribute__((warn_unused_result));
+
+/* Marks the sensor disconnected; 0 or -EIO. */
+int ingest_apply_bye(PGconn *c, const char *sensor_id) __attribute__((warn_unused_result));

@@ -1,0 +1,304 @@
+/* Exactly-once application of batches, against a real PostgreSQL (OTW_TEST_DB_URL; skipped without it). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/wire.h"
+#include "server/ingest_apply.h"
+#include "tests/integration/gw_testdb.h"
+
+#define SA "11111111-1111-4111-8111-111111111111" /* zone 1 */
+#define SB "22222222-2222-4222-8222-222222222222" /* zone 1 */
+#define SC "33333333-3333-4333-8333-333333333333" /* unassigned */
+
+static const char *admin_url;
+static char dbname[64];
+static PGconn *db;
+
+static const char *dev_rec(int seq, const char *ips, const char *hostname)
+{
+	static char buf[1024];
+	snprintf(buf, sizeof(buf),
+		 "{\"seq\":%d,\"kind\":\"device\",\"key\":\"mac:00:1D:9C:C6:72:E8\",\"macs\":[\"00:1d:9c:c6:72:e8\"],"
+		 "\"ips\":%s,\"vlans\":[12],\"vendor\":\"Rockwell\",\"hostname\":%s,\"type\":null,"
+		 "\"protocols\":[{\"name\":\"enip\",\"role\":\"server\"},{\"name\":\"modbus\",\"role\":\"server\"}],"
+		 "\"first_seen\":\"2024-01-01T00:00:%02dZ\",\"last_seen\":\"2024-01-01T00:01:%02dZ\"}",
+		 seq, ips, hostname, seq, seq);
+	return buf;
+}
+
+static const char *conn_rec(int seq, int packets, const char *proto)
+{
+	static char buf[1024];
+	snprintf(buf, sizeof(buf),
+		 "{\"seq\":%d,\"kind\":\"connection\",\"transport\":\"tcp\",\"src_addr\":\"10.0.0.1\","
+		 "\"dst_addr\":\"10.0.0.9\",\"port\":502,\"broadcast\":false,\"protocols\":[\"%s\"],\"packets\":%d,"
+		 "\"bytes\":%d,\"first_seen\":\"2024-01-01T00:00:%02dZ\",\"last_seen\":\"2024-01-01T00:02:%02dZ\"}",
+		 seq, proto, packets, packets * 100, seq, seq);
+	return buf;
+}
+
+static const char *health_rec(int seq)
+{
+	static char buf[256];
+	snprintf(buf, sizeof(buf),
+		 "{\"seq\":%d,\"kind\":\"health\",\"at\":\"2024-01-01T00:00:00Z\",\"event\":\"capture_truncated\","
+		 "\"file\":\"x.pcap\"}",
+		 seq);
+	return buf;
+}
+
+/* The record for seq n of sensor A's journal (the same record however batches are cut). */
+static const char *journal_a(int n)
+{
+	switch (n) {
+	case 1: return dev_rec(1, "[\"10.0.0.9\",\"10.0.0.10\"]", "null");
+	case 2: return conn_rec(2, 10, "modbus");
+	case 3: return health_rec(3);
+	case 4: return conn_rec(4, 5, "modbus");
+	case 5: return dev_rec(5, "[\"10.0.0.9\",\"10.0.0.11\"]", "null");
+	case 6: return conn_rec(6, 1, "modbus");
+	}
+	return NULL;
+}
+
+static int apply(const char *sensor, int from, int to, const char *(*journal)(int), uint64_t *ack)
+{
+	char *buf = malloc(65536), err[256];
+	size_t n = 0;
+	struct wire_msg m;
+	int rc;
+
+	n += (size_t)snprintf(buf + n, 65536 - n, "{\"type\":\"batch\",\"seq_from\":%d,\"seq_to\":%d,\"records\":[", from,
+			      to);
+	for (int s = from; s <= to; s++)
+		n += (size_t)snprintf(buf + n, 65536 - n, "%s%s", s > from ? "," : "", journal(s));
+	snprintf(buf + n, 65536 - n, "]}");
+	rc = wire_parse(buf, strlen(buf), &m, err, sizeof(err));
+	if (rc)
+		fail_msg("parse: %s", err);
+	free(buf);
+	rc = ingest_apply_batch(db, sensor, &m, ack);
+	wire_msg_free(&m);
+	return rc;
+}
+
+static long long num(const char *sql)
+{
+	long long v = testdb_num(db, sql);
+	return v;
+}
+
+static int setup(void **state)
+{
+	char *info;
+
+	snprintf(dbname, sizeof(dbname), "otw_t_ingest_%d", (int)getpid());
+	info = testdb_create(admin_url, dbname);
+	if (!info)
+		return -1;
+	db = PQconnectdb(info);
+	free(info);
+	if (PQstatus(db) != CONNECTION_OK || ingest_apply_prepare(db) != 0)
+		return -1;
+	return testdb_exec(db,
+			   "insert into sites (id, name) values (1, 'plant');"
+			   "insert into zones (id, site_id, name) values (1, 1, 'cell');"
+			   "insert into sensors (id, name, zone_id, cert_serial) values"
+			   " ('" SA "', 'a', 1, '00ab12'), ('" SB "', 'b', 1, 'cd'), ('" SC "', 'c', null, 'ef');"
+			   "insert into revoked_certificates (serial, sensor_id) values ('0099', '" SA "')");
+}
+
+static int teardown(void **state)
+{
+	PQfinish(db);
+	testdb_drop(admin_url, dbname);
+	return 0;
+}
+
+static void test_apply_once(void **state)
+{
+	uint64_t ack = 0;
+
+	assert_int_equal(apply(SA, 1, 4, journal_a, &ack), 0);
+	assert_int_equal(ack, 4);
+	assert_int_equal(num("select applied_seq from sensors where name = 'a'"), 4);
+	assert_int_equal(num("select count(*) from devices"), 1);
+	assert_int_equal(num("select count(*) from devices where merge_scope = 'z:1' and zone_id = 1"
+			     " and key = 'mac:00:1d:9c:c6:72:e8'"), 1);
+	assert_int_equal(num("select count(*) from device_ips"), 2);
+	assert_int_equal(num("select count(*) from device_macs"), 1);
+	assert_int_equal(num("select count(*) from device_vlans"), 1);
+	assert_int_equal(num("select count(*) from device_protocols"), 2);
+	assert_int_equal(num("select count(*) from device_sightings"), 1);
+	assert_int_equal(num("select count(*) from connections"), 1);
+	assert_int_equal(num("select packets from connection_sightings"), 15);
+	assert_int_equal(num("select bytes from connection_sightings"), 1500);
+	assert_int_equal(num("select count(*) from sensor_events where kind = 'capture_truncated'"
+			     " and details->>'file' = 'x.pcap' and seq = 3 and details ? 'seq' = false"), 1);
+
+	/* The same batch again: acked, nothing changes. */
+	assert_int_equal(apply(SA, 1, 4, journal_a, &ack), 0);
+	assert_int_equal(ack, 4);
+	assert_int_equal(num("select packets from connection_sightings"), 15);
+	assert_int_equal(num("select bytes from connection_sightings"), 1500);
+	assert_int_equal(num("select count(*) from sensor_events"), 1);
+	assert_int_equal(num("select count(*) from device_ips"), 2);
+
+	/* A part of it: acked at the applied seq. */
+	assert_int_equal(apply(SA, 2, 3, journal_a, &ack), 0);
+	assert_int_equal(ack, 4);
+	assert_int_equal(num("select packets from connection_sightings"), 15);
+
+	/* Re-cut, overlapping: 3..6 applies only 5 and 6. */
+	assert_int_equal(apply(SA, 3, 6, journal_a, &ack), 0);
+	assert_int_equal(ack, 6);
+	assert_int_equal(num("select packets from connection_sightings"), 16);
+	assert_int_equal(num("select bytes from connection_sightings"), 1600);
+	assert_int_equal(num("select count(*) from sensor_events"), 1);
+	/* The device record replaced A's addresses: .10 went, .11 came. */
+	assert_int_equal(num("select count(*) from device_ips"), 2);
+	assert_int_equal(num("select count(*) from device_ips where ip = '10.0.0.11'"), 1);
+	assert_int_equal(num("select count(*) from device_ips where ip = '10.0.0.10'"), 0);
+	assert_int_equal(num("select extract(epoch from last_seen)::bigint - extract(epoch from first_seen)::bigint"
+			     " from devices"),
+			 60 + 4);
+	assert_int_equal(num("select applied_seq from sensors where name = 'a'"), 6);
+}
+
+static const char *journal_b(int n)
+{
+	switch (n) {
+	case 1: return dev_rec(1, "[\"10.0.0.9\",\"10.0.0.20\"]", "\"plc-1\"");
+	case 2: return conn_rec(2, 7, "enip");
+	}
+	return NULL;
+}
+
+static const char *journal_c(int n) { return n == 1 ? dev_rec(1, "[\"10.0.0.9\"]", "null") : NULL; }
+
+static void test_zone_union_and_unassigned(void **state)
+{
+	uint64_t ack = 0;
+
+	assert_int_equal(apply(SB, 1, 2, journal_b, &ack), 0);
+	assert_int_equal(ack, 2);
+	/* One device for the zone, seen by two sensors; addresses are the union of their rows. */
+	assert_int_equal(num("select count(*) from devices"), 1);
+	assert_int_equal(num("select count(*) from device_sightings"), 2);
+	assert_int_equal(num("select count(distinct ip) from device_ips"), 3);
+	assert_int_equal(num("select count(*) from devices where hostname = 'plc-1' and vendor = 'Rockwell'"), 1);
+	/* One connection with both sensors' counters and the union of protocols. */
+	assert_int_equal(num("select count(*) from connections"), 1);
+	assert_int_equal(num("select count(*) from connection_sightings"), 2);
+	assert_int_equal(num("select count(*) from connections where protocols = '{enip,modbus}'"), 1);
+
+	/* A's next record (hostname null) does not erase B's hostname. */
+	assert_int_equal(apply(SA, 5, 5, journal_a, &ack), 0);
+	assert_int_equal(num("select count(*) from devices where hostname = 'plc-1'"), 1);
+
+	/* The unassigned sensor gets its own scope. */
+	assert_int_equal(apply(SC, 1, 1, journal_c, &ack), 0);
+	assert_int_equal(num("select count(*) from devices"), 2);
+	assert_int_equal(num("select count(*) from devices where merge_scope = 's:" SC "' and zone_id is null"), 1);
+}
+
+static void test_unknown_sensor(void **state)
+{
+	uint64_t ack = 0;
+	assert_int_equal(apply("44444444-4444-4444-8444-444444444444", 1, 1, journal_c, &ack), -EPERM);
+	assert_int_equal(PQtransactionStatus(db), PQTRANS_IDLE);
+}
+
+static void test_hello(void **state)
+{
+	const char *h = "{\"type\":\"hello\",\"proto\":\"1.0\",\"sensor_id\":\"" SB "\",\"version\":\"0.2.0\","
+			"\"mode\":\"operational\",\"first_seq\":1,\"last_seq\":9}";
+	struct wire_msg m;
+	char err[128];
+	uint64_t applied = 99;
+
+	assert_int_equal(wire_parse(h, strlen(h), &m, err, sizeof(err)), 0);
+	/* Serials compare without case and leading zeros ("00cd" == "CD"). */
+	assert_int_equal(ingest_apply_hello(db, SB, "00CD", &m, &applied), 0);
+	assert_int_equal(applied, 2);
+	assert_int_equal(num("select count(*) from sensors where name = 'b' and connected and mode = 'operational'"
+			     " and software_version = '0.2.0' and last_seen is not null"),
+			 1);
+	assert_int_equal(ingest_apply_bye(db, SB), 0);
+	assert_int_equal(num("select count(*) from sensors where connected"), 0);
+	/* Not its current certificate. */
+	assert_int_equal(ingest_apply_hello(db, SB, "ce", &m, &applied), -EPERM);
+	/* A revoked serial, even if it were current. */
+	assert_int_equal(testdb_exec(db, "update sensors set cert_serial = '99' where name = 'a'"), 0);
+	assert_int_equal(ingest_apply_hello(db, SA, "99", &m, &applied), -EPERM);
+	/* A revoked sensor. */
+	assert_int_equal(testdb_exec(db, "update sensors set revoked_at = now() where name = 'b'"), 0);
+	assert_int_equal(ingest_apply_hello(db, SB, "cd", &m, &applied), -EPERM);
+	/* Unknown. */
+	assert_int_equal(ingest_apply_hello(db, "44444444-4444-4444-8444-444444444444", "cd", &m, &applied), -EPERM);
+	assert_int_equal(num("select count(*) from sensors where connected"), 0);
+	wire_msg_free(&m);
+}
+
+static void test_large_batch(void **state)
+{
+	/* More records than one pipeline chunk, all different connections. */
+	enum { N = 1000 };
+	char *buf = malloc(N * 400 + 256), err[256];
+	size_t n = 0;
+	struct wire_msg m;
+	uint64_t ack = 0;
+
+	n += (size_t)sprintf(buf + n, "{\"type\":\"batch\",\"seq_from\":7,\"seq_to\":%d,\"records\":[", 6 + N);
+	for (int i = 0; i < N; i++)
+		n += (size_t)sprintf(buf + n,
+				     "%s{\"seq\":%d,\"kind\":\"connection\",\"transport\":\"udp\",\"src_addr\":\"10.1.%d.%d\","
+				     "\"dst_addr\":\"10.0.0.9\",\"port\":null,\"broadcast\":false,\"protocols\":[],"
+				     "\"packets\":1,\"bytes\":60,\"first_seen\":\"2024-01-01T00:00:00Z\","
+				     "\"last_seen\":\"2024-01-01T00:00:00Z\"}",
+				     i ? "," : "", 7 + i, i / 256, i % 256);
+	sprintf(buf + n, "]}");
+	assert_int_equal(wire_parse(buf, strlen(buf), &m, err, sizeof(err)), 0);
+	free(buf);
+	assert_int_equal(ingest_apply_batch(db, SA, &m, &ack), 0);
+	assert_int_equal(ack, 6 + N);
+	assert_int_equal(num("select count(*) from connections where transport = 'udp' and port is null"), N);
+	/* Null ports are one key (unique nulls not distinct): applying the same rows again as new seqs adds up. */
+	for (size_t i = 0; i < m.u.batch.nrecords; i++)
+		m.u.batch.records[i].seq += N;
+	m.u.batch.seq_from += N;
+	m.u.batch.seq_to += N;
+	assert_int_equal(ingest_apply_batch(db, SA, &m, &ack), 0);
+	assert_int_equal(num("select count(*) from connections where transport = 'udp'"), N);
+	assert_int_equal(num("select sum(packets) from connection_sightings s join connections c on c.id = s.connection_id"
+			     " where transport = 'udp'"),
+			 2 * N);
+	wire_msg_free(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_apply_once),
+		cmocka_unit_test(test_zone_union_and_unassigned),
+		cmocka_unit_test(test_unknown_sensor),
+		cmocka_unit_test(test_large_batch),
+		cmocka_unit_test(test_hello),
+	};
+
+	admin_url = getenv("OTW_TEST_DB_URL");
+	if (!admin_url || !admin_url[0]) {
+		printf("test_ingest_apply: OTW_TEST_DB_URL not set; skipped\n");
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
