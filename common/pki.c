@@ -482,7 +482,7 @@ int pki_write_file(const char *path, const void *data, size_t len, mode_t mode, 
 {
 	size_t plen = strlen(path);
 	char *tmp = malloc(plen + sizeof(".tmp.XXXXXX"));
-	int fd = -1, rc;
+	int fd = -1, rc = 0;
 
 	if (!tmp)
 		return -ENOMEM;

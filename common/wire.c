@@ -292,9 +292,20 @@ static int parse_health(struct perr *e, json_t *o, struct wire_health *h)
 	return 0;
 }
 
+static int parse_device_remove(struct perr *e, json_t *o, struct wire_device_remove *d)
+{
+	int r;
+
+	if ((r = get_str(e, o, "key", WIRE_MAX_KEY, false, &d->key)))
+		return r;
+	if (!is_device_key(d->key))
+		return fail(e, "key", "not \"mac:<mac>\" or \"ip:<ip>\"");
+	return 0;
+}
+
 static int parse_record(struct perr *e, json_t *o, struct wire_record *rec)
 {
-	static const char *const kinds[] = { "device", "connection", "health", NULL };
+	static const char *const kinds[] = { "device", "connection", "health", "device_remove", NULL };
 	int r, k;
 
 	if (!json_is_object(o)) {
@@ -309,6 +320,7 @@ static int parse_record(struct perr *e, json_t *o, struct wire_record *rec)
 	case WIRE_REC_DEVICE: return parse_device(e, o, &rec->u.dev);
 	case WIRE_REC_CONNECTION: return parse_connection(e, o, &rec->u.conn);
 	case WIRE_REC_HEALTH: return parse_health(e, o, &rec->u.health);
+	case WIRE_REC_DEVICE_REMOVE: return parse_device_remove(e, o, &rec->u.dev_remove);
 	}
 	return -EINVAL;
 }

@@ -34,7 +34,7 @@ enum wire_type {
 	WIRE_PING,
 };
 
-enum wire_rec_kind { WIRE_REC_DEVICE = 1, WIRE_REC_CONNECTION, WIRE_REC_HEALTH };
+enum wire_rec_kind { WIRE_REC_DEVICE = 1, WIRE_REC_CONNECTION, WIRE_REC_HEALTH, WIRE_REC_DEVICE_REMOVE };
 
 enum wire_transport { WIRE_TR_TCP = 1, WIRE_TR_UDP, WIRE_TR_ETH };
 
@@ -71,6 +71,12 @@ struct wire_health {
 	json_t *obj;
 };
 
+/* A device_remove record: the sensor no longer has this device (an IP-only device whose address turned out to
+ * belong to a MAC); what this sensor said of it is withdrawn. */
+struct wire_device_remove {
+	const char *key;
+};
+
 struct wire_record {
 	uint64_t seq;
 	enum wire_rec_kind kind;
@@ -78,6 +84,7 @@ struct wire_record {
 		struct wire_device dev;
 		struct wire_connection conn;
 		struct wire_health health;
+		struct wire_device_remove dev_remove;
 	} u;
 };
 

@@ -105,6 +105,7 @@ void inventory_free(struct inventory *inv)
 	hashmap_free(&inv->ips);
 	hashmap_free(&inv->conns);
 	flows_free(inv->flows);
+	free(inv->removed);
 	free(inv);
 }
 
@@ -201,6 +202,23 @@ static void ip_make_own_device(struct inventory *inv, struct inv_ip *ip)
 	}
 }
 
+/* Remembers the key of a dropped device the console knows about. Should memory run out, the retraction is
+ * lost and the console keeps a stale IP-only device: wrong but harmless, and logged. */
+static void note_removed(struct inventory *inv, const char *key)
+{
+	if (inv->n_removed == inv->cap_removed) {
+		size_t ncap = inv->cap_removed ? inv->cap_removed * 2 : 8;
+		char (*n)[INV_KEY_LEN] = reallocarray(inv->removed, ncap, sizeof(*n));
+		if (!n) {
+			log_warn("inventory: out of memory, device %s not retracted", key);
+			return;
+		}
+		inv->removed = n;
+		inv->cap_removed = ncap;
+	}
+	snprintf(inv->removed[inv->n_removed++], INV_KEY_LEN, "%s", key);
+}
+
 /* Drops an IP-only device whose address moved to a MAC. */
 static void ip_release(struct inventory *inv, struct inv_ip *ip)
 {
@@ -210,6 +228,8 @@ static void ip_release(struct inventory *inv, struct inv_ip *ip)
 		return;
 	device_unlink_ip(old, ip);
 	if (!old->has_mac && old->n_ips == 0) {
+		if (old->emitted)
+			note_removed(inv, old->key);
 		hashmap_remove(&inv->devices, old->key);
 		device_free(old);
 	}
@@ -508,6 +528,18 @@ int inventory_flush(struct inventory *inv, inventory_record_fn fn, void *ud)
 		r = -ENOMEM;
 		goto out;
 	}
+	/* Retractions first: a key dropped and made again in the same interval ends up present. */
+	for (size_t i = 0; i < inv->n_removed; i++) {
+		json_t *rec = json_pack("{s:s, s:s}", "kind", "device_remove", "key", inv->removed[i]);
+		r = rec ? fn(ud, rec) : -ENOMEM;
+		json_decref(rec);
+		if (r) { /* keep the ones not sent for the next flush */
+			memmove(inv->removed[0], inv->removed[i], (inv->n_removed - i) * sizeof(inv->removed[0]));
+			inv->n_removed -= i;
+			goto out;
+		}
+	}
+	inv->n_removed = 0;
 	for (size_t i = 0; i < nd; i++) {
 		json_t *rec;
 		if (!devs[i]->dirty)
@@ -522,6 +554,7 @@ int inventory_flush(struct inventory *inv, inventory_record_fn fn, void *ud)
 		if (r)
 			goto out;
 		devs[i]->dirty = false;
+		devs[i]->emitted = true;
 	}
 	for (size_t i = 0; i < nc; i++) {
 		json_t *rec;

@@ -46,6 +46,7 @@ struct inv_device {
 	bool has_mac;
 	bool router;
 	bool dirty;
+	bool emitted; /* a record of it went out: dropping it needs a device_remove record */
 	uint8_t mac[6];
 	const char *vendor; /* from the OUI database, not owned */
 	struct inv_ip **ips;
@@ -82,6 +83,10 @@ struct inventory {
 	int64_t first_packet, last_packet;
 	bool truncated;
 	unsigned files;
+	/* Keys of emitted devices that were dropped since the last flush (an IP-only device whose address
+	 * moved to a MAC): the next flush retracts them with device_remove records. */
+	char (*removed)[INV_KEY_LEN];
+	size_t n_removed, cap_removed;
 };
 
 /* The merged view of a device: its own attributes plus those of every IP bound to it. */

@@ -79,6 +79,17 @@ static const struct {
 	  " on conflict (connection_id, sensor_id) do update set packets = o.packets + excluded.packets,"
 	  "  bytes = o.bytes + excluded.bytes, first_seen = least(o.first_seen, excluded.first_seen),"
 	  "  last_seen = greatest(o.last_seen, excluded.last_seen)" },
+	/* Withdraws this sensor's view of a device; the device goes when no other sensor still reports it
+	 * (its remaining child rows go by the foreign keys' cascade). */
+	{ "otw_device_remove",
+	  "with d as (select id from devices where merge_scope = $1 and key = $2),"
+	  "a as (delete from device_macs x using d where x.device_id = d.id and x.sensor_id = $3::uuid),"
+	  "b as (delete from device_ips x using d where x.device_id = d.id and x.sensor_id = $3::uuid),"
+	  "c as (delete from device_vlans x using d where x.device_id = d.id and x.sensor_id = $3::uuid),"
+	  "e as (delete from device_protocols x using d where x.device_id = d.id and x.sensor_id = $3::uuid),"
+	  "f as (delete from device_sightings x using d where x.device_id = d.id and x.sensor_id = $3::uuid)"
+	  "delete from devices x using d where x.id = d.id and not exists"
+	  " (select 1 from device_sightings s where s.device_id = d.id and s.sensor_id <> $3::uuid)" },
 	{ "otw_health",
 	  "insert into sensor_events (sensor_id, seq, at, kind, details)"
 	  " values ($1::uuid, $2::bigint, $3::timestamptz, $4, $5::jsonb)" },
@@ -400,6 +411,12 @@ static const char *record_params(struct stmt_params *sp, const struct wire_recor
 		free(txt);
 		return "otw_health";
 	}
+	case WIRE_REC_DEVICE_REMOVE:
+		canon_key(r->u.dev_remove.key, buf);
+		sp_str(sp, scope);
+		sp_str(sp, buf);
+		sp_str(sp, sensor_id);
+		return "otw_device_remove";
 	}
 	return NULL;
 }

@@ -211,6 +211,35 @@ static void test_zone_union_and_unassigned(void **state)
 	assert_int_equal(num("select count(*) from devices where merge_scope = 's:" SC "' and zone_id is null"), 1);
 }
 
+static const char *remove_rec(int seq)
+{
+	static char buf[128];
+	snprintf(buf, sizeof(buf), "{\"seq\":%d,\"kind\":\"device_remove\",\"key\":\"mac:00:1d:9c:c6:72:e8\"}", seq);
+	return buf;
+}
+
+static const char *journal_c_remove(int n) { return n == 2 ? remove_rec(2) : NULL; }
+static const char *journal_b_remove(int n) { return n == 3 ? remove_rec(3) : NULL; }
+
+/* device_remove withdraws one sensor's view: the device stays while another sensor reports it. */
+static void test_device_remove(void **state)
+{
+	uint64_t ack = 0;
+
+	assert_int_equal(apply(SC, 2, 2, journal_c_remove, &ack), 0);
+	assert_int_equal(num("select count(*) from devices where merge_scope = 's:" SC "'"), 0);
+	assert_int_equal(num("select count(*) from device_ips where sensor_id = '" SC "'"), 0);
+
+	assert_int_equal(apply(SB, 3, 3, journal_b_remove, &ack), 0);
+	assert_int_equal(num("select count(*) from devices where merge_scope = 'z:1'"), 1);
+	assert_int_equal(num("select count(*) from device_sightings"), 1);
+	assert_int_equal(num("select count(*) from device_ips where sensor_id = '" SB "'"), 0);
+	assert_int_equal(num("select count(*) from device_ips where sensor_id = '" SA "'"), 2);
+	/* Applied once: resending it changes nothing and is acked. */
+	assert_int_equal(apply(SB, 3, 3, journal_b_remove, &ack), 0);
+	assert_int_equal(ack, 3);
+}
+
 static void test_unknown_sensor(void **state)
 {
 	uint64_t ack = 0;
@@ -229,7 +258,7 @@ static void test_hello(void **state)
 	assert_int_equal(wire_parse(h, strlen(h), &m, err, sizeof(err)), 0);
 	/* Serials compare without case and leading zeros ("00cd" == "CD"). */
 	assert_int_equal(ingest_apply_hello(db, SB, "00CD", &m, &applied), 0);
-	assert_int_equal(applied, 2);
+	assert_int_equal(applied, 3); /* after test_device_remove */
 	assert_int_equal(num("select count(*) from sensors where name = 'b' and connected and mode = 'operational'"
 			     " and software_version = '0.2.0' and last_seen is not null"),
 			 1);
@@ -290,6 +319,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_apply_once),
 		cmocka_unit_test(test_zone_union_and_unassigned),
+		cmocka_unit_test(test_device_remove),
 		cmocka_unit_test(test_unknown_sensor),
 		cmocka_unit_test(test_large_batch),
 		cmocka_unit_test(test_hello),

@@ -128,13 +128,14 @@ static void enroll_once_then_revoke(void **state)
 {
 	struct fixture *f = *state;
 	json_t *doc = NULL, *res = NULL, *list = NULL;
-	char err[256], cn[64], serial[PKI_SERIAL_HEX_LEN], *csr = new_csr();
+	char err[256], cn[64], serial[PKI_SERIAL_HEX_LEN], *csr;
 	const char *params[1];
 	X509 *cert = NULL;
 	PGresult *r;
 
 	if (!f->pg)
 		skip();
+	csr = new_csr();
 	assert_int_equal(sensors_admin_create(f->db, &f->st, &f->cfg, "e1", f->zone, &doc, err, sizeof(err)), 0);
 	const char *token = jstr(doc, "enrollment_token"), *id = jstr(doc, "sensor_id");
 
@@ -182,12 +183,13 @@ static void expired_and_revoked_refused(void **state)
 {
 	struct fixture *f = *state;
 	json_t *doc = NULL, *res = NULL;
-	char err[256], *csr = new_csr();
+	char err[256], *csr;
 	const char *params[1];
 	PGresult *r;
 
 	if (!f->pg)
 		skip();
+	csr = new_csr();
 	assert_int_equal(sensors_admin_create(f->db, &f->st, &f->cfg, "x1", NULL, &doc, err, sizeof(err)), 0);
 	params[0] = jstr(doc, "sensor_id");
 	r = db_exec(f->db, "update enrollment_tokens set expires_at = now() - interval '1 second' where sensor_id = $1",
