@@ -163,10 +163,15 @@ def sensor_connections(sensor, pcap):
 
 
 def check_file(sensor, pcap):
+    return check_connections(pcap, sensor_connections(sensor, pcap))
+
+
+def check_connections(pcap, connections):
+    """Compares connections (inspect's, or the console API's: same fields) with tshark's conversations."""
     import os
     res = FileResult(pcap)
     convs = tshark_convs(pcap)
-    conns = [c for c in sensor_connections(sensor, pcap) if c["transport"] in ("tcp", "udp")]
+    conns = [c for c in connections if c["transport"] in ("tcp", "udp")]
     res.tshark_convs, res.connections = len(convs), len(conns)
     excl = EXCLUSIONS.get(os.path.basename(pcap), [])
     index = {}

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+import check_tshark
 from conftest import (sensor_activate, sensor_binary, sensor_inspect, sensor_new, sensor_run, plantsim_capture,
                       api_all_pages, console_api)
 
@@ -36,6 +37,10 @@ def assert_console_matches_inspect(con, capture, sensor_id):
     conns = api_all_pages(con, "/api/v1/connections?" + q)
     assert device_view(devices) == device_view(expect["devices"])
     assert connection_view(conns) == connection_view(expect["connections"])
+    # Independently of our dissector: the console's per-connection counts equal tshark's conversations.
+    res = check_tshark.check_connections(capture, conns)
+    assert res.ok, "\n".join(res.errors)
+    assert res.matched_packets > 0 or not [c for c in conns if c["transport"] != "eth"]
 
 
 def replay_and_compare(con, tmp_path, capture, name):

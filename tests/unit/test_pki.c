@@ -141,8 +141,15 @@ static void foreign_csr_signature_rejected(void **state)
 	X509_REQ_set_pubkey(req, k1);
 	assert_true(X509_REQ_sign(req, k2, EVP_sha256()) > 0); /* signed by a key it does not carry */
 	PEM_write_bio_X509_REQ(bio, req);
-	n = BIO_get_mem_data(bio, &csr);
-	csr = strndup(csr, (size_t)n);
+	{
+		char *mem;
+		n = BIO_get_mem_data(bio, &mem);
+		/* The BIO's data is not NUL-terminated: copy it with its length, not strndup. */
+		csr = malloc((size_t)n + 1);
+		assert_non_null(csr);
+		memcpy(csr, mem, (size_t)n);
+		csr[n] = '\0';
+	}
 	assert_int_equal(pki_csr_sign(ca->key, ca->cert, csr, "x", 365, &pem, serial, &na), -EINVAL);
 	assert_null(pem);
 	assert_int_equal(pki_csr_sign(ca->key, ca->cert, "not a csr", "x", 365, &pem, serial, &na), -EINVAL);
