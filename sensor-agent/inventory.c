@@ -517,6 +517,14 @@ void inventory_packet(struct inventory *inv, int linktype, const struct pcap_pkt
 		eth_packet(inv, &f, sd, ts, h->len);
 }
 
+/* Hands one new record to the callback and drops our reference; a NULL record is an allocation failure. */
+static int emit(inventory_record_fn fn, void *ud, json_t *rec)
+{
+	int r = rec ? fn(ud, rec) : -ENOMEM;
+	json_decref(rec);
+	return r;
+}
+
 int inventory_flush(struct inventory *inv, inventory_record_fn fn, void *ud)
 {
 	size_t nd = 0, nc = 0;
@@ -530,9 +538,7 @@ int inventory_flush(struct inventory *inv, inventory_record_fn fn, void *ud)
 	}
 	/* Retractions first: a key dropped and made again in the same interval ends up present. */
 	for (size_t i = 0; i < inv->n_removed; i++) {
-		json_t *rec = json_pack("{s:s, s:s}", "kind", "device_remove", "key", inv->removed[i]);
-		r = rec ? fn(ud, rec) : -ENOMEM;
-		json_decref(rec);
+		r = emit(fn, ud, json_pack("{s:s, s:s}", "kind", "device_remove", "key", inv->removed[i]));
 		if (r) { /* keep the ones not sent for the next flush */
 			memmove(inv->removed[0], inv->removed[i], (inv->n_removed - i) * sizeof(inv->removed[0]));
 			inv->n_removed -= i;
@@ -541,33 +547,17 @@ int inventory_flush(struct inventory *inv, inventory_record_fn fn, void *ud)
 	}
 	inv->n_removed = 0;
 	for (size_t i = 0; i < nd; i++) {
-		json_t *rec;
 		if (!devs[i]->dirty)
 			continue;
-		rec = inv_device_json(devs[i], true);
-		if (!rec) {
-			r = -ENOMEM;
-			goto out;
-		}
-		r = fn(ud, rec);
-		json_decref(rec);
-		if (r)
+		if ((r = emit(fn, ud, inv_device_json(devs[i], true))))
 			goto out;
 		devs[i]->dirty = false;
 		devs[i]->emitted = true;
 	}
 	for (size_t i = 0; i < nc; i++) {
-		json_t *rec;
 		if (!conns[i]->dirty || conns[i]->packets == conns[i]->sent_packets)
 			continue;
-		rec = inv_conn_json(conns[i], true, true);
-		if (!rec) {
-			r = -ENOMEM;
-			goto out;
-		}
-		r = fn(ud, rec);
-		json_decref(rec);
-		if (r)
+		if ((r = emit(fn, ud, inv_conn_json(conns[i], true, true))))
 			goto out;
 		conns[i]->dirty = false;
 		conns[i]->sent_packets = conns[i]->packets;

@@ -261,6 +261,39 @@ static void flush_emits_increments(void **state)
 	inventory_free(inv);
 }
 
+/* An IP first seen without a link layer is an ip: device; once a MAC claims it, that device is retracted
+ * with a device_remove record ahead of the MAC device's record. */
+static void merged_ip_device_is_retracted(void **state)
+{
+	struct inventory *inv = inventory_new(NULL);
+	struct sink s = { json_array(), -1 };
+	uint8_t buf[128];
+	size_t n;
+	json_t *first;
+
+	n = frame(buf, MAC_A, MAC_B, "10.0.0.1", "10.0.0.2", 17, 40000, 161, 0);
+	feed(inv, DLT_RAW, buf + 14, n - 14, 0);
+	assert_int_equal(inventory_flush(inv, collect, &s), 0);
+	assert_int_equal(count_kind(s.records, "device"), 2);
+	assert_int_equal(count_kind(s.records, "device_remove"), 0);
+
+	json_array_clear(s.records);
+	feed(inv, 1, buf, n, 0);
+	assert_int_equal(inventory_flush(inv, collect, &s), 0);
+	assert_int_equal(count_kind(s.records, "device_remove"), 2);
+	first = json_array_get(s.records, 0);
+	assert_string_equal(json_string_value(json_object_get(first, "kind")), "device_remove");
+	assert_non_null(find_by(s.records, "key", "ip:10.0.0.1"));
+	assert_non_null(find_by(s.records, "key", "mac:00:1d:9c:00:00:0a"));
+
+	/* Retractions are sent once. */
+	json_array_clear(s.records);
+	assert_int_equal(inventory_flush(inv, collect, &s), 0);
+	assert_int_equal(count_kind(s.records, "device_remove"), 0);
+	json_decref(s.records);
+	inventory_free(inv);
+}
+
 static void broadcast_and_l2(void **state)
 {
 	struct inventory *inv = inventory_new(NULL);
@@ -362,6 +395,7 @@ int main(void)
 		cmocka_unit_test(client_server_connection),
 		cmocka_unit_test(router_unbinds_ips),
 		cmocka_unit_test(flush_emits_increments),
+		cmocka_unit_test(merged_ip_device_is_retracted),
 		cmocka_unit_test(broadcast_and_l2),
 		cmocka_unit_test(no_link_layer_gives_ip_devices),
 		cmocka_unit_test(deterministic_output),

@@ -173,6 +173,19 @@ static void test_batch_round_trip(void **state)
 	free(s);
 }
 
+static void test_device_remove_record(void **state)
+{
+	char err[256];
+	json_t *ok = json_pack("{s:i, s:s, s:s}", "seq", 3, "kind", "device_remove", "key", "ip:10.0.0.7");
+	json_t *bad = json_pack("{s:i, s:s, s:s}", "seq", 3, "kind", "device_remove", "key", "host:plc");
+
+	assert_int_equal(wire_check_record(ok, err, sizeof(err)), 0);
+	assert_int_not_equal(wire_check_record(bad, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "key"));
+	json_decref(ok);
+	json_decref(bad);
+}
+
 static void test_message_errors(void **state)
 {
 	expect_error("", "not JSON");
@@ -354,6 +367,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),	   cmocka_unit_test(test_batch_round_trip),
+		cmocka_unit_test(test_device_remove_record),
 		cmocka_unit_test(test_message_errors),	   cmocka_unit_test(test_hello_errors),
 		cmocka_unit_test(test_batch_shape_errors), cmocka_unit_test(test_device_errors),
 		cmocka_unit_test(test_connection_errors),  cmocka_unit_test(test_health_errors),
