@@ -1,6 +1,7 @@
 #include "sensor-agent/capture.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,8 +38,18 @@ static int capture_loop(pcap_t *p, volatile sig_atomic_t *stop, capture_packet_f
 				return r;
 			continue;
 		}
-		if (r == 0) /* live timeout: look at *stop again */
+		if (r == 0) {
+			/* Live and non-blocking: nothing to read. Wait for the descriptor at most one tick, so that
+			 * *stop is seen and the caller gets an idle tick even on a silent link (a blocking read with
+			 * TPACKET_V3 would wait for the first packet however long that takes). */
+			struct pollfd pfd = { .fd = pcap_get_selectable_fd(p), .events = POLLIN };
+			if (pfd.fd < 0 || poll(&pfd, 1, CAPTURE_TIMEOUT_MS) == 0) {
+				r = fn(ud, linktype, NULL, NULL);
+				if (r)
+					return r;
+			}
 			continue;
+		}
 		if (r == PCAP_ERROR_BREAK)
 			return 0;
 		capture_set_error(st, pcap_geterr(p));
@@ -98,6 +109,11 @@ int capture_iface(const char *iface, const char *bpf, volatile sig_atomic_t *sto
 	}
 	if (r > 0)
 		log_warn("capture %s: %s", iface, pcap_geterr(p));
+	if (pcap_setnonblock(p, 1, errbuf) < 0) {
+		capture_set_error(st, errbuf);
+		r = -EIO;
+		goto out;
+	}
 	if (bpf && *bpf) {
 		if (pcap_compile(p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) < 0) {
 			capture_set_error(st, pcap_geterr(p));

@@ -12,7 +12,9 @@ struct capture_stats {
 	char error[256];    /* libpcap's message for a truncated or unreadable file, else "" */
 };
 
-/* Called for each packet; a non-zero return stops the capture (and is returned by capture_*). */
+/* Called for each packet; a non-zero return stops the capture (and is returned by capture_*). A live capture
+ * also calls it with h == NULL and data == NULL when about 100 ms passed without a packet (an idle tick), so
+ * that a quiet network still gets its periodic work done. */
 typedef int (*capture_packet_fn)(void *ud, int linktype, const struct pcap_pkthdr *h, const uint8_t *data);
 
 /* Reads a whole file. Returns 0 when the file was read to its end, including a truncated end (then

@@ -40,6 +40,7 @@ struct run {
 	struct journal *j;
 	struct uplink *up;
 	int64_t last_flush_usec;
+	int64_t last_idle_flush_usec; /* wall clock, for idle ticks of a live capture */
 	int64_t first_pkt_usec, wall_start_usec;
 	uint64_t skip;    /* records of this file already journaled by an earlier run */
 	uint64_t records; /* records journaled by this run */
@@ -117,6 +118,14 @@ static int on_packet(void *ud, int linktype, const struct pcap_pkthdr *h, const 
 	struct run *r = ud;
 	if (g_stop || uplink_fatal(r->up, NULL, 0))
 		return 1;
+	if (!h) { /* idle tick of a live capture: packet time stands still, so flush on the wall clock */
+		int64_t now = timefmt_now_usec();
+		if (now - r->last_idle_flush_usec >= FLUSH_INTERVAL_USEC) {
+			r->last_idle_flush_usec = now;
+			return flush(r) < 0 ? 1 : 0;
+		}
+		return 0;
+	}
 	int64_t t = pkt_usec(h);
 	if (r->realtime)
 		pace(r, t);
