@@ -16,7 +16,7 @@
 
 static bool role_known(const char *role)
 {
-	return role && (strcmp(role, "admin") == 0 || strcmp(role, "security_analyst") == 0 ||
+	return role && (strcmp(role, "admin") == 0 || strcmp(role, "analyst") == 0 ||
 			strcmp(role, "read_only") == 0);
 }
 

@@ -8,7 +8,7 @@
 
 struct session_claims {
 	char username[257];
-	char role[32];     /* admin | security_analyst | read_only */
+	char role[32];     /* admin | analyst | read_only */
 	int64_t issued_at;  /* seconds since the epoch */
 	int64_t expires_at;
 };

@@ -23,10 +23,10 @@ static void issue_and_verify(void **state)
 	char *jwt = NULL;
 	int64_t now = (int64_t)time(NULL);
 
-	assert_int_equal(session_token_issue(key, "alice", "security_analyst", 1800, &jwt), 0);
+	assert_int_equal(session_token_issue(key, "alice", "analyst", 1800, &jwt), 0);
 	assert_int_equal(session_token_verify(key, jwt, now, &c), 0);
 	assert_string_equal(c.username, "alice");
-	assert_string_equal(c.role, "security_analyst");
+	assert_string_equal(c.role, "analyst");
 	assert_true(c.expires_at - c.issued_at == 1800);
 	assert_int_equal(session_token_issue(key, "alice", "root", 1800, &jwt), -EINVAL);
 	free(jwt);
