@@ -432,14 +432,16 @@ int uplink_start(const struct uplink_opts *o, struct journal *j, struct uplink *
 		rc = -EINVAL;
 		goto fail;
 	}
-	snprintf(u->path, sizeof(u->path), "/%s", path);
+	/* lws_parse_uri drops the leading '/' of a path, but answers "/" for a URL without one. */
+	snprintf(u->path, sizeof(u->path), "%s%s", path[0] == '/' ? "" : "/", path);
 
 	lws_set_log_level(log_level_current >= LOG_LVL_DEBUG ? LLL_ERR | LLL_WARN : 0, lws_log_emit);
 	struct lws_context_creation_info info = {
 		.port = CONTEXT_PORT_NO_LISTEN,
 		.protocols = protocols,
-		.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT,
-		/* With a CA file lws loads only it; the system store is never trusted for the console. */
+		/* lws also loads OpenSSL's default store (the system CAs) unless told not to: then any certificate
+		 * a public CA issued for the console's name would pass. Trust the activation's CA only. */
+		.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS,
 		.client_ssl_ca_filepath = o->ca_path,
 		.client_ssl_cert_filepath = o->cert_path,
 		.client_ssl_private_key_filepath = o->key_path,

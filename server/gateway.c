@@ -695,8 +695,9 @@ int gateway_start(const struct gateway_opts *opts, struct gateway **out)
 	info.port = opts->port;
 	info.iface = gw->listen_addr;
 	info.protocols = gw->protocols;
+	/* DISABLE_OS_CA_CERTS: trust the console's own CA only, never the system store. */
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT |
-		       LWS_SERVER_OPTION_VALIDATE_UTF8;
+		       LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
 	info.ssl_ca_filepath = gw->ca;
 	info.ssl_cert_filepath = gw->cert;
 	info.ssl_private_key_filepath = gw->key;

@@ -422,6 +422,13 @@ int main(void)
 	o.db_url = dbinfo;
 	o.queue_max = 4;
 	o.max_frame_bytes = MAX_FRAME;
+	/* Put the foreign CA into OpenSSL's default trust store too (SSL_CERT_FILE): the gateway must trust its own
+	 * CA only, never the operating system's, or any certificate from a public CA would pass the TLS check. */
+	{
+		char foreign[512];
+		snprintf(foreign, sizeof(foreign), "%s/foreignca.crt", dir);
+		setenv("SSL_CERT_FILE", foreign, 1);
+	}
 	if ((rc = gateway_start(&o, &gw)) < 0) {
 		fprintf(stderr, "gw_harness: gateway_start: %s\n", strerror(-rc));
 		rc = 1;

@@ -201,3 +201,47 @@ def test_foreign_ca_activation(console, tmp_path):
         json.dump(doc, f)
     r = sensor_activate(s)
     assert r.returncode == 0, r.stderr
+
+
+def test_uplink_trusts_only_the_console_ca(console, tmp_path):
+    """The uplink must trust the CA of its activation only, never the system's store: a server with a certificate
+    from another CA (placed in OpenSSL's default store through SSL_CERT_FILE) gets an "unknown CA" alert."""
+    import json
+    con = console_api(console)
+    s = sensor_new(con, tmp_path, "trust")
+    assert sensor_activate(s).returncode == 0
+    d = str(tmp_path)
+    subprocess.run(f"cd {d} && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout oca.key "
+                   "-out oca.crt -subj /CN=other-ca -days 1 && "
+                   "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout fake.key -out fake.csr "
+                   "-subj /CN=127.0.0.1 && printf 'subjectAltName=IP:127.0.0.1\\n' > fake.ext && "
+                   "openssl x509 -req -in fake.csr -CA oca.crt -CAkey oca.key -CAcreateserial -days 1 "
+                   "-extfile fake.ext -out fake.crt", shell=True, check=True, capture_output=True)
+    from conftest import free_port
+    port = free_port()
+    server = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", f"{d}/fake.crt",
+                               "-key", f"{d}/fake.key", "-naccept", "1"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(0.5)
+        conf = os.path.join(s.state, "sensor.json")
+        doc = json.loads(open(conf).read())
+        doc["sensor_url"] = f"wss://127.0.0.1:{port}"
+        with open(conf, "w") as f:
+            json.dump(doc, f)
+        cap = plantsim_capture(tmp_path, hosts=6, duration=2)
+        env = dict(os.environ, SSL_CERT_FILE=f"{d}/oca.crt")
+        p = subprocess.Popen([sensor_binary(), "run", "--state", s.state, "--pcap", cap, "--log-level", "warn"],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # s_server quits after one connection (-naccept 1); its stdin stays open so that it does not stop early.
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+        p.kill()
+        p.communicate()
+    finally:
+        server.kill()
+    out = server.communicate()[0]
+    assert "unknown ca" in out.lower(), out
+    assert "CIPHER is" not in out
