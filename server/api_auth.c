@@ -1,5 +1,6 @@
 #include "server/api_auth.h"
 
+#include <errno.h>
 #include <event2/http.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "server/db.h"
+#include "server/directory_login.h"
 #include "server/state.h"
 
 #define API_AUTH_TOKEN_MAX 4096
@@ -73,25 +75,6 @@ bool api_auth_session(const struct api_env *env, struct evhttp_request *req, str
 	return true;
 }
 
-bool api_auth_confirm(struct api_call *c, PGconn *db)
-{
-	const char *params[1] = { c->username };
-	PGresult *res = db_exec(db, "select role from users where username = $1 and not disabled", 1, params);
-
-	if (!res) {
-		api_fail_db(c);
-		return false;
-	}
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		api_fail(c, 401, "unauthorized", NULL, "authentication required");
-		return false;
-	}
-	snprintf(c->role, sizeof(c->role), "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return true;
-}
-
 static char *session_cookie(const char *jwt, int64_t max_age)
 {
 	char *s = NULL;
@@ -112,18 +95,37 @@ void api_auth_login(struct api_call *c, PGconn *db)
 	char *jwt = NULL;
 	PGresult *res = NULL;
 	json_t *details = NULL;
+	char dir_user[257], dir_role[32], why[256];
+	const char *role = NULL;
 	bool ok;
 
-	res = db_exec(db,
-		      "select password_hash, role from users "
-		      "where username = $1 and source = 'local' and not disabled and password_hash is not null",
-		      1, params);
-	if (!res) {
-		api_fail_db(c);
-		goto out;
+	if (directory_login_is_directory_name(username)) {
+		/* user@domain and DOMAIN\user are directory accounts only; plain names are local accounts only. The
+		 * client gets the same 401 as for a local failure, the log the real reason. */
+		int drc = directory_login(db, username, password, dir_user, dir_role, why, sizeof(why));
+		if (drc == -EIO) {
+			api_fail_db(c);
+			goto out;
+		}
+		if (drc != 0)
+			log_info("api: directory login for '%.64s' from %s refused: %s", username, c->client, why);
+		ok = drc == 0;
+		role = dir_role;
+		if (ok)
+			username = params[0] = dir_user;
+	} else {
+		res = db_exec(db,
+			      "select password_hash, role from users "
+			      "where username = $1 and source = 'local' and not disabled and password_hash is not null",
+			      1, params);
+		if (!res) {
+			api_fail_db(c);
+			goto out;
+		}
+		/* An unknown user still costs one hash, so timing does not tell which part was wrong. */
+		ok = password_verify(PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : NULL, password);
+		role = ok ? PQgetvalue(res, 0, 1) : NULL;
 	}
-	/* An unknown user still costs one hash, so timing does not tell which part was wrong. */
-	ok = password_verify(PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : NULL, password);
 	details = json_pack("{s:s}", "username", username);
 	if (!ok) {
 		api_audit(c, db, "auth.login_failed", username, details);
@@ -131,8 +133,7 @@ void api_auth_login(struct api_call *c, PGconn *db)
 		api_fail(c, 401, "invalid_credentials", NULL, "invalid username or password");
 		goto out;
 	}
-	if (session_token_issue(c->env->st->jwt_key, username, PQgetvalue(res, 0, 1), c->env->session_ttl_sec,
-				&jwt) != 0 ||
+	if (session_token_issue(c->env->st->jwt_key, username, role, c->env->session_ttl_sec, &jwt) != 0 ||
 	    session_token_verify(c->env->st->jwt_key, jwt, (int64_t)time(NULL), &claims) != 0) {
 		api_fail(c, 500, "internal", NULL, "cannot issue session");
 		goto out;

@@ -14,9 +14,6 @@ extern const struct http_body_spec api_auth_login_body;
  * filling c->username/role/session_expires. Returns false when there is no valid token. */
 bool api_auth_session(const struct api_env *env, struct evhttp_request *req, struct api_call *c)
 	__attribute__((warn_unused_result));
-/* Worker thread: confirms the session's user still exists and is enabled, and takes the role from the
- * users table (a demoted user loses rights at once). Answers 401 and returns false otherwise. */
-bool api_auth_confirm(struct api_call *c, PGconn *db) __attribute__((warn_unused_result));
 
 void api_auth_login(struct api_call *c, PGconn *db);
 void api_auth_logout(struct api_call *c, PGconn *db);

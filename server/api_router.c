@@ -11,8 +11,14 @@
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "server/api_auth.h"
+#include "server/api_directory.h"
 #include "server/api_enroll.h"
 #include "server/api_inventory.h"
+#include "server/api_principal.h"
+#include "server/api_access_groups.h"
+#include "server/api_audit.h"
+#include "server/api_hierarchy.h"
+#include "server/api_users.h"
 #include "server/api_sensors.h"
 #include "server/api_sites.h"
 #include "server/audit.h"
@@ -43,8 +49,42 @@ static const struct api_route routes[] = {
 	{ API_DELETE, "/api/v1/sensors/{id}", api_sensors_delete, API_R_ADMIN, NULL },
 	{ API_GET, "/api/v1/devices", api_devices_list, 0, NULL },
 	{ API_GET, "/api/v1/devices/{id}", api_devices_get, 0, NULL },
+	{ API_PATCH, "/api/v1/devices/{id}", api_devices_update, API_R_ANALYST, &api_devices_update_body },
 	{ API_GET, "/api/v1/connections", api_connections_list, 0, NULL },
 	{ API_GET, "/api/v1/connections/{id}", api_connections_get, 0, NULL },
+	{ API_GET, "/api/v1/meta/routes", api_meta_routes, API_R_ADMIN, NULL },
+	{ API_GET, "/api/v1/business-units", api_business_units_list, 0, NULL },
+	{ API_POST, "/api/v1/business-units", api_business_units_create, API_R_ADMIN, &api_business_units_create_body },
+	{ API_GET, "/api/v1/business-units/{id}", api_business_units_get, 0, NULL },
+	{ API_PATCH, "/api/v1/business-units/{id}", api_business_units_update, API_R_ADMIN,
+	  &api_business_units_update_body },
+	{ API_DELETE, "/api/v1/business-units/{id}", api_business_units_delete, API_R_ADMIN, NULL },
+	{ API_GET, "/api/v1/regions", api_regions_list, 0, NULL },
+	{ API_POST, "/api/v1/regions", api_regions_create, API_R_ADMIN, &api_regions_create_body },
+	{ API_GET, "/api/v1/regions/{id}", api_regions_get, 0, NULL },
+	{ API_PATCH, "/api/v1/regions/{id}", api_regions_update, API_R_ADMIN, &api_regions_update_body },
+	{ API_DELETE, "/api/v1/regions/{id}", api_regions_delete, API_R_ADMIN, NULL },
+	{ API_GET, "/api/v1/access-groups", api_access_groups_list, API_R_ADMIN, NULL },
+	{ API_POST, "/api/v1/access-groups", api_access_groups_create, API_R_ADMIN, &api_access_groups_create_body },
+	{ API_GET, "/api/v1/access-groups/{id}", api_access_groups_get, API_R_ADMIN, NULL },
+	{ API_PATCH, "/api/v1/access-groups/{id}", api_access_groups_update, API_R_ADMIN,
+	  &api_access_groups_update_body },
+	{ API_DELETE, "/api/v1/access-groups/{id}", api_access_groups_delete, API_R_ADMIN, NULL },
+	{ API_GET, "/api/v1/users", api_users_list, API_R_ADMIN, NULL },
+	{ API_POST, "/api/v1/users", api_users_create, API_R_ADMIN, &api_users_create_body },
+	{ API_GET, "/api/v1/users/{id}", api_users_get, API_R_ADMIN, NULL },
+	{ API_PATCH, "/api/v1/users/{id}", api_users_update, API_R_ADMIN, &api_users_update_body },
+	{ API_DELETE, "/api/v1/users/{id}", api_users_delete, API_R_ADMIN, NULL },
+	{ API_POST, "/api/v1/users/{id}/password", api_users_password_reset, API_R_ADMIN, &api_users_password_body },
+	{ API_POST, "/api/v1/auth/password", api_auth_password_change, 0, &api_auth_password_body },
+	{ API_GET, "/api/v1/audit-log", api_audit_list, API_R_ADMIN, NULL },
+	{ API_GET, "/api/v1/audit-log/export", api_audit_export, API_R_ADMIN, NULL },
+	{ API_GET, "/api/v1/settings/ldap", api_ldap_settings_get, API_R_ADMIN, NULL },
+	{ API_PUT, "/api/v1/settings/ldap", api_ldap_settings_put, API_R_ADMIN, &api_ldap_settings_body },
+	{ API_POST, "/api/v1/settings/ldap/test", api_ldap_settings_test, API_R_ADMIN, &api_ldap_test_body },
+	{ API_GET, "/api/v1/ad-group-mappings", api_ad_mappings_list, API_R_ADMIN, NULL },
+	{ API_POST, "/api/v1/ad-group-mappings", api_ad_mappings_create, API_R_ADMIN, &api_ad_mapping_create_body },
+	{ API_DELETE, "/api/v1/ad-group-mappings/{id}", api_ad_mappings_delete, API_R_ADMIN, NULL },
 };
 
 const struct api_route *api_routes(size_t *n)

@@ -31,11 +31,14 @@ enum api_method {
 
 enum {
 	API_R_PUBLIC = 1u << 0,      /* no session needed (health, login, enroll) */
-	API_R_ADMIN = 1u << 1,       /* admin role only (every write except logout) */
+	API_R_ADMIN = 1u << 1,       /* admin role only */
 	API_R_DB_OPTIONAL = 1u << 2, /* the handler runs even when the database is unreachable */
 	API_R_COSTLY = 1u << 3,      /* unauthenticated and expensive (password hashing): capped to half the
 				      * workers so that a login flood cannot starve everything else */
+	API_R_ANALYST = 1u << 4,     /* analyst or admin (triage, inventory edits); read_only gets 403 */
 };
+/* A route with neither API_R_PUBLIC, API_R_ADMIN nor API_R_ANALYST is open to every signed-in role; scope still
+ * applies in its SQL. docs/permissions.md is the same matrix in words. */
 
 #define API_PARAM_MAX 64
 
@@ -74,12 +77,18 @@ struct api_call {
 	char client[64];            /* peer address, for logs and the audit log */
 	char username[257];         /* session subject, "" on public routes */
 	char role[32];
+	char user_id[24];           /* users.id of the caller (worker thread, after the session is confirmed) */
+	char *scope;                /* heap: the caller's access group ids as a PostgreSQL array ("{1,2}", "{}"
+				     * for none); NULL = unrestricted (admins). Pass it as $N::bigint[]. */
 	int64_t session_expires;    /* seconds since the epoch */
 	int64_t started_usec;
 	/* outputs, set by the handler */
 	int status;
 	json_t *resp;               /* NULL for 204 */
 	char *set_cookie;           /* heap; NULL for none */
+	char *resp_text;            /* heap: a non-JSON 200 answer (exports); resp must be NULL */
+	const char *resp_type;      /* its Content-Type (static string) */
+	const char *resp_filename;  /* Content-Disposition attachment name (static string), or NULL */
 	struct http_error err;      /* used when status >= 400 */
 };
 

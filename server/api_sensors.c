@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server/api_principal.h"
 #include "server/db.h"
 #include "server/gateway.h"
 #include "server/sensors_admin.h"
@@ -38,24 +39,28 @@ static bool id_param(struct api_call *c)
 void api_sensors_list(struct api_call *c, PGconn *db)
 {
 	struct http_list_params lp;
-	const char *extra[2];
+	const char *extra[3];
 
 	if (!api_list_params(c, HTTP_FILTER_SITE_ID | HTTP_FILTER_ZONE_ID, HTTP_ID_UUID, &lp))
 		return;
 	extra[0] = lp.site_id;
 	extra[1] = lp.zone_id;
+	extra[2] = api_scope(c);
+	/* Unassigned sensors have no zone: otw_zone_visible shows them to unrestricted callers only. */
 	api_list(c, db,
 		 "select s.id::text, " SENSOR_JSON SENSOR_FROM "where ($1::uuid is null or s.id > $1::uuid) "
 		 "and ($3::bigint is null or z.site_id = $3::bigint) and ($4::bigint is null or s.zone_id = $4::bigint) "
-		 "order by s.id limit $2::int",
-		 &lp, 2, extra);
+		 "and otw_zone_visible($5::bigint[], s.zone_id) order by s.id limit $2::int",
+		 &lp, 3, extra);
 }
 
 static void get_sensor(struct api_call *c, PGconn *db, int status)
 {
-	const char *params[1] = { c->param };
+	const char *params[2] = { c->param, api_scope(c) };
 
-	api_get_one(c, db, "select " SENSOR_JSON SENSOR_FROM "where s.id = $1::uuid", 1, params, "sensor");
+	api_get_one(c, db,
+		    "select " SENSOR_JSON SENSOR_FROM "where s.id = $1::uuid and otw_zone_visible($2::bigint[], s.zone_id)",
+		    2, params, "sensor");
 	if (c->status == 200)
 		c->status = status;
 }
@@ -66,6 +71,19 @@ void api_sensors_get(struct api_call *c, PGconn *db)
 		get_sensor(c, db, 200);
 }
 
+/* A target zone must exist inside the caller's scope (answered like a missing zone otherwise). A sensor without
+ * a zone is outside every restricted scope, so only unrestricted callers may leave or put one there. */
+static bool zone_in_scope(struct api_call *c, PGconn *db, const char *zone_id)
+{
+	int v = zone_id ? api_zone_visible(c, db, zone_id) : api_scope(c) == NULL;
+
+	if (v < 0)
+		api_fail_db(c);
+	else if (v == 0)
+		api_fail(c, 400, "invalid_field", "zone_id", "field 'zone_id' does not name an existing zone");
+	return v == 1;
+}
+
 void api_sensors_create(struct api_call *c, PGconn *db)
 {
 	char zone[24], err[256] = "";
@@ -73,6 +91,8 @@ void api_sensors_create(struct api_call *c, PGconn *db)
 	json_t *activation = NULL, *details = NULL;
 	int rc;
 
+	if (!zone_in_scope(c, db, api_body_id(c, "zone_id", zone)))
+		return;
 	rc = sensors_admin_create(db, c->env->st, c->env->cfg, name, api_body_id(c, "zone_id", zone), &activation,
 				  err, sizeof(err));
 	switch (rc) {
@@ -166,20 +186,23 @@ void api_sensors_update(struct api_call *c, PGconn *db)
 	char zone[24], state[6], from[API_PARAM_MAX + 2], to[32];
 	const char *zone_id = api_body_id(c, "zone_id", zone);
 	bool set_zone = api_body_has(c, "zone_id");
-	const char *lock_params[1] = { c->param };
+	const char *lock_params[2] = { c->param, api_scope(c) };
 	const char *params[4] = { c->param, set_zone ? "1" : NULL, zone_id, api_body_str(c, "name") };
 	PGresult *res = NULL;
+	json_t *before = NULL, *after = NULL, *details = NULL;
 	bool was_unassigned;
 
-	if (!id_param(c))
+	if (!id_param(c) || (set_zone && !zone_in_scope(c, db, zone_id)))
 		return;
 	if (!db_begin(db)) {
 		api_fail_db(c);
 		return;
 	}
 	/* The ingest writer locks the sensor row too, so no batch lands in the old scope while we move it. */
-	res = db_exec(db, "select zone_id is null, revoked_at is not null from sensors where id = $1::uuid for update",
-		      1, lock_params);
+	res = db_exec(db,
+		      "select s.zone_id is null, s.revoked_at is not null, " SENSOR_JSON SENSOR_FROM
+		      "where s.id = $1::uuid and otw_zone_visible($2::bigint[], s.zone_id) for update of s",
+		      2, lock_params);
 	if (!res) {
 		api_fail_db(c);
 		goto out;
@@ -193,6 +216,7 @@ void api_sensors_update(struct api_call *c, PGconn *db)
 		goto out;
 	}
 	was_unassigned = PQgetvalue(res, 0, 0)[0] == 't';
+	before = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
 	PQclear(res);
 	res = db_exec_state(db,
 			    "update sensors set zone_id = case when $2::int is null then zone_id else $3::bigint end, "
@@ -217,13 +241,24 @@ void api_sensors_update(struct api_call *c, PGconn *db)
 			goto out;
 		}
 	}
-	api_audit(c, db, "sensor.update", c->param, c->body);
+	PQclear(res);
+	res = db_exec(db, "select " SENSOR_JSON SENSOR_FROM "where s.id = $1::uuid", 1, lock_params);
+	if (!res || PQntuples(res) != 1 || !(after = json_loads(PQgetvalue(res, 0, 0), 0, NULL))) {
+		api_fail_db(c);
+		goto out;
+	}
+	details = json_pack("{s:O*, s:O*, s:O}", "request", c->body, "before", before, "after", after);
+	api_audit(c, db, "sensor.update", c->param, details);
 	if (!db_commit(db)) {
 		api_fail_db(c);
 		goto out;
 	}
-	get_sensor(c, db, 200);
+	api_ok(c, 200, after);
+	after = NULL;
 out:
+	json_decref(before);
+	json_decref(after);
+	json_decref(details);
 	PQclear(res);
 	db_rollback(db);
 }
@@ -231,21 +266,41 @@ out:
 void api_sensors_delete(struct api_call *c, PGconn *db)
 {
 	char err[256] = "";
+	json_t *details = NULL;
+	const char *params[2] = { c->param, api_scope(c) };
+	PGresult *res;
 	int rc;
 
 	if (!id_param(c))
 		return;
-	rc = sensors_admin_revoke(db, c->param, err, sizeof(err));
-	if (rc == -ENOENT) {
-		api_fail(c, 404, "not_found", NULL, "sensor not found");
-		return;
-	}
-	if (rc != 0) {
+	res = db_exec(db,
+		      "select " SENSOR_JSON SENSOR_FROM
+		      "where s.id = $1::uuid and otw_zone_visible($2::bigint[], s.zone_id)",
+		      2, params);
+	if (!res) {
 		api_fail_db(c);
 		return;
 	}
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		api_fail(c, 404, "not_found", NULL, "sensor not found");
+		return;
+	}
+	details = json_pack("{s:o*}", "before", json_loads(PQgetvalue(res, 0, 0), 0, NULL));
+	PQclear(res);
+	rc = sensors_admin_revoke(db, c->param, err, sizeof(err));
+	if (rc == -ENOENT) {
+		api_fail(c, 404, "not_found", NULL, "sensor not found");
+		goto out;
+	}
+	if (rc != 0) {
+		api_fail_db(c);
+		goto out;
+	}
 	if (c->env->gw)
 		gateway_kick_sensor(c->env->gw, c->param, "sensor revoked");
-	api_audit(c, db, "sensor.revoke", c->param, NULL);
+	api_audit(c, db, "sensor.revoke", c->param, details);
 	api_ok(c, 204, NULL);
+out:
+	json_decref(details);
 }

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "server/api_auth.h"
+#include "server/api_principal.h"
 
 #define HTTP_HEADERS_MAX 16384
 #define HTTP_QUERY_MAX 4096
@@ -70,6 +71,50 @@ static unsigned map_method(enum evhttp_cmd_type cmd)
 	}
 }
 
+static void free_text(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)data);
+}
+
+static void security_headers(struct evkeyvalq *h)
+{
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+	evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000");
+}
+
+/* A 200 answer that is not JSON (exports); takes text. */
+static void send_text(struct evhttp_request *req, char *text, const char *type, const char *filename)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *buf = evbuffer_new();
+	char disp[128];
+
+	security_headers(h);
+	if (!buf) {
+		free(text);
+		evhttp_send_reply(req, 500, reason_phrase(500), NULL);
+		return;
+	}
+	evhttp_add_header(h, "Content-Type", type);
+	if (filename) {
+		snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", filename);
+		evhttp_add_header(h, "Content-Disposition", disp);
+	}
+	if (evbuffer_add_reference(buf, text, strlen(text), free_text, NULL) != 0) {
+		free(text);
+		evbuffer_free(buf);
+		evhttp_send_reply(req, 500, reason_phrase(500), NULL);
+		return;
+	}
+	evhttp_send_reply(req, 200, reason_phrase(200), buf);
+	evbuffer_free(buf);
+}
+
 /* Sends the answer; body (taken) may be NULL for 204. Every answer carries the same security headers. */
 static void send_json(struct evhttp_request *req, int status, json_t *body, const char *cookie, unsigned allow)
 {
@@ -77,11 +122,7 @@ static void send_json(struct evhttp_request *req, int status, json_t *body, cons
 	struct evbuffer *buf = NULL;
 	char *text = NULL;
 
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	evhttp_add_header(h, "X-Frame-Options", "DENY");
-	evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
-	evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000");
+	security_headers(h);
 	if (cookie)
 		evhttp_add_header(h, "Set-Cookie", cookie);
 	if (status == 401)
@@ -125,6 +166,8 @@ static void call_free(struct api_call *c)
 	json_decref(c->resp);
 	free(c->query);
 	free(c->set_cookie);
+	free(c->scope);
+	free(c->resp_text);
 	free(c);
 }
 
@@ -156,6 +199,9 @@ static void call_done(struct worker_job *job, bool cancelled)
 	call_log(c, path ? path : "?");
 	if (c->status >= 400 && !c->resp) {
 		send_error(c->req, &c->err, 0);
+	} else if (c->status == 200 && c->resp_text) {
+		send_text(c->req, c->resp_text, c->resp_type, c->resp_filename);
+		c->resp_text = NULL;
 	} else {
 		send_json(c->req, c->status, c->resp, c->set_cookie, 0);
 		c->resp = NULL;
@@ -174,11 +220,15 @@ static void call_run(struct worker_job *job, PGconn *db)
 		return;
 	}
 	if (!(flags & API_R_PUBLIC)) {
-		if (!api_auth_confirm(c, db))
+		if (!api_principal_load(c, db))
 			return;
-		/* Default deny: only the admin role writes. */
+		/* Default deny: a route names the least role that may call it (docs/permissions.md). */
 		if ((flags & API_R_ADMIN) && strcmp(c->role, "admin") != 0) {
 			api_fail(c, 403, "forbidden", NULL, "this action needs the admin role");
+			return;
+		}
+		if ((flags & API_R_ANALYST) && strcmp(c->role, "admin") != 0 && strcmp(c->role, "analyst") != 0) {
+			api_fail(c, 403, "forbidden", NULL, "this action needs the analyst or admin role");
 			return;
 		}
 	}

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/timefmt.h"
 
 void http_error_set(struct http_error *e, int status, const char *code, const char *field, const char *fmt, ...)
 {
@@ -172,6 +173,8 @@ bool http_cursor_decode(const char *cursor, enum http_id_kind kind, char id[HTTP
 	return kind == HTTP_ID_INT ? http_id_parse_int(id, &v) : http_id_is_uuid(id);
 }
 
+static bool has_ctrl(const char *s, size_t len);
+
 static int parse_limit(const char *s, long *out)
 {
 	int64_t v;
@@ -182,13 +185,95 @@ static int parse_limit(const char *s, long *out)
 	return 0;
 }
 
+static bool action_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* One list parameter: k indexes the key table of http_list_params_parse. */
+static int parse_one(size_t k, const char *key, const char *value, enum http_id_kind id_kind,
+		     struct http_list_params *out, struct http_error *err)
+{
+	char *id_dest[] = { NULL, NULL, out->site_id, out->zone_id, NULL, out->region_id, out->business_unit_id };
+	int64_t v;
+
+	switch (k) {
+	case 0:
+		if (parse_limit(value, &out->limit) == 0)
+			return 0;
+		http_error_set(err, 400, "invalid_query", "limit", "limit must be an integer from 1 to %d",
+			       HTTP_LIMIT_MAX);
+		return -EINVAL;
+	case 1:
+		if (http_cursor_decode(value, id_kind, out->after))
+			return 0;
+		http_error_set(err, 400, "invalid_query", "cursor", "cursor is not valid");
+		return -EINVAL;
+	case 4:
+		if (http_id_is_uuid(value)) {
+			snprintf(out->sensor_id, HTTP_ID_MAX, "%s", value);
+			return 0;
+		}
+		http_error_set(err, 400, "invalid_query", "sensor_id", "sensor_id must be a UUID");
+		return -EINVAL;
+	case 2:
+	case 3:
+	case 5:
+	case 6:
+		if (http_id_parse_int(value, &v)) {
+			snprintf(id_dest[k], HTTP_ID_MAX, "%s", value);
+			return 0;
+		}
+		http_error_set(err, 400, "invalid_query", key, "%s must be a positive integer", key);
+		return -EINVAL;
+	case 7:
+	case 8:
+		if (strlen(value) < sizeof(out->from) && timefmt_parse_rfc3339(value, &v)) {
+			snprintf(k == 7 ? out->from : out->to, sizeof(out->from), "%s", value);
+			return 0;
+		}
+		http_error_set(err, 400, "invalid_query", key, "%s must be an RFC 3339 time", key);
+		return -EINVAL;
+	case 9:
+		if (*value && http_utf8_len(value, strlen(value)) <= 256 && strlen(value) < sizeof(out->username) &&
+		    !has_ctrl(value, strlen(value))) {
+			snprintf(out->username, sizeof(out->username), "%s", value);
+			return 0;
+		}
+		http_error_set(err, 400, "invalid_query", key, "username must be 1 to 256 characters");
+		return -EINVAL;
+	case 11:
+		if (strcmp(value, "csv") == 0 || strcmp(value, "jsonl") == 0) {
+			snprintf(out->format, sizeof(out->format), "%s", value);
+			return 0;
+		}
+		http_error_set(err, 400, "invalid_query", key, "format must be csv or jsonl");
+		return -EINVAL;
+	default:
+		if (action_ok(value)) {
+			snprintf(out->action, sizeof(out->action), "%s", value);
+			return 0;
+		}
+		http_error_set(err, 400, "invalid_query", key, "action must be 1 to 64 characters of [a-z0-9._]");
+		return -EINVAL;
+	}
+}
+
 int http_list_params_parse(const char *query, unsigned filters, enum http_id_kind id_kind,
 			   struct http_list_params *out, struct http_error *err)
 {
 	struct evkeyvalq q;
 	struct evkeyval *kv;
 	unsigned seen = 0;
-	int64_t v;
 	int rc = -EINVAL;
 
 	memset(out, 0, sizeof(*out));
@@ -205,17 +290,24 @@ int http_list_params_parse(const char *query, unsigned filters, enum http_id_kin
 		goto out;
 	}
 	TAILQ_FOREACH(kv, &q, next) {
-		static const char *const keys[] = { "limit", "cursor", "site_id", "zone_id", "sensor_id" };
+		static const char *const keys[] = { "limit", "cursor", "site_id", "zone_id", "sensor_id", "region_id",
+						    "business_unit_id", "from", "to", "username", "action", "format" };
+		/* the filter bit each key needs (limit and cursor: none) */
+		static const unsigned need[] = { 0, 0, HTTP_FILTER_SITE_ID, HTTP_FILTER_ZONE_ID,
+						 HTTP_FILTER_SENSOR_ID, HTTP_FILTER_REGION_ID,
+						 HTTP_FILTER_BUSINESS_UNIT_ID, HTTP_FILTER_TIME, HTTP_FILTER_TIME,
+						 HTTP_FILTER_USERNAME, HTTP_FILTER_ACTION, HTTP_FILTER_FORMAT };
+		const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
 		unsigned bit = 0;
 		size_t k;
 
-		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		for (k = 0; k < nkeys; k++) {
 			if (strcmp(kv->key, keys[k]) == 0)
 				break;
 		}
-		if (k >= 2 && k < 5 && !(filters & (1u << (k - 2))))
-			k = 5; /* a filter this list does not have */
-		if (k == 5) {
+		if (k < nkeys && need[k] && !(filters & need[k]))
+			k = nkeys; /* a filter this list does not have */
+		if (k == nkeys) {
 			http_error_set(err, 400, "invalid_query", kv->key, "unknown query parameter '%.64s'", kv->key);
 			goto out;
 		}
@@ -225,37 +317,8 @@ int http_list_params_parse(const char *query, unsigned filters, enum http_id_kin
 			goto out;
 		}
 		seen |= bit;
-		switch (k) {
-		case 0:
-			if (parse_limit(kv->value, &out->limit) != 0) {
-				http_error_set(err, 400, "invalid_query", "limit",
-					       "limit must be an integer from 1 to %d", HTTP_LIMIT_MAX);
-				goto out;
-			}
-			break;
-		case 1:
-			if (!http_cursor_decode(kv->value, id_kind, out->after)) {
-				http_error_set(err, 400, "invalid_query", "cursor", "cursor is not valid");
-				goto out;
-			}
-			break;
-		case 2:
-		case 3:
-			if (!http_id_parse_int(kv->value, &v)) {
-				http_error_set(err, 400, "invalid_query", keys[k], "%s must be a positive integer",
-					       keys[k]);
-				goto out;
-			}
-			snprintf(k == 2 ? out->site_id : out->zone_id, HTTP_ID_MAX, "%s", kv->value);
-			break;
-		default:
-			if (!http_id_is_uuid(kv->value)) {
-				http_error_set(err, 400, "invalid_query", "sensor_id", "sensor_id must be a UUID");
-				goto out;
-			}
-			snprintf(out->sensor_id, HTTP_ID_MAX, "%s", kv->value);
-			break;
-		}
+		if (parse_one(k, keys[k], kv->value, id_kind, out, err) != 0)
+			goto out;
 	}
 	rc = 0;
 out:
@@ -282,6 +345,29 @@ static bool has_ctrl(const char *s, size_t len)
 			return true;
 	}
 	return false;
+}
+
+static int check_array(const struct http_field *f, json_t *v, struct http_error *err)
+{
+	size_t n = json_is_array(v) ? json_array_size(v) : 0;
+
+	if (!json_is_array(v) || n > f->max_len) {
+		http_error_set(err, 400, "invalid_field", f->name, "field '%s' must be an array of at most %zu %s",
+			       f->name, f->max_len, f->type == HTTP_FT_IDS ? "ids" : "objects");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *m = json_array_get(v, i);
+		bool ok = f->type == HTTP_FT_IDS ? json_is_integer(m) && json_integer_value(m) > 0 : json_is_object(m);
+		for (size_t j = 0; ok && f->type == HTTP_FT_IDS && j < i; j++)
+			ok = json_integer_value(json_array_get(v, j)) != json_integer_value(m);
+		if (!ok) {
+			http_error_set(err, 400, "invalid_field", f->name, "field '%s' has an invalid member at %zu",
+				       f->name, i);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 static int check_field(const struct http_field *f, json_t *v, struct http_error *err)
@@ -322,6 +408,15 @@ static int check_field(const struct http_field *f, json_t *v, struct http_error 
 			return -EINVAL;
 		}
 		return 0;
+	case HTTP_FT_BOOL:
+		if (!json_is_boolean(v)) {
+			http_error_set(err, 400, "invalid_field", f->name, "field '%s' must be true or false", f->name);
+			return -EINVAL;
+		}
+		return 0;
+	case HTTP_FT_IDS:
+	case HTTP_FT_ARRAY:
+		return check_array(f, v, err);
 	}
 	http_error_set(err, 400, "invalid_field", f->name, "field '%s' is not valid", f->name);
 	return -EINVAL;

@@ -50,6 +50,12 @@ enum {
 	HTTP_FILTER_SITE_ID = 1u << 0,
 	HTTP_FILTER_ZONE_ID = 1u << 1,
 	HTTP_FILTER_SENSOR_ID = 1u << 2,
+	HTTP_FILTER_REGION_ID = 1u << 3,
+	HTTP_FILTER_BUSINESS_UNIT_ID = 1u << 4,
+	HTTP_FILTER_TIME = 1u << 5,     /* from, to: RFC 3339 */
+	HTTP_FILTER_USERNAME = 1u << 6, /* 1..256 characters, no control characters */
+	HTTP_FILTER_ACTION = 1u << 7,   /* 1..64 characters of [a-z0-9._] */
+	HTTP_FILTER_FORMAT = 1u << 8,   /* csv or jsonl (exports) */
 };
 
 /* List parameters. Absent values are empty strings, so they go to SQL as NULL parameters. */
@@ -59,6 +65,12 @@ struct http_list_params {
 	char site_id[HTTP_ID_MAX];
 	char zone_id[HTTP_ID_MAX];
 	char sensor_id[HTTP_ID_MAX];
+	char region_id[HTTP_ID_MAX];
+	char business_unit_id[HTTP_ID_MAX];
+	char from[64], to[64];     /* as given, validated as RFC 3339 */
+	char username[257];
+	char action[65];
+	char format[8];
 };
 
 /* Parses a raw (still percent-encoded) query string, NULL or "" for none. Accepts limit, cursor and the
@@ -70,6 +82,9 @@ int http_list_params_parse(const char *query, unsigned filters, enum http_id_kin
 enum http_field_type {
 	HTTP_FT_STRING,  /* UTF-8 string, length counted in code points */
 	HTTP_FT_ID,      /* positive integer id */
+	HTTP_FT_BOOL,    /* true or false */
+	HTTP_FT_IDS,     /* array of distinct positive integer ids, at most max_len of them */
+	HTTP_FT_ARRAY,   /* array of at most max_len objects; the handler checks the members */
 };
 enum {
 	HTTP_FF_REQUIRED = 1u << 0,

@@ -69,6 +69,7 @@ language sql stable as $$
         left join regions r on r.id = s.region_id
         join access_group_entries e on e.access_group_id = any (groups)
         where s.id = site
+          and e.zone_id is null  -- an entry naming a zone grants that zone only (second branch below)
           and (e.business_unit_id is null or e.business_unit_id = coalesce(s.business_unit_id, r.business_unit_id))
           and (e.region_id is null or e.region_id = s.region_id)
           and (e.site_id is null or e.site_id = s.id))

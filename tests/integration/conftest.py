@@ -112,7 +112,7 @@ def pg():
 class Response:
     def __init__(self, status, body, headers):
         self.status = status
-        self.body = body          # parsed JSON, or None for an empty body
+        self.body = body          # parsed JSON, the text of a non-JSON answer, or None for an empty body
         self.headers = headers    # http.client.HTTPMessage
 
     def __repr__(self):
@@ -205,6 +205,8 @@ class Console:
                 status, payload, rh = r.status, r.read(), r.headers
         except urllib.error.HTTPError as e:
             status, payload, rh = e.code, e.read(), e.headers
+        if payload and not (rh.get("Content-Type") or "").startswith("application/json"):
+            return Response(status, payload.decode(), rh)  # exports (CSV, JSON lines): the text
         return Response(status, json.loads(payload) if payload else None, rh)
 
     def login(self, username, password):

@@ -95,7 +95,7 @@ def test_sites_and_zones_crud(c):
     r = c.api("POST", "/api/v1/sites", {"name": "Plant A", "description": "north"})
     assert r.status == 201
     site = r.body
-    assert set(site) == {"id", "name", "description", "created_at", "updated_at"}
+    assert set(site) == {"id", "name", "description", "region_id", "business_unit_id", "created_at", "updated_at"}
     assert site["name"] == "Plant A" and site["description"] == "north"
     assert c.api("GET", f"/api/v1/sites/{site['id']}").body == site
     r = c.api("POST", "/api/v1/sites", {"name": "Plant A"})

@@ -128,6 +128,46 @@ static void list_params(void **state)
 	assert_int_not_equal(http_list_params_parse("limit", all, HTTP_ID_INT, &lp, &err), 0);
 }
 
+static void list_filters_for_hierarchy_and_audit(void **state)
+{
+	struct http_list_params lp;
+	struct http_error err;
+	const unsigned all = HTTP_FILTER_REGION_ID | HTTP_FILTER_BUSINESS_UNIT_ID | HTTP_FILTER_TIME |
+			     HTTP_FILTER_USERNAME | HTTP_FILTER_ACTION | HTTP_FILTER_FORMAT;
+
+	(void)state;
+	assert_int_equal(http_list_params_parse("region_id=2&business_unit_id=3&from=2026-01-01T00:00:00Z"
+						"&to=2026-01-02T00:00:00.5%2B01:00&username=ann%20b&action=site.create"
+						"&format=jsonl",
+						all, HTTP_ID_INT, &lp, &err),
+			 0);
+	assert_string_equal(lp.region_id, "2");
+	assert_string_equal(lp.business_unit_id, "3");
+	assert_string_equal(lp.from, "2026-01-01T00:00:00Z");
+	assert_string_equal(lp.to, "2026-01-02T00:00:00.5+01:00");
+	assert_string_equal(lp.username, "ann b");
+	assert_string_equal(lp.action, "site.create");
+	assert_string_equal(lp.format, "jsonl");
+
+	static const char *const bad[][2] = {
+		{ "region_id=0", "region_id" }, { "business_unit_id=x", "business_unit_id" },
+		{ "from=yesterday", "from" },   { "to=2026-13-01T00:00:00Z", "to" },
+		{ "username=", "username" },    { "username=a%0Ab", "username" },
+		{ "action=Site", "action" },    { "action=", "action" },
+		{ "format=xml", "format" },     { "from=2026-01-01T00:00:00Z&from=2026-01-01T00:00:00Z", "from" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_not_equal(http_list_params_parse(bad[i][0], all, HTTP_ID_INT, &lp, &err), 0);
+		assert_int_equal(err.status, 400);
+		assert_string_equal(err.field, bad[i][1]);
+	}
+	/* filters the list does not take */
+	assert_int_not_equal(http_list_params_parse("action=x", HTTP_FILTER_TIME, HTTP_ID_INT, &lp, &err), 0);
+	assert_string_equal(err.field, "action");
+	assert_int_not_equal(http_list_params_parse("format=csv", 0, HTTP_ID_INT, &lp, &err), 0);
+}
+
 static const struct http_field fields[] = {
 	{ "name", HTTP_FT_STRING, HTTP_FF_REQUIRED | HTTP_FF_NO_CTRL, 1, 5 },
 	{ "note", HTTP_FT_STRING, 0, 0, 10 },
@@ -184,6 +224,31 @@ static void json_bodies(void **state)
 	}
 }
 
+static const struct http_field typed_fields[] = {
+	{ "on", HTTP_FT_BOOL, 0, 0, 0 },
+	{ "ids", HTTP_FT_IDS, 0, 0, 3 },
+	{ "things", HTTP_FT_ARRAY, 0, 0, 2 },
+};
+static const struct http_body_spec typed_spec = { typed_fields, 3, 0 };
+
+static void bool_and_array_fields(void **state)
+{
+	struct http_error err;
+	json_t *obj;
+	const char *ok = "{\"on\":false,\"ids\":[1,2,3],\"things\":[{},{\"a\":1}]}";
+
+	(void)state;
+	assert_int_equal(http_json_parse_body(ok, strlen(ok), 100, &typed_spec, &obj, &err), 0);
+	json_decref(obj);
+	expect_bad(&typed_spec, "{\"on\":1}", 400, "invalid_field", "on");
+	expect_bad(&typed_spec, "{\"ids\":[1,2,3,4]}", 400, "invalid_field", "ids");
+	expect_bad(&typed_spec, "{\"ids\":[1,1]}", 400, "invalid_field", "ids");
+	expect_bad(&typed_spec, "{\"ids\":[0]}", 400, "invalid_field", "ids");
+	expect_bad(&typed_spec, "{\"ids\":1}", 400, "invalid_field", "ids");
+	expect_bad(&typed_spec, "{\"things\":[1]}", 400, "invalid_field", "things");
+	expect_bad(&typed_spec, "{\"things\":[{},{},{}]}", 400, "invalid_field", "things");
+}
+
 static void error_json(void **state)
 {
 	struct http_error err;
@@ -216,6 +281,7 @@ int main(void)
 		cmocka_unit_test(int_ids),     cmocka_unit_test(uuids),	      cmocka_unit_test(base64url_round_trip),
 		cmocka_unit_test(cursors),     cmocka_unit_test(list_params), cmocka_unit_test(json_bodies),
 		cmocka_unit_test(error_json), cmocka_unit_test(utf8_length),
+		cmocka_unit_test(list_filters_for_hierarchy_and_audit), cmocka_unit_test(bool_and_array_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
