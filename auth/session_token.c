@@ -20,8 +20,8 @@ static bool role_known(const char *role)
 			strcmp(role, "read_only") == 0);
 }
 
-int session_token_issue(const uint8_t key[SESSION_KEY_LEN], const char *username, const char *role, int64_t ttl_sec,
-			char **jwt_out)
+int session_token_issue(const uint8_t key[SESSION_KEY_LEN], const char *username, const char *role, const char *sid,
+			int64_t ttl_sec, char **jwt_out)
 {
 	uint8_t jti_raw[16];
 	char jti[33];
@@ -30,7 +30,8 @@ int session_token_issue(const uint8_t key[SESSION_KEY_LEN], const char *username
 	char *s;
 	int rc = -EINVAL;
 
-	if (!username || !*username || strlen(username) > 256 || !role_known(role) || ttl_sec <= 0)
+	if (!username || !*username || strlen(username) > 256 || !role_known(role) || ttl_sec <= 0 || !sid ||
+	    !*sid || strlen(sid) > SESSION_SID_MAX)
 		goto out;
 	if ((rc = pki_random_bytes(jti_raw, sizeof(jti_raw))) < 0)
 		goto out;
@@ -39,6 +40,7 @@ int session_token_issue(const uint8_t key[SESSION_KEY_LEN], const char *username
 	if (jwt_new(&jwt) != 0)
 		goto out;
 	if (jwt_add_grant(jwt, "sub", username) || jwt_add_grant(jwt, "role", role) || jwt_add_grant(jwt, "jti", jti) ||
+	    jwt_add_grant(jwt, "sid", sid) ||
 	    jwt_add_grant_int(jwt, "iat", (long)now) || jwt_add_grant_int(jwt, "exp", (long)(now + ttl_sec)) ||
 	    jwt_set_alg(jwt, JWT_ALG_HS256, key, SESSION_KEY_LEN))
 		goto out;
@@ -56,7 +58,7 @@ int session_token_verify(const uint8_t key[SESSION_KEY_LEN], const char *token, 
 			 struct session_claims *claims)
 {
 	jwt_t *jwt = NULL;
-	const char *sub, *role;
+	const char *sub, *role, *sid;
 	long iat, exp;
 	int rc = -EACCES;
 
@@ -69,6 +71,7 @@ int session_token_verify(const uint8_t key[SESSION_KEY_LEN], const char *token, 
 		goto out;
 	sub = jwt_get_grant(jwt, "sub");
 	role = jwt_get_grant(jwt, "role");
+	sid = jwt_get_grant(jwt, "sid");
 	errno = 0;
 	exp = jwt_get_grant_int(jwt, "exp");
 	if (errno)
@@ -77,13 +80,14 @@ int session_token_verify(const uint8_t key[SESSION_KEY_LEN], const char *token, 
 	if (errno)
 		goto out;
 	if (!sub || !*sub || strlen(sub) >= sizeof(claims->username) || !role_known(role) ||
-	    !jwt_get_grant(jwt, "jti"))
+	    !jwt_get_grant(jwt, "jti") || !sid || !*sid || strlen(sid) > SESSION_SID_MAX)
 		goto out;
 	if ((int64_t)exp <= now || (int64_t)iat > now + SESSION_CLOCK_SKEW_SEC || iat > exp)
 		goto out;
 	memset(claims, 0, sizeof(*claims));
 	strcpy(claims->username, sub);
 	strcpy(claims->role, role);
+	strcpy(claims->sid, sid);
 	claims->issued_at = iat;
 	claims->expires_at = exp;
 	rc = 0;

@@ -9,7 +9,8 @@
 
 #include "server/api_router.h"
 
-/* Worker thread: confirms the session's user still exists and is enabled and reads its id, role (a demoted
+/* Worker thread: confirms the session is live (its sessions row is not revoked, idle or past its end; or the
+ * API token is not revoked), that its user still exists and is enabled, and reads its id, role (a demoted
  * user loses rights at once) and access groups into c->user_id, c->role and c->scope (NULL for admins, the
  * group ids otherwise; a non-admin in no group gets "{}" and sees nothing). Answers 401 or 500 and returns false
  * otherwise. */

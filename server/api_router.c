@@ -21,6 +21,7 @@
 #include "server/api_users.h"
 #include "server/api_sensors.h"
 #include "server/api_sites.h"
+#include "server/api_tokens.h"
 #include "server/audit.h"
 #include "server/db.h"
 
@@ -28,7 +29,10 @@ static void api_health(struct api_call *c, PGconn *db);
 
 static const struct api_route routes[] = {
 	{ API_GET, "/api/v1/health", api_health, API_R_PUBLIC | API_R_DB_OPTIONAL, NULL },
-	{ API_POST, "/api/v1/auth/login", api_auth_login, API_R_PUBLIC | API_R_COSTLY, &api_auth_login_body },
+	{ API_POST, "/api/v1/auth/login", api_auth_login, API_R_PUBLIC | API_R_COSTLY | API_R_LOGIN,
+	  &api_auth_login_body },
+	{ API_POST, "/api/v1/auth/refresh", api_auth_refresh, API_R_PUBLIC | API_R_BODY_OPTIONAL,
+	  &api_auth_refresh_body },
 	{ API_POST, "/api/v1/auth/logout", api_auth_logout, 0, NULL },
 	{ API_GET, "/api/v1/auth/me", api_auth_me, 0, NULL },
 	{ API_POST, "/api/v1/enroll", api_enroll, API_R_PUBLIC, &api_enroll_body },
@@ -85,6 +89,9 @@ static const struct api_route routes[] = {
 	{ API_GET, "/api/v1/ad-group-mappings", api_ad_mappings_list, API_R_ADMIN, NULL },
 	{ API_POST, "/api/v1/ad-group-mappings", api_ad_mappings_create, API_R_ADMIN, &api_ad_mapping_create_body },
 	{ API_DELETE, "/api/v1/ad-group-mappings/{id}", api_ad_mappings_delete, API_R_ADMIN, NULL },
+	{ API_GET, "/api/v1/api-tokens", api_tokens_list, API_R_ADMIN, NULL },
+	{ API_POST, "/api/v1/api-tokens", api_tokens_create, API_R_ADMIN, &api_tokens_create_body },
+	{ API_DELETE, "/api/v1/api-tokens/{id}", api_tokens_delete, API_R_ADMIN, NULL },
 };
 
 const struct api_route *api_routes(size_t *n)

@@ -36,6 +36,9 @@ enum {
 	API_R_COSTLY = 1u << 3,      /* unauthenticated and expensive (password hashing): capped to half the
 				      * workers so that a login flood cannot starve everything else */
 	API_R_ANALYST = 1u << 4,     /* analyst or admin (triage, inventory edits); read_only gets 403 */
+	API_R_LOGIN = 1u << 5,       /* a password login: throttled per source address on the loop thread, and a 401
+				      * answer counts as a failure of that source (server/auth_guard.h) */
+	API_R_BODY_OPTIONAL = 1u << 6, /* an empty body is accepted (no Content-Type needed) */
 };
 /* A route with neither API_R_PUBLIC, API_R_ADMIN nor API_R_ANALYST is open to every signed-in role; scope still
  * applies in its SQL. docs/permissions.md is the same matrix in words. */
@@ -60,7 +63,17 @@ struct api_env {
 	const struct console_state *st;
 	const struct console_config *cfg;
 	struct gateway *gw; /* may be NULL (gateway not running) */
-	int64_t session_ttl_sec;
+	int64_t session_ttl_sec;  /* absolute lifetime of a login session */
+	int64_t session_idle_sec; /* idle time that ends it */
+	int64_t access_ttl_sec;   /* lifetime of one JWT */
+};
+
+/* How the caller authenticated (set on the loop thread by api_auth_session). */
+enum api_auth_kind {
+	API_AUTHN_NONE = 0,
+	API_AUTHN_BEARER,  /* session JWT in an Authorization header */
+	API_AUTHN_COOKIE, /* session JWT in the otw_session cookie: unsafe methods need the CSRF header */
+	API_AUTHN_TOKEN,   /* API token (Authorization: Bearer otw_...) */
 };
 
 /* One request in flight. Owned by the loop thread except while its job runs on a worker. */
@@ -81,6 +94,10 @@ struct api_call {
 	char *scope;                /* heap: the caller's access group ids as a PostgreSQL array ("{1,2}", "{}"
 				     * for none); NULL = unrestricted (admins). Pass it as $N::bigint[]. */
 	int64_t session_expires;    /* seconds since the epoch */
+	enum api_auth_kind auth;
+	char sid[65];               /* session id from the JWT ("" for API tokens) */
+	char token_hash[65];        /* API token: hex SHA-256 of the presented token (never the token itself) */
+	char refresh[128];          /* POST /api/v1/auth/refresh: the otw_refresh cookie's value, "" without */
 	int64_t started_usec;
 	/* outputs, set by the handler */
 	int status;

@@ -312,14 +312,18 @@ out:
 	db_rollback(db);
 }
 
-/* Sets a local user's password hash; 404 when there is no such local user. */
+/* Sets a local user's password hash and ends that user's other sessions (whoever knew the old password may be
+ * signed in; the caller's own session stays); 404 when there is no such local user. */
 static void store_password(struct api_call *c, PGconn *db, const char *id, const char *hash, const char *action)
 {
-	const char *params[2] = { id, hash };
+	const char *params[3] = { id, hash, c->sid };
 	PGresult *res = db_exec(db,
-				"update users set password_hash = $2 where id = $1::bigint and source = 'local' "
-				"returning id",
-				2, params);
+				"with u as (update users set password_hash = $2 where id = $1::bigint and source = 'local' "
+				"returning id), "
+				"s as (update sessions set revoked_at = now() where user_id in (select id from u) "
+				"and revoked_at is null and id::text <> $3) "
+				"select id from u",
+				3, params);
 
 	if (!res) {
 		api_fail_db(c);

@@ -101,6 +101,8 @@ int cmd_serve(int argc, char **argv)
 	env.st = &st;
 	env.cfg = &cfg;
 	env.session_ttl_sec = cfg.session_ttl;
+	env.session_idle_sec = cfg.session_idle;
+	env.access_ttl_sec = cfg.access_token_ttl;
 	rc = http_server_start(base,
 			       &(struct http_server_opts){ .host = api_host,
 							   .port = api_port,

@@ -16,7 +16,9 @@ struct console_config {
 	char *public_sensor_url; /* default "wss://<sensor_listen>" */
 	char *log_level;         /* error | warn | info | debug */
 	int64_t workers;         /* worker threads for blocking work (libpq, argon2) */
-	int64_t session_ttl;     /* seconds a login session lasts */
+	int64_t session_ttl;     /* seconds a login session lasts at most (refreshes included) */
+	int64_t session_idle;    /* seconds without a request that end a login session */
+	int64_t access_token_ttl; /* seconds one session JWT is valid (then POST /api/v1/auth/refresh) */
 	int64_t enrollment_ttl;  /* seconds an activation file's token stays valid */
 	int64_t ingest_queue;    /* batches queued for the ingest writer before the gateway stops reading */
 	int64_t max_frame_bytes; /* largest websocket message accepted from an authenticated sensor */

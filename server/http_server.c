@@ -12,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "server/api_auth.h"
 #include "server/api_principal.h"
+#include "server/auth_guard.h"
 
 #define HTTP_HEADERS_MAX 16384
 #define HTTP_QUERY_MAX 4096
@@ -26,7 +28,16 @@ struct http_server {
 	SSL_CTX *ctx;
 	const struct api_env *env;
 	unsigned costly_inflight, costly_max; /* loop thread only */
+	struct auth_throttle *throttle;       /* failed logins per source address; loop thread only */
 };
+
+static int64_t mono_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
 
 static const char *reason_phrase(int status)
 {
@@ -42,6 +53,7 @@ static const char *reason_phrase(int status)
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
 	case 503: return "Service Unavailable";
 	default: return status >= 500 ? "Internal Server Error" : "Error";
 	}
@@ -123,8 +135,18 @@ static void send_json(struct evhttp_request *req, int status, json_t *body, cons
 	char *text = NULL;
 
 	security_headers(h);
-	if (cookie)
-		evhttp_add_header(h, "Set-Cookie", cookie);
+	/* cookie: one or more Set-Cookie values separated by '\n' (api_auth.c). */
+	for (const char *p = cookie; p && *p;) {
+		size_t n = strcspn(p, "\n");
+		char *one = strndup(p, n);
+		if (one) {
+			evhttp_add_header(h, "Set-Cookie", one);
+			free(one);
+		}
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
 	if (status == 401)
 		evhttp_add_header(h, "WWW-Authenticate", "Bearer");
 	if (allow) {
@@ -192,13 +214,18 @@ static void call_done(struct worker_job *job, bool cancelled)
 
 	if (c->route->flags & API_R_COSTLY)
 		c->srv->costly_inflight--;
+	if ((c->route->flags & API_R_LOGIN) && !cancelled && c->status == 401)
+		auth_throttle_fail(c->srv->throttle, c->client, mono_sec());
 	if (cancelled)
 		api_fail(c, 503, "unavailable", NULL, "the console is shutting down");
 	if (c->status == 0)
 		api_fail(c, 500, "internal", NULL, "internal error");
 	call_log(c, path ? path : "?");
 	if (c->status >= 400 && !c->resp) {
-		send_error(c->req, &c->err, 0);
+		if (c->set_cookie)
+			send_json(c->req, c->err.status, http_error_json(&c->err), c->set_cookie, 0);
+		else
+			send_error(c->req, &c->err, 0);
 	} else if (c->status == 200 && c->resp_text) {
 		send_text(c->req, c->resp_text, c->resp_type, c->resp_filename);
 		c->resp_text = NULL;
@@ -257,6 +284,7 @@ static void handle_request(struct evhttp_request *req, void *arg)
 	const struct api_route *tbl;
 	size_t ntbl;
 	struct api_call *c = calloc(1, sizeof(*c));
+	int64_t wait;
 	int rc;
 
 	if (!c) {
@@ -291,11 +319,29 @@ static void handle_request(struct evhttp_request *req, void *arg)
 		http_error_set(&c->err, 400, "invalid_query", NULL, "query string too long");
 		goto fail;
 	}
-	if (!(c->route->flags & API_R_PUBLIC) && !api_auth_session(env, req, c)) {
-		http_error_set(&c->err, 401, "unauthorized", NULL, "authentication required");
+	if ((c->route->flags & API_R_LOGIN) && (wait = auth_throttle_check(srv->throttle, c->client, mono_sec())) > 0) {
+		/* Answered here without hashing: a guessing source costs the console almost nothing. */
+		char secs[24];
+		snprintf(secs, sizeof(secs), "%lld", (long long)wait);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", secs);
+		http_error_set(&c->err, 429, "too_many_attempts", NULL, "too many failed logins from this address, "
+			       "retry in %lld s", (long long)wait);
 		goto fail;
 	}
-	if (c->route->body) {
+	if (!(c->route->flags & API_R_PUBLIC) && (rc = api_auth_session(env, req, c)) != 0) {
+		if (rc == 403)
+			http_error_set(&c->err, 403, "csrf", NULL, "missing or wrong " API_AUTH_CSRF_HEADER " header");
+		else
+			http_error_set(&c->err, 401, "unauthorized", NULL, "authentication required");
+		goto fail;
+	}
+	if (c->route->handler == api_auth_refresh && api_auth_refresh_prepare(req, c) != 0) {
+		http_error_set(&c->err, 403, "csrf", NULL, "missing or wrong " API_AUTH_CSRF_HEADER " header");
+		goto fail;
+	}
+	if (c->route->body && len == 0 && (c->route->flags & API_R_BODY_OPTIONAL)) {
+		/* no body: the handler sees c->body == NULL */
+	} else if (c->route->body) {
 		size_t max = (c->route->flags & API_R_PUBLIC) ? HTTP_BODY_MAX_PUBLIC : HTTP_BODY_MAX;
 		const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
 		if (len > max) {
@@ -399,6 +445,9 @@ int http_server_start(struct event_base *base, const struct http_server_opts *op
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
 	s->env = env;
 	s->costly_max = opts->workers > 1 ? opts->workers / 2 : 1;
+	s->throttle = auth_throttle_new(0);
+	if (!s->throttle)
+		goto out;
 	evhttp_set_gencb(s->http, handle_request, s);
 	if (!evhttp_bind_socket_with_handle(s->http, opts->host, (ev_uint16_t)opts->port)) {
 		log_error("http: cannot listen on %s:%d: %s", opts->host, opts->port, strerror(errno));
@@ -421,5 +470,6 @@ void http_server_free(struct http_server *s)
 		evhttp_free(s->http);
 	if (s->ctx)
 		SSL_CTX_free(s->ctx);
+	auth_throttle_free(s->throttle);
 	free(s);
 }

@@ -9,11 +9,13 @@
 #include "server/api_enroll.h"
 #include "server/api_sensors.h"
 #include "server/api_sites.h"
+#include "server/api_tokens.h"
 #include "server/http_util.h"
 
 static const struct http_body_spec *const specs[] = {
 	&api_auth_login_body,	&api_sites_create_body,	  &api_sites_update_body, &api_zones_create_body,
 	&api_zones_update_body, &api_sensors_create_body, &api_sensors_update_body, &api_enroll_body,
+	&api_auth_refresh_body, &api_tokens_create_body,
 };
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 

@@ -135,6 +135,10 @@ class Console:
         self.sensor_url = f"wss://127.0.0.1:{self.sensor_port}"
         self.log_path = os.path.join(workdir, "console.log")
         self.extra_args = list(extra_args)
+        # Session JWTs live 5 minutes by default; tests hold one token per console for longer than that
+        # (test_sessions.py covers expiry and refresh).
+        if not any(a.startswith("--access-token-ttl") for a in self.extra_args):
+            self.extra_args += ["--access-token-ttl", "3600"]
         self.proc = None
         self.admin_token = None
         self.ssl_ctx = None

@@ -36,7 +36,9 @@ static void defaults(void **state)
 	assert_string_equal(cfg.log_level, "info");
 	assert_string_equal(cfg.state, "");
 	assert_int_equal(cfg.workers, 4);
-	assert_int_equal(cfg.session_ttl, 1800);
+	assert_int_equal(cfg.session_ttl, 43200);
+	assert_int_equal(cfg.session_idle, 1800);
+	assert_int_equal(cfg.access_token_ttl, 300);
 	assert_int_equal(cfg.enrollment_ttl, 86400 * 7);
 	assert_int_equal(cfg.ingest_queue, 256);
 	assert_int_equal(cfg.max_frame_bytes, 4 * 1024 * 1024);

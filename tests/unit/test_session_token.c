@@ -23,12 +23,15 @@ static void issue_and_verify(void **state)
 	char *jwt = NULL;
 	int64_t now = (int64_t)time(NULL);
 
-	assert_int_equal(session_token_issue(key, "alice", "analyst", 1800, &jwt), 0);
+	assert_int_equal(session_token_issue(key, "alice", "analyst", "sid-1", 1800, &jwt), 0);
 	assert_int_equal(session_token_verify(key, jwt, now, &c), 0);
+	assert_string_equal(c.sid, "sid-1");
 	assert_string_equal(c.username, "alice");
 	assert_string_equal(c.role, "analyst");
 	assert_true(c.expires_at - c.issued_at == 1800);
-	assert_int_equal(session_token_issue(key, "alice", "root", 1800, &jwt), -EINVAL);
+	assert_int_equal(session_token_issue(key, "alice", "root", "sid-1", 1800, &jwt), -EINVAL);
+	assert_int_equal(session_token_issue(key, "alice", "admin", "", 1800, &jwt), -EINVAL);
+	assert_int_equal(session_token_issue(key, "alice", "admin", NULL, 1800, &jwt), -EINVAL);
 	free(jwt);
 }
 
@@ -38,7 +41,7 @@ static void expired(void **state)
 	char *jwt = NULL;
 	int64_t now = (int64_t)time(NULL);
 
-	assert_int_equal(session_token_issue(key, "bob", "admin", 60, &jwt), 0);
+	assert_int_equal(session_token_issue(key, "bob", "admin", "s", 60, &jwt), 0);
 	assert_int_equal(session_token_verify(key, jwt, now + 59, &c), 0);
 	assert_int_equal(session_token_verify(key, jwt, now + 61, &c), -EACCES);
 	free(jwt);
@@ -51,7 +54,7 @@ static void tampered_and_wrong_key(void **state)
 	char *jwt = NULL, *dot;
 	int64_t now = (int64_t)time(NULL);
 
-	assert_int_equal(session_token_issue(key, "bob", "read_only", 600, &jwt), 0);
+	assert_int_equal(session_token_issue(key, "bob", "read_only", "s", 600, &jwt), 0);
 	memcpy(other, key, sizeof(other));
 	other[0] ^= 1;
 	assert_int_equal(session_token_verify(other, jwt, now, &c), -EACCES);
@@ -117,6 +120,34 @@ static void other_alg_with_our_key_rejected(void **state)
 	jwt_free(jwt);
 }
 
+/* Correctly signed HS256 without a session id (a token from before sessions were revocable): refused. */
+static void missing_sid_rejected(void **state)
+{
+	struct session_claims c;
+	int64_t now = (int64_t)time(NULL);
+	jwt_t *jwt = NULL;
+	char *s;
+
+	assert_int_equal(jwt_new(&jwt), 0);
+	assert_int_equal(jwt_add_grant(jwt, "sub", "mallory"), 0);
+	assert_int_equal(jwt_add_grant(jwt, "role", "admin"), 0);
+	assert_int_equal(jwt_add_grant(jwt, "jti", "x"), 0);
+	assert_int_equal(jwt_add_grant_int(jwt, "iat", (long)now), 0);
+	assert_int_equal(jwt_add_grant_int(jwt, "exp", (long)now + 600), 0);
+	assert_int_equal(jwt_set_alg(jwt, JWT_ALG_HS256, key, SESSION_KEY_LEN), 0);
+	s = jwt_encode_str(jwt);
+	assert_non_null(s);
+	assert_int_equal(session_token_verify(key, s, now, &c), -EACCES);
+	free(s);
+	assert_int_equal(jwt_add_grant(jwt, "sid", "abc"), 0);
+	s = jwt_encode_str(jwt);
+	assert_non_null(s);
+	assert_int_equal(session_token_verify(key, s, now, &c), 0);
+	assert_string_equal(c.sid, "abc");
+	free(s);
+	jwt_free(jwt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -125,6 +156,7 @@ int main(void)
 		cmocka_unit_test(tampered_and_wrong_key),
 		cmocka_unit_test(alg_none_and_others_rejected),
 		cmocka_unit_test(other_alg_with_our_key_rejected),
+		cmocka_unit_test(missing_sid_rejected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
