@@ -106,22 +106,8 @@ out:
 static void finish(struct api_call *c, PGconn *db, const char *id, json_t *before, int status, const char *action)
 {
 	bool failed;
-	json_t *after = group_json(db, id, &failed);
-	json_t *details;
 
-	if (!after) {
-		api_fail_db(c);
-		return;
-	}
-	details = json_pack("{s:O*, s:O}", "before", before, "after", after);
-	api_audit(c, db, action, id, details);
-	json_decref(details);
-	if (!db_commit(db)) {
-		json_decref(after);
-		api_fail_db(c);
-		return;
-	}
-	api_ok(c, status, after);
+	api_commit_audited(c, db, action, id, before, group_json(db, id, &failed), status);
 }
 
 static void write_failed(struct api_call *c, const char *state)

@@ -189,6 +189,26 @@ void api_audit(struct api_call *c, PGconn *db, const char *action, const char *o
 		log_warn("api: audit write failed for %s", action);
 }
 
+void api_commit_audited(struct api_call *c, PGconn *db, const char *action, const char *object, json_t *before,
+			json_t *after, int status)
+{
+	json_t *details;
+
+	if (!after) {
+		api_fail_db(c);
+		return;
+	}
+	details = json_pack("{s:O*, s:O}", "before", before, "after", after);
+	api_audit(c, db, action, object, details);
+	json_decref(details);
+	if (!db_commit(db)) {
+		json_decref(after);
+		api_fail_db(c);
+		return;
+	}
+	api_ok(c, status, after);
+}
+
 bool api_list_params(struct api_call *c, unsigned filters, enum http_id_kind kind, struct http_list_params *lp)
 {
 	if (http_list_params_parse(c->query, filters, kind, lp, &c->err) == 0)

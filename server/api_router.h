@@ -125,6 +125,10 @@ void api_fail(struct api_call *c, int status, const char *code, const char *fiel
 void api_fail_db(struct api_call *c);
 /* Writes an audit_log row for the call's user and client; failures are logged, not fatal. */
 void api_audit(struct api_call *c, PGconn *db, const char *action, const char *object, json_t *details);
+/* Ends a write inside the call's transaction: audits {"before","after"} (before may be NULL), commits, and
+ * answers `status` with `after`, taking that reference. Answers 500 when after is NULL or the commit fails. */
+void api_commit_audited(struct api_call *c, PGconn *db, const char *action, const char *object, json_t *before,
+			json_t *after, int status);
 
 /* Runs a list query whose rows are (id text, item json text) with the list's filters, and answers
  * {"items":[...],"next_cursor":...}. `sql` receives $1 = after (cursor id or NULL), $2 = limit + 1, then

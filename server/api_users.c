@@ -131,22 +131,7 @@ static bool groups_store(struct api_call *c, PGconn *db, const char *id)
 /* Audits before/after, commits, answers with the user. */
 static void finish(struct api_call *c, PGconn *db, const char *id, json_t *before, int status, const char *action)
 {
-	json_t *after = user_json(db, id);
-	json_t *details;
-
-	if (!after) {
-		api_fail_db(c);
-		return;
-	}
-	details = json_pack("{s:O*, s:O}", "before", before, "after", after);
-	api_audit(c, db, action, id, details);
-	json_decref(details);
-	if (!db_commit(db)) {
-		json_decref(after);
-		api_fail_db(c);
-		return;
-	}
-	api_ok(c, status, after);
+	api_commit_audited(c, db, action, id, before, user_json(db, id), status);
 }
 
 void api_users_list(struct api_call *c, PGconn *db)

@@ -171,8 +171,10 @@ ROUTES = {
     ("DELETE", "/api/v1/users/{id}"): ("admin", None, lambda w, z: (
         f"/api/v1/users/{w.admin('POST', '/api/v1/users', {'username': uniq('u'), 'password': PW, 'role': 'analyst'})['id']}",
         None)),
-    ("POST", "/api/v1/users/{id}/password"): ("admin", None, lambda w, z: (f"/api/v1/users/{w.user['ro']}/password",
-                                                                           {"password": PW})),
+    # A throwaway user: a reset ends that user's sessions, and the callers' own sessions must live on.
+    ("POST", "/api/v1/users/{id}/password"): ("admin", None, lambda w, z: (
+        f"/api/v1/users/{w.admin('POST', '/api/v1/users', {'username': uniq('u'), 'password': PW, 'role': 'analyst'})['id']}/password",
+        {"password": PW})),
     # Directory (AD) administration: success for the admin needs a domain controller, so for the admin these rows
     # only assert that the role gate let the request through (GATE: any status but 401/403).
     ("GET", "/api/v1/settings/ldap"): ("admin", GATE, lambda w, z: ("/api/v1/settings/ldap", None)),
