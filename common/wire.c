@@ -113,7 +113,7 @@ static int get_int(struct perr *e, json_t *o, const char *f, int64_t lo, int64_t
 
 static int get_u64(struct perr *e, json_t *o, const char *f, uint64_t *out)
 {
-	int64_t v;
+	int64_t v = 0;
 	int r = get_int(e, o, f, 0, INT64_MAX, &v);
 	if (r == 0)
 		*out = (uint64_t)v;
@@ -122,7 +122,7 @@ static int get_u64(struct perr *e, json_t *o, const char *f, uint64_t *out)
 
 static int get_time(struct perr *e, json_t *o, const char *f, int64_t *out)
 {
-	const char *s;
+	const char *s = NULL;
 	int r = get_str(e, o, f, 40, false, &s);
 
 	if (r)
@@ -166,7 +166,7 @@ static int get_str_array(struct perr *e, json_t *o, const char *f, size_t maxlen
 
 static int get_enum(struct perr *e, json_t *o, const char *f, const char *const *names, int *out)
 {
-	const char *s;
+	const char *s = NULL;
 	int r = get_str(e, o, f, WIRE_MAX_NAME, false, &s);
 
 	if (r)
@@ -216,7 +216,7 @@ static int parse_device(struct perr *e, json_t *o, struct wire_device *d)
 	    (r = get_array(e, o, "protocols", &d->protocols)))
 		return r;
 	json_array_foreach(d->protocols, i, v) {
-		const char *name;
+		const char *name = NULL;
 		char sub[32];
 		struct perr pe = *e;
 
@@ -243,7 +243,7 @@ static int parse_connection(struct perr *e, json_t *o, struct wire_connection *c
 	static const char *const transports[] = { "tcp", "udp", "eth", NULL };
 	bool (*addr_ok)(const char *);
 	json_t *v;
-	int64_t n;
+	int64_t n = 0;
 	int r, t;
 
 	if ((r = get_enum(e, o, "transport", transports, &t)))
@@ -336,7 +336,7 @@ int wire_check_record(json_t *rec, char *err, size_t errlen)
 
 static int parse_proto(struct perr *e, json_t *o, unsigned *major, unsigned *minor)
 {
-	const char *s, *p;
+	const char *s = NULL, *p;
 	unsigned long v[2];
 	char *end;
 	int r = get_str(e, o, "proto", 16, false, &s);
