@@ -29,16 +29,6 @@ const struct http_body_spec api_access_groups_update_body = { update_fields, 3, 
 	"where e.access_group_id = g.id), '[]'), 'created_at', " API_TS("g.created_at") ", 'updated_at', "      \
 	API_TS("g.updated_at") ")::text"
 
-static bool id_param(struct api_call *c)
-{
-	int64_t id;
-
-	if (http_id_parse_int(c->param, &id))
-		return true;
-	api_fail(c, 404, "not_found", NULL, "access group not found");
-	return false;
-}
-
 static bool scope_ok(struct api_call *c)
 {
 	json_t *scope = json_object_get(c->body, "scope");
@@ -136,7 +126,7 @@ void api_access_groups_get(struct api_call *c, PGconn *db)
 {
 	const char *params[1] = { c->param };
 
-	if (id_param(c))
+	if (api_id_param(c, "access group"))
 		api_get_one(c, db, "select " GROUP_JSON " from access_groups g where g.id = $1::bigint", 1, params,
 			    "access group");
 }
@@ -176,7 +166,7 @@ void api_access_groups_update(struct api_call *c, PGconn *db)
 	json_t *before = NULL;
 	bool failed;
 
-	if (!id_param(c) || !scope_ok(c))
+	if (!api_id_param(c, "access group") || !scope_ok(c))
 		return;
 	if (!db_begin(db)) {
 		api_fail_db(c);
@@ -215,7 +205,7 @@ void api_access_groups_delete(struct api_call *c, PGconn *db)
 	PGresult *res;
 	json_t *details;
 
-	if (!id_param(c))
+	if (!api_id_param(c, "access group"))
 		return;
 	res = db_exec(db, "delete from access_groups g where g.id = $1::bigint returning " GROUP_JSON, 1, params);
 	if (!res) {

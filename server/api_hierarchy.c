@@ -41,16 +41,6 @@ const struct http_body_spec api_regions_update_body = { region_update_fields, 3,
 	"r.business_unit_id))) or exists (select 1 from sites s where s.region_id = "  \
 	"r.id and otw_site_visible(" g ", s.id)))"
 
-static bool id_param(struct api_call *c, const char *what)
-{
-	int64_t id;
-
-	if (http_id_parse_int(c->param, &id))
-		return true;
-	api_fail(c, 404, "not_found", NULL, "%s not found", what);
-	return false;
-}
-
 /* Answers a write: 201/200 with the object (and an audit row), 404 when no row matched, or the SQLSTATE's
  * meaning. */
 static void write_answer(struct api_call *c, PGconn *db, PGresult *res, const char *state, int status,
@@ -87,7 +77,7 @@ static void delete_checked(struct api_call *c, PGconn *db, const char *check_sql
 	PGresult *res = NULL;
 	json_t *details = NULL;
 
-	if (!id_param(c, what))
+	if (!api_id_param(c, what))
 		return;
 	if (!db_begin(db)) {
 		api_fail_db(c);
@@ -143,7 +133,7 @@ void api_business_units_get(struct api_call *c, PGconn *db)
 {
 	const char *params[2] = { c->param, api_scope(c) };
 
-	if (id_param(c, "business unit"))
+	if (api_id_param(c, "business unit"))
 		api_get_one(c, db,
 			    "select " BU_JSON " from business_units b where b.id = $1::bigint and "
 			    BU_VISIBLE("$2::bigint[]"),
@@ -168,7 +158,7 @@ void api_business_units_update(struct api_call *c, PGconn *db)
 	char state[6];
 	PGresult *res;
 
-	if (!id_param(c, "business unit"))
+	if (!api_id_param(c, "business unit"))
 		return;
 	res = db_exec_state(db,
 			    "update business_units as b set name = coalesce($2, b.name), "
@@ -208,7 +198,7 @@ void api_regions_get(struct api_call *c, PGconn *db)
 {
 	const char *params[2] = { c->param, api_scope(c) };
 
-	if (id_param(c, "region"))
+	if (api_id_param(c, "region"))
 		api_get_one(c, db,
 			    "select " REGION_JSON " from regions r where r.id = $1::bigint and "
 			    REGION_VISIBLE("$2::bigint[]"),
@@ -238,7 +228,7 @@ void api_regions_update(struct api_call *c, PGconn *db)
 	char state[6];
 	PGresult *res;
 
-	if (!id_param(c, "region"))
+	if (!api_id_param(c, "region"))
 		return;
 	res = db_exec_state(db,
 			    "update regions as r set name = coalesce($2, r.name), "

@@ -43,16 +43,6 @@ const struct http_body_spec api_devices_update_body = { device_update_fields, 1,
 	"'first_seen', " API_TS("c.first_seen") ", 'last_seen', " API_TS("c.last_seen") ")::text"
 #define CONN_FROM " from connections c left join zones z on z.id = c.zone_id "
 
-static bool id_param(struct api_call *c, const char *what)
-{
-	int64_t id;
-
-	if (http_id_parse_int(c->param, &id))
-		return true;
-	api_fail(c, 404, "not_found", NULL, "%s not found", what);
-	return false;
-}
-
 void api_devices_list(struct api_call *c, PGconn *db)
 {
 	struct http_list_params lp;
@@ -77,7 +67,7 @@ void api_devices_get(struct api_call *c, PGconn *db)
 {
 	const char *params[2] = { c->param, api_scope(c) };
 
-	if (id_param(c, "device"))
+	if (api_id_param(c, "device"))
 		api_get_one(c, db,
 			    "select " DEVICE_JSON DEVICE_FROM
 			    "where d.id = $1::bigint and otw_zone_visible($2::bigint[], d.zone_id)",
@@ -90,7 +80,7 @@ void api_devices_update(struct api_call *c, PGconn *db)
 	PGresult *res;
 	json_t *details;
 
-	if (!id_param(c, "device"))
+	if (!api_id_param(c, "device"))
 		return;
 	/* The FROM subquery reads the statement's snapshot: the name before the update. */
 	res = db_exec(db,
@@ -139,7 +129,7 @@ void api_connections_get(struct api_call *c, PGconn *db)
 {
 	const char *params[2] = { c->param, api_scope(c) };
 
-	if (id_param(c, "connection"))
+	if (api_id_param(c, "connection"))
 		api_get_one(c, db,
 			    "select " CONN_JSON CONN_FROM
 			    "where c.id = $1::bigint and otw_zone_visible($2::bigint[], c.zone_id)",

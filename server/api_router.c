@@ -217,6 +217,16 @@ bool api_list_params(struct api_call *c, unsigned filters, enum http_id_kind kin
 	return false;
 }
 
+bool api_id_param(struct api_call *c, const char *what)
+{
+	int64_t id;
+
+	if (http_id_parse_int(c->param, &id))
+		return true;
+	api_fail(c, 404, "not_found", NULL, "%s not found", what);
+	return false;
+}
+
 const char *api_body_str(struct api_call *c, const char *name)
 {
 	json_t *v = c->body ? json_object_get(c->body, name) : NULL;

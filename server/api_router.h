@@ -141,6 +141,9 @@ void api_get_one(struct api_call *c, PGconn *db, const char *sql, int nparams, c
 /* Parses list parameters from the call's query string; on failure answers 400 and returns false. */
 bool api_list_params(struct api_call *c, unsigned filters, enum http_id_kind kind, struct http_list_params *lp)
 	__attribute__((warn_unused_result));
+/* Checks that the route's {id} is a positive integer; otherwise answers 404 "<what> not found" (an id that
+ * cannot exist is a missing object, not a bad request) and returns false. */
+bool api_id_param(struct api_call *c, const char *what) __attribute__((warn_unused_result));
 /* Body string field, or NULL when absent or null. */
 const char *api_body_str(struct api_call *c, const char *name);
 /* Body id field as decimal text into buf; returns buf, or NULL when absent or null. */

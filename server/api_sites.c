@@ -34,16 +34,6 @@ const struct http_body_spec api_zones_update_body = { zone_update_fields, 3, 1 }
 #define ZONE_JSON ZONE_JSON_OF("z")
 
 /* Route ids are [0-9A-Za-z-]; anything but a positive integer is simply not found. */
-static bool id_param(struct api_call *c, const char *what)
-{
-	int64_t id;
-
-	if (http_id_parse_int(c->param, &id))
-		return true;
-	api_fail(c, 404, "not_found", NULL, "%s not found", what);
-	return false;
-}
-
 /* Turns a failed write's SQLSTATE into the API's answer. */
 static void write_failed(struct api_call *c, const char *sqlstate, const char *what, const char *ref_field)
 {
@@ -92,7 +82,7 @@ void api_sites_get(struct api_call *c, PGconn *db)
 {
 	const char *params[2] = { c->param, api_scope(c) };
 
-	if (id_param(c, "site"))
+	if (api_id_param(c, "site"))
 		api_get_one(c, db,
 			    "select " SITE_JSON " from sites s where s.id = $1::bigint "
 			    "and otw_site_visible($2::bigint[], s.id)",
@@ -154,7 +144,7 @@ void api_sites_update(struct api_call *c, PGconn *db)
 	char state[6];
 	PGresult *res;
 
-	if (!id_param(c, "site") || !site_refs_ok(c, db, params[4], params[6]))
+	if (!api_id_param(c, "site") || !site_refs_ok(c, db, params[4], params[6]))
 		return;
 	res = db_exec_state(db,
 			    "update sites as s set name = coalesce($2, s.name), "
@@ -186,7 +176,7 @@ static void delete_row(struct api_call *c, PGconn *db, const char *sql, const ch
 	char state[6];
 	PGresult *res;
 
-	if (!id_param(c, what))
+	if (!api_id_param(c, what))
 		return;
 	res = db_exec_state(db, sql, 2, params, state);
 	if (!res) {
@@ -235,7 +225,7 @@ void api_zones_get(struct api_call *c, PGconn *db)
 {
 	const char *params[2] = { c->param, api_scope(c) };
 
-	if (id_param(c, "zone"))
+	if (api_id_param(c, "zone"))
 		api_get_one(c, db,
 			    "select " ZONE_JSON " from zones z where z.id = $1::bigint "
 			    "and otw_zone_visible($2::bigint[], z.id)",
@@ -284,7 +274,7 @@ void api_zones_update(struct api_call *c, PGconn *db)
 	char state[6];
 	PGresult *res;
 
-	if (!id_param(c, "zone") || (params[1] && !site_in_scope(c, db, params[1])))
+	if (!api_id_param(c, "zone") || (params[1] && !site_in_scope(c, db, params[1])))
 		return;
 	res = db_exec_state(db,
 			    "update zones as z set site_id = coalesce($2::bigint, z.site_id), "

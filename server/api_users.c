@@ -44,16 +44,6 @@ bool api_role_valid(const char *role)
 	return role && (strcmp(role, "admin") == 0 || strcmp(role, "analyst") == 0 || strcmp(role, "read_only") == 0);
 }
 
-static bool id_param(struct api_call *c)
-{
-	int64_t id;
-
-	if (http_id_parse_int(c->param, &id))
-		return true;
-	api_fail(c, 404, "not_found", NULL, "user not found");
-	return false;
-}
-
 static bool role_ok(struct api_call *c)
 {
 	const char *role = api_body_str(c, "role");
@@ -150,7 +140,7 @@ void api_users_get(struct api_call *c, PGconn *db)
 {
 	const char *params[1] = { c->param };
 
-	if (id_param(c))
+	if (api_id_param(c, "user"))
 		api_get_one(c, db, "select " USER_JSON " from users u where u.id = $1::bigint", 1, params, "user");
 }
 
@@ -227,7 +217,7 @@ void api_users_update(struct api_call *c, PGconn *db)
 	json_t *before = NULL;
 	bool was_admin;
 
-	if (!id_param(c) || !role_ok(c))
+	if (!api_id_param(c, "user") || !role_ok(c))
 		return;
 	if (!db_begin(db)) {
 		api_fail_db(c);
@@ -265,7 +255,7 @@ void api_users_delete(struct api_call *c, PGconn *db)
 	PGresult *res = NULL;
 	json_t *before = NULL, *details = NULL;
 
-	if (!id_param(c))
+	if (!api_id_param(c, "user"))
 		return;
 	if (!db_begin(db)) {
 		api_fail_db(c);
@@ -328,7 +318,7 @@ void api_users_password_reset(struct api_call *c, PGconn *db)
 {
 	char *hash;
 
-	if (!id_param(c) || !(hash = new_hash(c, api_body_str(c, "password"), "password")))
+	if (!api_id_param(c, "user") || !(hash = new_hash(c, api_body_str(c, "password"), "password")))
 		return;
 	store_password(c, db, c->param, hash, "user.password_reset");
 	free(hash);
