@@ -29,6 +29,8 @@ void dissect_ethertype(struct cursor *c, uint16_t type, struct dissect_frame *f,
 		return;
 	default:
 		f->l2_proto = registry_by_ethertype(type, cursor_ptr(c), cursor_remaining(c));
+		f->l2_payload = cursor_ptr(c);
+		f->l2_payload_len = cursor_remaining(c);
 		return;
 	}
 }

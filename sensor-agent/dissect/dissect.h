@@ -44,6 +44,9 @@ struct dissect_frame {
 	uint16_t vlan; /* innermost (customer) VLAN id */
 	/* Non-IP protocol recognised at layer 2 ("arp", "lldp", "cdp", "pn_dcp", ...), else NULL. */
 	const char *l2_proto;
+	/* The captured bytes after the ethertype or SNAP header of a non-IP frame (for layer-2 dissectors). */
+	const uint8_t *l2_payload;
+	size_t l2_payload_len;
 
 	/* ARP (Ethernet/IPv4 only). */
 	bool has_arp;
@@ -65,6 +68,7 @@ struct dissect_frame {
 	enum dissect_transport transport;
 	uint16_t src_port, dst_port;
 	uint8_t tcp_flags;
+	uint32_t tcp_seq;
 	uint32_t payload_len; /* TCP/UDP payload per the length fields */
 	const uint8_t *payload; /* captured payload bytes (payload_caplen of them, may be fewer than payload_len) */
 	size_t payload_caplen;

@@ -59,6 +59,8 @@ void link_llc(struct cursor *c, struct dissect_frame *f, int depth)
 		return;
 	}
 	f->l2_proto = registry_by_snap(oui_v, pid);
+	f->l2_payload = cursor_ptr(c);
+	f->l2_payload_len = cursor_remaining(c);
 }
 
 void link_vlan(struct cursor *c, struct dissect_frame *f, int depth)

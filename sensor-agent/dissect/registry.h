@@ -1,6 +1,6 @@
-/* The protocol registry: every protocol the sensor names, and how it is recognised. Today recognition is by
- * ethertype / SNAP id / well-known port; a protocol that gets a real parser will gain probe/parse/state
- * callbacks in its entry (one file per protocol, one line in the table in registry.c).
+/* The protocol registry: every protocol the sensor names, how it is recognised (ethertype / SNAP id /
+ * well-known port) and which dissector (proto.h) reads it: one file per protocol, one line in the table in
+ * registry.c.
  * Names are Wireshark display-filter names so they can be compared with tshark. */
 #pragma once
 #include <stdbool.h>
@@ -25,7 +25,11 @@ struct registry_proto {
 	uint16_t ports[3];
 	/* Talks to peers rather than client/server (L2 discovery, broadcast announcements). */
 	bool peer;
+	/* The dissector that reads it (NULL: recognised by port/ethertype only). */
+	const struct dissector *dissector;
 };
+
+struct dissector;
 
 /* The L2 protocol carried by an ethertype (p/len: the bytes after it), or NULL. */
 const char *registry_by_ethertype(uint16_t ethertype, const uint8_t *p, size_t len);
@@ -33,5 +37,11 @@ const char *registry_by_ethertype(uint16_t ethertype, const uint8_t *p, size_t l
 const char *registry_by_snap(uint32_t oui, uint16_t pid);
 /* The protocol whose well-known server port this is on that transport, or NULL. */
 const char *registry_by_port(enum dissect_transport t, uint16_t port);
+/* The registry entry for a well-known server port on that transport, or NULL. */
+const struct registry_proto *registry_entry_by_port(enum dissect_transport t, uint16_t port);
+/* The dissector of a layer-2 protocol named by registry_by_ethertype/registry_by_snap, or NULL. */
+const struct dissector *registry_l2_dissector(const char *name);
+/* The registry's own static copy of a protocol name (so callers may keep the pointer), or NULL if unknown. */
+const char *registry_name(const char *name);
 /* True for protocols whose devices are peers (arp, lldp, cdp, pn_dcp, broadcast announcements). */
 bool registry_is_peer(const char *name);

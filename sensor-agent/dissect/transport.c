@@ -7,9 +7,11 @@ static void tcp_decode(struct cursor *c, struct dissect_frame *f, uint32_t segle
 {
 	uint16_t sport, dport;
 	uint8_t doff, flags;
+	uint32_t seq;
 	size_t hlen;
 
-	if (!cursor_u16be(c, &sport) || !cursor_u16be(c, &dport) || !cursor_skip(c, 8) || !cursor_u8(c, &doff) ||
+	if (!cursor_u16be(c, &sport) || !cursor_u16be(c, &dport) || !cursor_u32be(c, &seq) || !cursor_skip(c, 4) ||
+	    !cursor_u8(c, &doff) ||
 	    !cursor_u8(c, &flags) || !cursor_skip(c, 6))
 		return;
 	hlen = (size_t)(doff >> 4) * 4;
@@ -19,6 +21,7 @@ static void tcp_decode(struct cursor *c, struct dissect_frame *f, uint32_t segle
 	f->src_port = sport;
 	f->dst_port = dport;
 	f->tcp_flags = flags;
+	f->tcp_seq = seq;
 	f->payload_len = seglen - (uint32_t)hlen;
 	f->payload = cursor_ptr(c);
 	f->payload_caplen = cursor_remaining(c);

@@ -1,0 +1,4 @@
+/* cdp: placeholder until its dissector lands (recognised by port/ethertype only). */
+#include "sensor-agent/dissect/proto.h"
+
+const struct dissector dissector_cdp = { .name = "cdp" };

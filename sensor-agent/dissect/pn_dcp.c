@@ -1,0 +1,4 @@
+/* pn_dcp: placeholder until its dissector lands (recognised by port/ethertype only). */
+#include "sensor-agent/dissect/proto.h"
+
+const struct dissector dissector_pn_dcp = { .name = "pn_dcp" };

@@ -1,0 +1,4 @@
+/* s7comm: placeholder until its dissector lands (recognised by port/ethertype only). */
+#include "sensor-agent/dissect/proto.h"
+
+const struct dissector dissector_s7comm = { .name = "s7comm" };
