@@ -17,6 +17,7 @@ struct frag_key {
 struct frag_entry {
 	struct frag_key key;
 	void *conn;
+	int64_t last_seen;
 };
 
 struct flow_table {
@@ -138,7 +139,7 @@ static void frag_key_of(const struct dissect_frame *f, struct frag_key *k)
 	memcpy(k->dst, f->dst_ip, alen);
 }
 
-int flows_note_datagram(struct flow_table *t, const struct dissect_frame *f, void *conn)
+int flows_note_datagram(struct flow_table *t, const struct dissect_frame *f, void *conn, int64_t ts)
 {
 	struct frag_key k;
 	struct frag_entry *e;
@@ -147,6 +148,7 @@ int flows_note_datagram(struct flow_table *t, const struct dissect_frame *f, voi
 	e = hashmap_get(&t->frags, &k);
 	if (e) {
 		e->conn = conn;
+		e->last_seen = ts;
 		return 0;
 	}
 	e = calloc(1, sizeof(*e));
@@ -154,6 +156,7 @@ int flows_note_datagram(struct flow_table *t, const struct dissect_frame *f, voi
 		return -ENOMEM;
 	e->key = k;
 	e->conn = conn;
+	e->last_seen = ts;
 	if (hashmap_put(&t->frags, &e->key, e) < 0) {
 		free(e);
 		return -ENOMEM;
@@ -169,4 +172,41 @@ void *flows_fragment_conn(const struct flow_table *t, const struct dissect_frame
 	frag_key_of(f, &k);
 	e = hashmap_get(&t->frags, &k);
 	return e ? e->conn : NULL;
+}
+
+void flows_foreach(struct flow_table *t, void (*fn)(void *ud, struct flow *f), void *ud)
+{
+	for (size_t i = 0; i < t->flows.cap; i++)
+		if (t->flows.slots[i].key)
+			fn(ud, t->flows.slots[i].value);
+}
+
+size_t flows_expire(struct flow_table *t, int64_t before, void (*fn)(void *ud, struct flow *f), void *ud)
+{
+	size_t n = 0;
+
+	/* hashmap_remove shifts later entries back into the freed slot: re-examine the same slot after a
+	 * removal instead of advancing. */
+	for (size_t i = 0; i < t->flows.cap;) {
+		struct flow *fl = t->flows.slots[i].key ? t->flows.slots[i].value : NULL;
+		if (!fl || fl->last_seen >= before) {
+			i++;
+			continue;
+		}
+		if (fn)
+			fn(ud, fl);
+		hashmap_remove(&t->flows, &fl->key);
+		free(fl);
+		n++;
+	}
+	for (size_t i = 0; i < t->frags.cap;) {
+		struct frag_entry *e = t->frags.slots[i].key ? t->frags.slots[i].value : NULL;
+		if (!e || e->last_seen >= before) {
+			i++;
+			continue;
+		}
+		hashmap_remove(&t->frags, &e->key);
+		free(e);
+	}
+	return n;
 }

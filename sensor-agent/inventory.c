@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "sensor-agent/dissect/dissect.h"
+#include "sensor-agent/dissect/dpi.h"
 #include "sensor-agent/dissect/registry.h"
 #include "sensor-agent/flows.h"
 #include "sensor-agent/inventory_json.h"
@@ -53,7 +54,7 @@ static void attrs_touch(struct inv_attrs *a, int64_t ts, int vlan)
 		a->vlans[a->n_vlans++] = (uint16_t)vlan;
 }
 
-static void attrs_add_proto(struct inv_attrs *a, const char *name, uint8_t role)
+void inv_attrs_add_proto(struct inv_attrs *a, const char *name, uint8_t role)
 {
 	for (uint8_t i = 0; i < a->n_protos; i++)
 		if (a->protos[i].role == role && strcmp(a->protos[i].name, name) == 0)
@@ -70,10 +71,14 @@ struct inventory *inventory_new(const struct oui_db *oui)
 		return NULL;
 	inv->oui = oui;
 	inv->flows = flows_new();
-	if (!inv->flows) {
+	inv->dpi = dpi_new(NULL, inv_dpi_sink);
+	if (!inv->flows || !inv->dpi) {
+		flows_free(inv->flows);
+		dpi_free(inv->dpi);
 		free(inv);
 		return NULL;
 	}
+	hashmap_init(&inv->events, sizeof(struct inv_event_key));
 	hashmap_init(&inv->devices, INV_KEY_LEN);
 	hashmap_init(&inv->macs, 6);
 	hashmap_init(&inv->ips, sizeof(((struct inv_ip *)0)->key));
@@ -83,8 +88,15 @@ struct inventory *inventory_new(const struct oui_db *oui)
 
 static void device_free(struct inv_device *d)
 {
+	inv_facts_free(d->facts);
 	free(d->ips);
 	free(d);
+}
+
+static void flow_end_dpi(void *ud, struct flow *fl)
+{
+	struct inventory *inv = ud;
+	dpi_flow_end(inv->dpi, &fl->dpi);
 }
 
 void inventory_free(struct inventory *inv)
@@ -94,12 +106,19 @@ void inventory_free(struct inventory *inv)
 	for (size_t i = 0; i < inv->devices.cap; i++)
 		if (inv->devices.slots[i].key)
 			device_free(inv->devices.slots[i].value);
-	for (size_t i = 0; i < inv->ips.cap; i++)
-		if (inv->ips.slots[i].key)
-			free(inv->ips.slots[i].value);
+	for (size_t i = 0; i < inv->ips.cap; i++) {
+		if (inv->ips.slots[i].key) {
+			struct inv_ip *ip = inv->ips.slots[i].value;
+			inv_facts_free(ip->facts);
+			free(ip);
+		}
+	}
 	for (size_t i = 0; i < inv->conns.cap; i++)
 		if (inv->conns.slots[i].key)
-			free(inv->conns.slots[i].value);
+			inv_conn_free(inv->conns.slots[i].value);
+	flows_foreach(inv->flows, flow_end_dpi, inv);
+	dpi_free(inv->dpi);
+	inv_events_free(inv);
 	hashmap_free(&inv->devices);
 	hashmap_free(&inv->macs);
 	hashmap_free(&inv->ips);
@@ -136,7 +155,7 @@ static struct inv_device *device_new(struct inventory *inv, const char *key)
 	return d;
 }
 
-static struct inv_device *device_for_mac(struct inventory *inv, const uint8_t mac[6])
+struct inv_device *inv_device_for_mac(struct inventory *inv, const uint8_t mac[6])
 {
 	struct inv_device *d = hashmap_get(&inv->macs, mac);
 	char key[INV_KEY_LEN] = "mac:";
@@ -258,14 +277,22 @@ static void device_check_router(struct inventory *inv, struct inv_device *d)
 	d->dirty = true;
 	for (size_t i = d->n_ips; i-- > 0;) {
 		struct inv_ip *ip = d->ips[i];
-		if (ip->arp_claimed)
+		if (ip->arp_claimed || ip->dhcp_claimed)
 			continue;
 		device_unlink_ip(d, ip);
 		ip_make_own_device(inv, ip);
 	}
 }
 
-static struct inv_ip *ip_get(struct inventory *inv, int version, const uint8_t *addr)
+struct inv_ip *inv_ip_find(const struct inventory *inv, int version, const uint8_t *addr)
+{
+	uint8_t key[17] = { (uint8_t)version };
+
+	memcpy(key + 1, addr, version == 4 ? 4 : 16);
+	return hashmap_get(&inv->ips, key);
+}
+
+struct inv_ip *inv_ip_get(struct inventory *inv, int version, const uint8_t *addr)
 {
 	uint8_t key[17] = { (uint8_t)version };
 	struct inv_ip *ip;
@@ -290,14 +317,14 @@ static struct inv_ip *ip_get(struct inventory *inv, int version, const uint8_t *
 static struct inv_ip *ip_learn(struct inventory *inv, int version, const uint8_t *addr, const uint8_t *mac,
 			       int64_t ts, int vlan)
 {
-	struct inv_ip *ip = ip_get(inv, version, addr);
+	struct inv_ip *ip = inv_ip_get(inv, version, addr);
 	struct inv_device *md;
 
 	if (!ip)
 		return NULL;
 	attrs_touch(&ip->attrs, ts, vlan);
 	ip->ip_traffic = true;
-	md = mac ? device_for_mac(inv, mac) : NULL;
+	md = mac ? inv_device_for_mac(inv, mac) : NULL;
 	if (md)
 		attrs_touch(&md->attrs, ts, vlan);
 	if (md && ip->dev != md && !md->router && !(ip->dev && ip->dev->has_mac)) {
@@ -322,8 +349,8 @@ static void arp_learn(struct inventory *inv, const struct dissect_frame *f, int6
 
 	if (!mac_is_unicast(f->arp_sha) || ip_is_unspecified(4, f->arp_spa) || ip_is_group(4, f->arp_spa))
 		return;
-	md = device_for_mac(inv, f->arp_sha);
-	ip = ip_get(inv, 4, f->arp_spa);
+	md = inv_device_for_mac(inv, f->arp_sha);
+	ip = inv_ip_get(inv, 4, f->arp_spa);
 	if (!md || !ip)
 		return;
 	attrs_touch(&md->attrs, ts, vlan);
@@ -337,6 +364,30 @@ static void arp_learn(struct inventory *inv, const struct dissect_frame *f, int6
 	ip->arp_claimed = true;
 	if (device_link_ip(md, ip))
 		device_check_router(inv, md);
+}
+
+void inv_dhcp_bind(struct inventory *inv, struct inv_device *d, const uint8_t addr[4], int64_t ts)
+{
+	struct inv_ip *ip = inv_ip_get(inv, 4, addr);
+
+	if (!ip || ip_is_unspecified(4, addr) || ip_is_group(4, addr))
+		return;
+	attrs_touch(&ip->attrs, ts, -1);
+	/* The client's earlier leases leave it: a DHCP client that changes address stays one device and
+	 * does not look like a router carrying several addresses. */
+	for (size_t i = d->n_ips; i-- > 0;) {
+		struct inv_ip *old = d->ips[i];
+		if (old != ip && old->dhcp_claimed && old->key[0] == 4) {
+			old->dhcp_claimed = false;
+			device_unlink_ip(d, old);
+		}
+	}
+	ip->dhcp_claimed = true;
+	if (ip->dev == d)
+		return;
+	ip_release(inv, ip);
+	if (device_link_ip(d, ip))
+		device_check_router(inv, d);
 }
 
 static struct inv_conn *conn_get(struct inventory *inv, const struct inv_conn_key *k, bool broadcast, int64_t ts)
@@ -380,12 +431,25 @@ static void ip_role(struct inv_ip *ip, const char *proto, uint8_t role)
 {
 	if (!ip || !proto)
 		return;
-	attrs_add_proto(&ip->attrs, proto, role);
+	inv_attrs_add_proto(&ip->attrs, proto, role);
 	if (ip->dev)
 		ip->dev->dirty = true;
 }
 
-/* TCP/UDP: the flow decides the server; the connection is (transport, client IP, server IP, server port). */
+/* Idle flows release their inspection state and table entry after this much packet time. */
+#define INV_FLOW_IDLE_USEC (300LL * 1000000)
+#define INV_EXPIRY_EVERY_USEC (30LL * 1000000)
+
+static uint8_t proto_role_of(uint8_t inv_role)
+{
+	return inv_role == INV_ROLE_CLIENT ? PROTO_ROLE_CLIENT
+	       : inv_role == INV_ROLE_SERVER ? PROTO_ROLE_SERVER
+					      : PROTO_ROLE_PEER;
+}
+
+/* TCP/UDP: the flow decides the server; the connection is (transport, client IP, server IP, server port).
+ * A protocol with a dissector is named only once the dissector confirms a PDU of it (the sink does that);
+ * a protocol without one is named by its port. */
 static void transport_packet(struct inventory *inv, const struct dissect_frame *f, bool group, struct inv_ip *src,
 			     struct inv_ip *dst, int64_t ts, uint32_t len)
 {
@@ -395,11 +459,15 @@ static void transport_packet(struct inventory *inv, const struct dissect_frame *
 	struct inv_conn_key k;
 	bool created, to_server;
 	size_t alen = f->ip_version == 4 ? 4 : 16;
+	const struct registry_proto *rp;
 	const char *proto;
+	bool dpi;
+	uint8_t src_role, dst_role;
 
 	fl = flows_lookup(inv->flows, f, group, &created, &to_server);
 	if (!fl)
 		return;
+	fl->last_seen = ts;
 	if (!fl->conn) {
 		memset(&k, 0, sizeof(k));
 		k.transport = f->transport == DISSECT_T_TCP ? INV_T_TCP : INV_T_UDP;
@@ -410,20 +478,52 @@ static void transport_packet(struct inventory *inv, const struct dissect_frame *
 		fl->conn = conn_get(inv, &k, to_server && group, ts);
 		if (!fl->conn)
 			return;
+		if (to_server && src)
+			src->beh.out_conns++;
 	}
 	c = fl->conn;
-	if (f->ip_fragment && flows_note_datagram(inv->flows, f, c) < 0)
+	if (f->ip_fragment && flows_note_datagram(inv->flows, f, c, ts) < 0)
 		log_warn("inventory: out of memory tracking fragments");
-	proto = registry_by_port(f->transport, c->key.port);
-	conn_count(c, proto, ts, len);
 	client = to_server ? src : dst;
 	server = to_server ? dst : src;
+	if (!to_server && !c->replied) {
+		c->replied = true;
+		if (client)
+			client->beh.out_replied++;
+	}
+	rp = registry_entry_by_port(f->transport, c->key.port);
+	dpi = rp && rp->dissector && rp->dissector->parse;
+	proto = rp && !dpi ? rp->name : NULL;
+	conn_count(c, proto, ts, len);
 	if (c->broadcast || group) {
 		ip_role(src, proto, INV_ROLE_PEER);
+		src_role = PROTO_ROLE_PEER;
+		dst_role = PROTO_ROLE_NONE;
 	} else {
 		ip_role(client, proto, INV_ROLE_CLIENT);
 		ip_role(server, proto, INV_ROLE_SERVER);
+		src_role = proto_role_of(to_server ? INV_ROLE_CLIENT : INV_ROLE_SERVER);
+		dst_role = proto_role_of(to_server ? INV_ROLE_SERVER : INV_ROLE_CLIENT);
 	}
+	if (dpi && !(f->ip_fragment && f->ip_later_fragment)) {
+		struct inv_packet_ctx pc = { .inv = inv, .conn = c, .src_ip = src, .dst_ip = dst };
+		dpi_packet(inv->dpi, &fl->dpi, rp->dissector, f, to_server, src_role, dst_role, ts, &pc);
+	}
+	if (f->transport == DISSECT_T_TCP && fl->dpi) {
+		if (f->tcp_flags & DISSECT_TCP_FIN)
+			fl->fin |= to_server ? 1 : 2;
+		if ((f->tcp_flags & DISSECT_TCP_RST) || fl->fin == 3)
+			dpi_flow_end(inv->dpi, &fl->dpi);
+	}
+}
+
+static void expire_flows(struct inventory *inv, int64_t ts)
+{
+	if (ts < inv->next_expiry)
+		return;
+	if (inv->next_expiry)
+		flows_expire(inv->flows, ts - INV_FLOW_IDLE_USEC, flow_end_dpi, inv);
+	inv->next_expiry = ts + INV_EXPIRY_EVERY_USEC;
 }
 
 /* Non-IP frames: (eth, source MAC, destination MAC). */
@@ -434,6 +534,7 @@ static void eth_packet(struct inventory *inv, const struct dissect_frame *f, str
 	struct inv_conn *c;
 	bool group = mac_is_group(f->dst_mac);
 	struct inv_device *dd;
+	const struct dissector *dis;
 
 	if (!f->has_src_mac || !f->has_dst_mac)
 		return;
@@ -444,16 +545,23 @@ static void eth_packet(struct inventory *inv, const struct dissect_frame *f, str
 	c = conn_get(inv, &k, group, ts);
 	if (!c)
 		return;
+	dis = registry_l2_dissector(f->l2_proto);
+	dd = group ? NULL : hashmap_get(&inv->macs, f->dst_mac);
+	if (dis && dis->parse) {
+		struct inv_packet_ctx pc = { .inv = inv, .conn = c, .src_dev = sd, .dst_dev = dd };
+		conn_count(c, NULL, ts, len);
+		dpi_l2(inv->dpi, dis, f, ts, &pc);
+		return;
+	}
 	conn_count(c, f->l2_proto, ts, len);
 	if (!f->l2_proto)
 		return;
 	if (sd) {
-		attrs_add_proto(&sd->attrs, f->l2_proto, INV_ROLE_PEER);
+		inv_attrs_add_proto(&sd->attrs, f->l2_proto, INV_ROLE_PEER);
 		sd->dirty = true;
 	}
-	dd = group ? NULL : hashmap_get(&inv->macs, f->dst_mac);
 	if (dd) {
-		attrs_add_proto(&dd->attrs, f->l2_proto, INV_ROLE_PEER);
+		inv_attrs_add_proto(&dd->attrs, f->l2_proto, INV_ROLE_PEER);
 		dd->dirty = true;
 	}
 }
@@ -497,13 +605,14 @@ void inventory_packet(struct inventory *inv, int linktype, const struct pcap_pkt
 		inv->first_packet = ts;
 	if (ts > inv->last_packet)
 		inv->last_packet = ts;
+	expire_flows(inv, ts);
 	if (!dissect_frame(linktype, data, h->caplen, &f)) {
 		inv->undecoded++;
 		return;
 	}
 	vlan = f.has_vlan ? f.vlan : -1;
 	if (f.has_src_mac && mac_is_unicast(f.src_mac)) {
-		sd = device_for_mac(inv, f.src_mac);
+		sd = inv_device_for_mac(inv, f.src_mac);
 		if (sd) {
 			attrs_touch(&sd->attrs, ts, vlan);
 			sd->dirty = true;
@@ -530,9 +639,11 @@ int inventory_flush(struct inventory *inv, inventory_record_fn fn, void *ud)
 	size_t nd = 0, nc = 0;
 	struct inv_device **devs = (struct inv_device **)inv_collect(&inv->devices, &nd, inv_device_cmp);
 	struct inv_conn **conns = (struct inv_conn **)inv_collect(&inv->conns, &nc, inv_conn_cmp);
+	size_t ne = 0;
+	struct inv_event **evs = (struct inv_event **)inv_collect(&inv->events, &ne, inv_event_cmp);
 	int r = 0;
 
-	if ((!devs && nd) || (!conns && nc)) {
+	if ((!devs && nd) || (!conns && nc) || (!evs && ne)) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -555,7 +666,7 @@ int inventory_flush(struct inventory *inv, inventory_record_fn fn, void *ud)
 		devs[i]->emitted = true;
 	}
 	for (size_t i = 0; i < nc; i++) {
-		if (!conns[i]->dirty || conns[i]->packets == conns[i]->sent_packets)
+		if (!conns[i]->dirty)
 			continue;
 		if ((r = emit(fn, ud, inv_conn_json(conns[i], true, true))))
 			goto out;
@@ -563,7 +674,16 @@ int inventory_flush(struct inventory *inv, inventory_record_fn fn, void *ud)
 		conns[i]->sent_packets = conns[i]->packets;
 		conns[i]->sent_bytes = conns[i]->bytes;
 	}
+	for (size_t i = 0; i < ne; i++) {
+		if (!evs[i]->dirty)
+			continue;
+		if ((r = emit(fn, ud, inv_event_json(evs[i], true))))
+			goto out;
+		evs[i]->dirty = false;
+		evs[i]->sent = evs[i]->count;
+	}
 out:
+	free(evs);
 	free(devs);
 	free(conns);
 	return r;

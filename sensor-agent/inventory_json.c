@@ -5,11 +5,65 @@
 #include <string.h>
 
 #include "common/timefmt.h"
+#include "sensor-agent/classify.h"
 #include "sensor-agent/dissect/registry.h"
 #include "sensor-agent/flows.h"
 #include "sensor-agent/inventory_json.h"
 
 static const char *const role_names[] = { "client", "server", "peer" };
+
+/* JSON names of proto.h's PROTO_ATTR_* (same order). */
+static const char *const attr_names[PROTO_ATTR__COUNT] = {
+	"vendor", "vendor_id", "model", "product_code", "device_type", "firmware", "hardware", "serial",
+	"order_number", "module", "rack", "slot", "hostname", "fqdn", "os", "device_instance", "station_name",
+	"plc_mode", "dhcp_vendor_class", "dhcp_address", "platform", "port", "sys_descr", "http_server",
+	"user_agent", "tls_sni", "ssh_banner", "capabilities", "mgmt_address", "security_mode",
+};
+
+static json_t *fact_json(const struct inv_fact *f)
+{
+	return f->is_num ? json_integer((json_int_t)f->num) : json_string(f->text);
+}
+
+static json_t *fact_or_null(const struct inv_facts *fs, enum proto_attr a)
+{
+	return fs->f[a].set ? fact_json(&fs->f[a]) : json_null();
+}
+
+/* The facts, each with the protocol that stated it, and the headline fields an analyst reads first. */
+static void device_facts_json(const struct inv_device *d, const struct inv_attrs *a, json_t *o)
+{
+	struct inv_facts fs;
+	struct inv_behaviour beh;
+	struct classify_result cr;
+	json_t *attrs = json_object(), *ev = json_array();
+
+	inv_device_facts(d, &fs, &beh);
+	for (int i = 0; i < PROTO_ATTR__COUNT && attrs; i++)
+		if (fs.f[i].set)
+			json_object_set_new(attrs, attr_names[i], json_pack("{s:o, s:s}", "value", fact_json(&fs.f[i]),
+									   "source", fs.f[i].source));
+	classify_device(a, &fs, &beh, d->router, &cr);
+	for (size_t i = 0; i < cr.n_evidence && ev; i++)
+		json_array_append_new(ev, json_string(cr.evidence[i]));
+	json_object_set_new(o, "vendor", fs.f[PROTO_ATTR_VENDOR].set ? fact_json(&fs.f[PROTO_ATTR_VENDOR])
+				       : d->vendor ? json_string(d->vendor) : json_null());
+	json_object_set_new(o, "oui_vendor", d->vendor ? json_string(d->vendor) : json_null());
+	json_object_set_new(o, "model", fact_or_null(&fs, PROTO_ATTR_MODEL));
+	json_object_set_new(o, "firmware", fact_or_null(&fs, PROTO_ATTR_FIRMWARE));
+	json_object_set_new(o, "serial", fact_or_null(&fs, PROTO_ATTR_SERIAL));
+	json_object_set_new(o, "hostname", fs.f[PROTO_ATTR_HOSTNAME].set ? fact_json(&fs.f[PROTO_ATTR_HOSTNAME])
+					 : fact_or_null(&fs, PROTO_ATTR_STATION_NAME));
+	json_object_set_new(o, "fqdn", fact_or_null(&fs, PROTO_ATTR_FQDN));
+	json_object_set_new(o, "os", fact_or_null(&fs, PROTO_ATTR_OS));
+	json_object_set_new(o, "type", cr.type ? json_string(cr.type) : json_null());
+	json_object_set_new(o, "type_evidence", ev);
+	json_object_set_new(o, "purdue_level", cr.purdue_level >= 0 ? json_integer(cr.purdue_level) : json_null());
+	json_object_set_new(o, "plc_mode", cr.plc_mode ? json_string(cr.plc_mode) : json_null());
+	json_object_set_new(o, "flags", json_pack("{s:b, s:b}", "scanner", cr.scanner, "programming_device",
+						   cr.programming_device));
+	json_object_set_new(o, "attributes", attrs);
+}
 
 void inv_format_mac(const uint8_t m[6], char *out)
 {
@@ -116,9 +170,7 @@ json_t *inv_device_json(const struct inv_device *d, bool with_kind)
 	json_object_set_new(o, "macs", macs);
 	json_object_set_new(o, "ips", ips);
 	json_object_set_new(o, "vlans", vlans);
-	json_object_set_new(o, "vendor", d->vendor ? json_string(d->vendor) : json_null());
-	json_object_set_new(o, "hostname", json_null());
-	json_object_set_new(o, "type", json_null());
+	device_facts_json(d, &a, o);
 	json_object_set_new(o, "protocols", protos);
 	json_object_set_new(o, "first_seen", time_json(a.first_seen));
 	json_object_set_new(o, "last_seen", time_json(a.last_seen));
@@ -135,6 +187,28 @@ fail:
 static int str_ptr_cmp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int func_cmp(const void *a, const void *b)
+{
+	const struct inv_func *x = a, *y = b;
+	int c = strcmp(x->proto, y->proto);
+	return c ? c : x->code < y->code ? -1 : x->code > y->code;
+}
+
+static json_t *funcs_json(const struct inv_conn *c)
+{
+	struct inv_func sorted[INV_MAX_FUNCS];
+	json_t *a = json_array();
+
+	if (!a || !c->n_funcs)
+		return a;
+	memcpy(sorted, c->funcs, c->n_funcs * sizeof(sorted[0]));
+	qsort(sorted, c->n_funcs, sizeof(sorted[0]), func_cmp);
+	for (uint16_t i = 0; i < c->n_funcs; i++)
+		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "proto", sorted[i].proto, "code",
+						   (json_int_t)sorted[i].code, "name", sorted[i].name));
+	return a;
 }
 
 static void conn_addrs(const struct inv_conn *c, char *src, char *dst)
@@ -173,6 +247,7 @@ json_t *inv_conn_json(const struct inv_conn *c, bool increments, bool with_kind)
 	json_object_set_new(o, "port", c->key.transport == INV_T_ETH ? json_null() : json_integer(c->key.port));
 	json_object_set_new(o, "broadcast", json_boolean(c->broadcast));
 	json_object_set_new(o, "protocols", pa);
+	json_object_set_new(o, "functions", funcs_json(c));
 	json_object_set_new(o, "packets", json_integer((json_int_t)(increments ? c->packets - c->sent_packets : c->packets)));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)(increments ? c->bytes - c->sent_bytes : c->bytes)));
 	json_object_set_new(o, "first_seen", time_json(c->first_seen));
@@ -257,10 +332,14 @@ json_t *inventory_to_json(const struct inventory *inv)
 	size_t nd = 0, nc = 0;
 	struct inv_device **devs = (struct inv_device **)inv_collect(&inv->devices, &nd, inv_device_cmp);
 	struct inv_conn **conns = (struct inv_conn **)inv_collect(&inv->conns, &nc, inv_conn_cmp);
-	json_t *doc = NULL, *jd = json_array(), *jc = json_array(), *stats = json_object();
+	size_t ne = 0;
+	struct inv_event **evs = (struct inv_event **)inv_collect(&inv->events, &ne, inv_event_cmp);
+	json_t *doc = NULL, *jd = json_array(), *jc = json_array(), *je = json_array(), *stats = json_object();
 
-	if ((!devs && nd) || (!conns && nc) || !jd || !jc || !stats)
+	if ((!devs && nd) || (!conns && nc) || (!evs && ne) || !jd || !jc || !je || !stats)
 		goto fail;
+	for (size_t i = 0; i < ne; i++)
+		json_array_append_new(je, inv_event_json(evs[i], false));
 	for (size_t i = 0; i < nd; i++) {
 		json_t *o = inv_device_json(devs[i], false);
 		if (!o)
@@ -287,13 +366,39 @@ json_t *inventory_to_json(const struct inventory *inv)
 	json_object_set_new(stats, "first_packet", time_json(inv->first_packet));
 	json_object_set_new(stats, "last_packet", time_json(inv->last_packet));
 	json_object_set_new(stats, "truncated", json_boolean(inv->truncated));
-	doc = json_pack("{s:o, s:o, s:[], s:o}", "devices", jd, "connections", jc, "alerts", "stats", stats);
-	jd = jc = stats = NULL;
+	json_object_set_new(stats, "protocols", inv_dpi_stats_json(inv));
+	doc = json_pack("{s:o, s:o, s:o, s:[], s:o}", "devices", jd, "connections", jc, "events", je, "alerts",
+			"stats", stats);
+	jd = jc = je = stats = NULL;
 fail:
 	json_decref(jd);
 	json_decref(jc);
+	json_decref(je);
 	json_decref(stats);
+	free(evs);
 	free(devs);
 	free(conns);
 	return doc;
+}
+
+json_t *inv_dpi_stats_json(const struct inventory *inv)
+{
+	struct dpi_proto_stats st[64];
+	struct dpi_totals t;
+	size_t n = dpi_stats(inv->dpi, st, sizeof(st) / sizeof(st[0]));
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < n && o; i++)
+		json_object_set_new(o, st[i].name,
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "pdus", (json_int_t)st[i].pdus,
+					      "malformed", (json_int_t)st[i].malformed, "not_mine",
+					      (json_int_t)st[i].not_mine, "violations", (json_int_t)st[i].violations,
+					      "gaps", (json_int_t)st[i].gaps, "oversized", (json_int_t)st[i].oversized));
+	dpi_totals(inv->dpi, &t);
+	json_object_set_new(o, "_reassembly",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "mem_used", (json_int_t)t.mem_used,
+				      "mem_peak", (json_int_t)t.mem_peak, "mem_cap", (json_int_t)t.mem_cap, "evictions",
+				      (json_int_t)t.evictions, "flows", (json_int_t)t.flows, "flows_live",
+				      (json_int_t)t.flows_live, "events_dropped", (json_int_t)inv->events_dropped));
+	return o;
 }

@@ -5,7 +5,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sensor-agent/dissect/dpi.h"
 #include "sensor-agent/dissect/hashmap.h"
+#include "sensor-agent/dissect/proto.h"
 #include "sensor-agent/inventory.h"
 
 /* Bounds per entity: a device speaks a handful of protocols and sits on a VLAN or two. Beyond these the extra
@@ -14,6 +16,9 @@
 #define INV_MAX_VLANS 8
 #define INV_MAX_CONN_PROTOS 4
 #define INV_KEY_LEN 48
+#define INV_MAX_FUNCS 64       /* function codes kept per connection */
+#define INV_FACT_LEN 128       /* longest text fact kept (bytes, after sanitising) */
+#define INV_MAX_EVENTS 20000   /* distinct (kind, protocol, name, source, destination) event entries */
 
 enum inv_role { INV_ROLE_CLIENT = 0, INV_ROLE_SERVER, INV_ROLE_PEER };
 enum inv_transport { INV_T_TCP = 1, INV_T_UDP, INV_T_ETH };
@@ -31,6 +36,27 @@ struct inv_attrs {
 	int64_t first_seen, last_seen; /* µs; 0 = never */
 };
 
+/* Device facts from deep inspection (proto.h's PROTO_ATTR_*), each with the protocol that stated it. */
+struct inv_fact {
+	char *text;         /* owned, sanitised; NULL for a numeric fact */
+	int64_t num;
+	int64_t ts;         /* packet time it was last stated */
+	const char *source; /* protocol name (static) */
+	bool set, is_num;
+};
+
+struct inv_facts {
+	struct inv_fact f[PROTO_ATTR__COUNT];
+};
+
+/* Behaviour seen of one entity, for classification. */
+struct inv_behaviour {
+	uint32_t out_conns;   /* connections it opened as a client */
+	uint32_t out_replied; /* ... of which the server answered */
+	bool programming;     /* it programmed, stopped/started or updated a controller */
+	const char *programming_evidence; /* the event that showed it (static) */
+};
+
 struct inv_device;
 
 struct inv_ip {
@@ -38,7 +64,10 @@ struct inv_ip {
 	struct inv_device *dev;
 	bool arp_claimed; /* its owner announced it in ARP: never unbound from that MAC */
 	bool ip_traffic;  /* seen as an IP packet's endpoint (counts toward the router rule) */
+	bool dhcp_claimed; /* a DHCP server leased it to its device's MAC */
 	struct inv_attrs attrs;
+	struct inv_facts *facts; /* NULL until a fact is stated */
+	struct inv_behaviour beh;
 };
 
 struct inv_device {
@@ -52,6 +81,8 @@ struct inv_device {
 	struct inv_ip **ips;
 	size_t n_ips, cap_ips;
 	struct inv_attrs attrs; /* the MAC's own (layer-2) traffic */
+	struct inv_facts *facts; /* facts stated by layer-2 protocols or about the MAC (DHCP chaddr) */
+	struct inv_behaviour beh;
 };
 
 struct inv_conn_key {
@@ -61,10 +92,18 @@ struct inv_conn_key {
 	uint8_t src[16], dst[16]; /* client/server IPs, or source/destination MACs */
 };
 
+struct inv_func {
+	const char *proto, *name; /* static */
+	uint32_t code;
+};
+
 struct inv_conn {
 	struct inv_conn_key key;
 	bool broadcast;
 	bool dirty;
+	bool replied; /* the server side sent something */
+	uint16_t n_funcs, cap_funcs;
+	struct inv_func *funcs;
 	uint8_t n_protos;
 	const char *protos[INV_MAX_CONN_PROTOS];
 	uint64_t packets, bytes;           /* totals */
@@ -72,8 +111,27 @@ struct inv_conn {
 	int64_t first_seen, last_seen;
 };
 
+/* Events and violations, aggregated per (kind, protocol, name, source, destination). */
+struct inv_event_key {
+	uint8_t kind; /* PROTO_OBS_EVENT or PROTO_OBS_VIOLATION */
+	char proto[24], name[40];
+	char src[46], dst[46];
+};
+
+struct inv_event {
+	struct inv_event_key key;
+	uint64_t count, sent;
+	int64_t first_seen, last_seen;
+	char detail[INV_FACT_LEN];
+	bool dirty;
+};
+
 struct inventory {
 	const struct oui_db *oui;
+	struct dpi *dpi;
+	struct hashmap events; /* struct inv_event_key -> struct inv_event */
+	uint64_t events_dropped; /* distinct events beyond INV_MAX_EVENTS */
+	int64_t next_expiry;     /* packet time of the next flow expiry pass */
 	struct flow_table *flows;
 	struct hashmap devices; /* key string -> struct inv_device */
 	struct hashmap macs;    /* 6-byte MAC -> struct inv_device */
@@ -88,6 +146,34 @@ struct inventory {
 	char (*removed)[INV_KEY_LEN];
 	size_t n_removed, cap_removed;
 };
+
+/* inventory_dpi.c: the deep-inspection sink and what it keeps. */
+struct inv_packet_ctx {
+	struct inventory *inv;
+	struct inv_conn *conn;          /* the packet's connection (NULL if none) */
+	struct inv_ip *src_ip, *dst_ip; /* IP endpoints (NULL for layer 2 or group addresses) */
+	struct inv_device *src_dev, *dst_dev; /* layer-2 endpoints (MAC devices), may be NULL */
+};
+void inv_dpi_sink(void *ud, const struct proto_ctx *ctx, const struct proto_obs *o);
+void inv_facts_free(struct inv_facts *f);
+void inv_conn_free(struct inv_conn *c);
+void inv_events_free(struct inventory *inv);
+/* The facts of a device merged over its MAC and its IPs (latest statement wins); out is zeroed first and
+ * borrows the text pointers. Behaviour is merged alongside. */
+void inv_device_facts(const struct inv_device *d, struct inv_facts *out, struct inv_behaviour *beh);
+/* Record bodies for events (no "seq"; "kind" is "event" or "violation"). */
+json_t *inv_event_json(const struct inv_event *e, bool increments);
+int inv_event_cmp(const void *a, const void *b);
+/* Per-protocol inspection counters and reassembly memory, for the inspect document and health records. */
+json_t *inv_dpi_stats_json(const struct inventory *inv);
+/* Binds an IPv4 address a DHCP server leased to a MAC device (the lease moves with the client). */
+void inv_dhcp_bind(struct inventory *inv, struct inv_device *d, const uint8_t addr[4], int64_t ts);
+/* inventory.c helpers used by inventory_dpi.c */
+struct inv_device *inv_device_for_mac(struct inventory *inv, const uint8_t mac[6]);
+struct inv_ip *inv_ip_find(const struct inventory *inv, int version, const uint8_t *addr);
+struct inv_ip *inv_ip_get(struct inventory *inv, int version, const uint8_t *addr);
+void inv_ip_bind(struct inventory *inv, struct inv_device *d, struct inv_ip *ip);
+void inv_attrs_add_proto(struct inv_attrs *a, const char *name, uint8_t role);
 
 /* The merged view of a device: its own attributes plus those of every IP bound to it. */
 void inv_device_merged(const struct inv_device *d, struct inv_attrs *out);

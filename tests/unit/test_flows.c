@@ -110,7 +110,7 @@ static void fragments_follow_datagram(void **state)
 
 	assert_null(flows_fragment_conn(t, &f));
 	f.ip_proto = 17;
-	assert_int_equal(flows_note_datagram(t, &f, &conn), 0);
+	assert_int_equal(flows_note_datagram(t, &f, &conn, 1), 0);
 	f.transport = DISSECT_T_NONE;
 	f.ip_later_fragment = true;
 	assert_ptr_equal(flows_fragment_conn(t, &f), &conn);

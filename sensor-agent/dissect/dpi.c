@@ -1,0 +1,552 @@
+#include "sensor-agent/dissect/dpi.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sensor-agent/dissect/stream.h"
+
+#define DPI_MAX_PROTOS 48
+
+struct dpi_dir {
+	struct stream_dir st;
+	uint8_t *buf; /* bytes of an unfinished PDU */
+	uint32_t len, cap;
+	bool synced; /* framed at least one PDU: framing failures count as violations from now on */
+	bool desync; /* a framing failure: the rest of this delivery is dropped */
+	uint16_t unsynced; /* deliveries that did not frame while !synced */
+	/* The last confirmation sent for this direction (confirmations are sent on change only). */
+	const char *conf_proto;
+	uint8_t conf_src, conf_dst;
+};
+
+struct dpi_flow {
+	const struct dissector *dis;
+	struct dpi_flow *lru_prev, *lru_next; /* flows holding reassembly bytes, least recently used first */
+	struct dpi_dir dir[2];
+	size_t held; /* reassembly bytes this flow holds (buffers + out-of-order segments) */
+	bool in_lru;
+	bool finished;
+	bool tcp;
+	uint8_t src_role, dst_role; /* defaults for the packet being handled */
+	const struct dissect_frame *frame;
+	int64_t ts;
+	uint8_t cur; /* direction of the packet being handled */
+	void *ud;
+	struct dpi *d;
+	_Alignas(max_align_t) unsigned char state[];
+};
+
+struct dpi {
+	struct dpi_limits lim;
+	dpi_sink_fn sink;
+	struct dpi_flow *lru_head, *lru_tail;
+	struct dpi_totals tot;
+	struct dpi_proto_stats stats[DPI_MAX_PROTOS];
+	size_t n_stats;
+	/* Per parse() call: violations the dissector reported (to avoid a second, generic one). */
+	unsigned call_violations;
+	void *call_ud;
+};
+
+static const struct dpi_limits default_limits = {
+	.flow_bytes = 64 * 1024,
+	.total_bytes = 64 * 1024 * 1024,
+	.ooo_segments = 16,
+	.unsynced_segments = 16,
+};
+
+struct dpi *dpi_new(const struct dpi_limits *limits, dpi_sink_fn sink)
+{
+	struct dpi *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->lim = limits ? *limits : default_limits;
+	if (!d->lim.flow_bytes)
+		d->lim.flow_bytes = default_limits.flow_bytes;
+	if (!d->lim.total_bytes)
+		d->lim.total_bytes = default_limits.total_bytes;
+	if (!d->lim.ooo_segments)
+		d->lim.ooo_segments = default_limits.ooo_segments;
+	if (!d->lim.unsynced_segments)
+		d->lim.unsynced_segments = default_limits.unsynced_segments;
+	d->tot.mem_cap = d->lim.total_bytes;
+	d->sink = sink;
+	return d;
+}
+
+static struct dpi_proto_stats *stats_for(struct dpi *d, const char *name)
+{
+	for (size_t i = 0; i < d->n_stats; i++)
+		if (d->stats[i].name == name || strcmp(d->stats[i].name, name) == 0)
+			return &d->stats[i];
+	if (d->n_stats == DPI_MAX_PROTOS)
+		return &d->stats[DPI_MAX_PROTOS - 1]; /* the registry has fewer names than this */
+	d->stats[d->n_stats].name = name;
+	return &d->stats[d->n_stats++];
+}
+
+size_t dpi_stats(const struct dpi *d, struct dpi_proto_stats *out, size_t max)
+{
+	size_t n = d->n_stats < max ? d->n_stats : max;
+	memcpy(out, d->stats, n * sizeof(*out));
+	return n;
+}
+
+void dpi_totals(const struct dpi *d, struct dpi_totals *out)
+{
+	*out = d->tot;
+}
+
+/* ---- memory: every reassembly byte and every flow's state counts against the global cap ---- */
+
+static bool mem_take(struct dpi *d, size_t n)
+{
+	if (n > d->lim.total_bytes - d->tot.mem_used)
+		return false;
+	d->tot.mem_used += n;
+	if (d->tot.mem_used > d->tot.mem_peak)
+		d->tot.mem_peak = d->tot.mem_used;
+	return true;
+}
+
+static void mem_give(struct dpi *d, size_t n)
+{
+	d->tot.mem_used -= n;
+}
+
+static void lru_unlink(struct dpi *d, struct dpi_flow *fl)
+{
+	if (!fl->in_lru)
+		return;
+	if (fl->lru_prev)
+		fl->lru_prev->lru_next = fl->lru_next;
+	else
+		d->lru_head = fl->lru_next;
+	if (fl->lru_next)
+		fl->lru_next->lru_prev = fl->lru_prev;
+	else
+		d->lru_tail = fl->lru_prev;
+	fl->lru_prev = fl->lru_next = NULL;
+	fl->in_lru = false;
+}
+
+static void lru_touch(struct dpi *d, struct dpi_flow *fl)
+{
+	if (fl->in_lru && d->lru_tail == fl)
+		return;
+	lru_unlink(d, fl);
+	fl->lru_prev = d->lru_tail;
+	if (d->lru_tail)
+		d->lru_tail->lru_next = fl;
+	else
+		d->lru_head = fl;
+	d->lru_tail = fl;
+	fl->in_lru = true;
+}
+
+static const struct stream_ops *ops_for(struct dpi_flow *fl);
+
+/* Drops what a flow holds for reassembly (its parse state stays): its next bytes resynchronise. */
+static void flow_drop_buffers(struct dpi_flow *fl)
+{
+	struct dpi *d = fl->d;
+
+	for (int i = 0; i < 2; i++) {
+		struct dpi_dir *dr = &fl->dir[i];
+		stream_reset(&dr->st, ops_for(fl));
+		if (dr->buf) {
+			mem_give(d, dr->cap);
+			fl->held -= dr->cap;
+			free(dr->buf);
+		}
+		dr->buf = NULL;
+		dr->len = dr->cap = 0;
+		dr->desync = true;
+	}
+	lru_unlink(d, fl);
+}
+
+/* Makes room for n bytes by dropping the buffers of the least recently used other flows. */
+static bool mem_reserve(struct dpi *d, struct dpi_flow *self, size_t n)
+{
+	struct dpi_flow *fl = d->lru_head;
+
+	while (!mem_take(d, n)) {
+		while (fl && fl == self)
+			fl = fl->lru_next;
+		if (!fl)
+			return false;
+		struct dpi_flow *next = fl->lru_next;
+		flow_drop_buffers(fl);
+		stats_for(d, fl->dis->name)->gaps++;
+		d->tot.evictions++;
+		fl = next;
+	}
+	return true;
+}
+
+/* ---- observations ---- */
+
+static void emit_wrap(void *ud, const struct proto_ctx *ctx, const struct proto_obs *o)
+{
+	struct dpi *d = ud;
+
+	if (o->kind == PROTO_OBS_VIOLATION) {
+		d->call_violations++;
+		stats_for(d, ctx->proto ? ctx->proto : "?")->violations++;
+	}
+	if (d->sink)
+		d->sink(d->call_ud, ctx, o);
+}
+
+static void ctx_init(struct dpi *d, struct proto_ctx *ctx, const struct dissector *dis,
+		     const struct dissect_frame *f, int64_t ts, uint8_t dir, void *ud)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->frame = f;
+	ctx->ts = ts;
+	ctx->dir = dir;
+	ctx->proto = dis->name;
+	ctx->emit = emit_wrap;
+	ctx->ud = d;
+	d->call_ud = ud;
+	d->call_violations = 0;
+}
+
+static void violation(struct dpi *d, struct proto_ctx *ctx, const char *name, const char *detail)
+{
+	proto_violation(ctx, name, detail);
+	(void)d;
+}
+
+/* Runs parse() on one PDU and accounts for its result. Returns false when the flow should stop. */
+static bool run_parse(struct dpi *d, struct dpi_flow *fl, struct dpi_dir *dr, const struct dissector *dis,
+		      struct proto_ctx *ctx, void *state, const uint8_t *p, size_t len, uint8_t def_src,
+		      uint8_t def_dst)
+{
+	enum proto_result r;
+	struct proto_obs conf = { .kind = DPI_OBS_CONFIRM };
+
+	ctx->proto = dis->name;
+	ctx->src_role = ctx->dst_role = PROTO_ROLE_DEFAULT;
+	d->call_violations = 0;
+	r = dis->parse(state, ctx, p, len);
+	if (!ctx->proto)
+		ctx->proto = dis->name;
+	switch (r) {
+	case PROTO_MALFORMED:
+		stats_for(d, ctx->proto)->malformed++;
+		if (!d->call_violations)
+			violation(d, ctx, "malformed", NULL);
+		if (dr)
+			dr->synced = true;
+		return true;
+	case PROTO_NOT_MINE:
+		stats_for(d, ctx->proto)->not_mine++;
+		return true;
+	case PROTO_OK:
+	case PROTO_DONE:
+		break;
+	}
+	stats_for(d, ctx->proto)->pdus++;
+	if (dr)
+		dr->synced = true;
+	if (ctx->src_role == PROTO_ROLE_DEFAULT)
+		ctx->src_role = def_src;
+	if (ctx->dst_role == PROTO_ROLE_DEFAULT)
+		ctx->dst_role = def_dst;
+	if (!(ctx->src_role == PROTO_ROLE_NONE && ctx->dst_role == PROTO_ROLE_NONE) &&
+	    (!dr || dr->conf_proto != ctx->proto || dr->conf_src != ctx->src_role || dr->conf_dst != ctx->dst_role)) {
+		if (dr) {
+			dr->conf_proto = ctx->proto;
+			dr->conf_src = ctx->src_role;
+			dr->conf_dst = ctx->dst_role;
+		}
+		if (d->sink)
+			d->sink(d->call_ud, ctx, &conf);
+	}
+	if (r == PROTO_DONE && fl) {
+		fl->finished = true;
+		return false;
+	}
+	return true;
+}
+
+/* ---- TCP framing over the reassembled stream ---- */
+
+/* Frames and parses whole PDUs in p[0..len); returns the bytes consumed (all of them after a framing
+ * failure, which drops the rest of the delivery). */
+static size_t frame_run(struct dpi_flow *fl, struct dpi_dir *dr, const uint8_t *p, size_t len)
+{
+	struct dpi *d = fl->d;
+	const struct dissector *dis = fl->dis;
+	struct proto_ctx ctx;
+	size_t off = 0;
+
+	ctx_init(d, &ctx, dis, fl->frame, fl->ts, fl->cur, fl->ud);
+	while (off < len && !fl->finished) {
+		long n = dis->pdu_len(p + off, len - off);
+		bool oversized;
+
+		if (n == 0 && len - off < dis->max_pdu)
+			break; /* need more bytes */
+		if (n > 0 && n <= (long)dis->max_pdu) {
+			if ((size_t)n > len - off)
+				break;
+			dr->desync = false;
+			if (!run_parse(d, fl, dr, dis, &ctx, dis->state_size ? fl->state : NULL, p + off, (size_t)n,
+				       fl->src_role, fl->dst_role))
+				return len;
+			off += (size_t)n;
+			continue;
+		}
+		/* Not a PDU boundary, or a PDU larger than the dissector accepts. While in sync that is a
+		 * violation; while looking for a boundary (after a gap, or before the first PDU) it is not. */
+		oversized = n >= 0;
+		if (!dr->desync && dr->synced) {
+			struct dpi_proto_stats *st = stats_for(d, dis->name);
+			if (oversized)
+				st->oversized++;
+			else
+				st->malformed++;
+			violation(d, &ctx, oversized ? "oversized_pdu" : "bad_framing", NULL);
+		}
+		if (!dr->synced)
+			dr->unsynced++;
+		dr->desync = true;
+		return len;
+	}
+	return off;
+}
+
+static bool buf_append(struct dpi_flow *fl, struct dpi_dir *dr, const uint8_t *p, size_t len)
+{
+	struct dpi *d = fl->d;
+	size_t need = (size_t)dr->len + len, ncap;
+	uint8_t *nb;
+
+	if (need > d->lim.flow_bytes)
+		return false;
+	if (need > dr->cap) {
+		ncap = dr->cap ? dr->cap : 512;
+		while (ncap < need)
+			ncap *= 2;
+		if (ncap > d->lim.flow_bytes)
+			ncap = d->lim.flow_bytes;
+		if (!mem_reserve(d, fl, ncap - dr->cap))
+			return false;
+		nb = realloc(dr->buf, ncap);
+		if (!nb) {
+			mem_give(d, ncap - dr->cap);
+			return false;
+		}
+		fl->held += ncap - dr->cap;
+		dr->buf = nb;
+		dr->cap = (uint32_t)ncap;
+	}
+	memcpy(dr->buf + dr->len, p, len);
+	dr->len = (uint32_t)need;
+	return true;
+}
+
+static void buf_release(struct dpi_flow *fl, struct dpi_dir *dr)
+{
+	if (!dr->buf)
+		return;
+	mem_give(fl->d, dr->cap);
+	fl->held -= dr->cap;
+	free(dr->buf);
+	dr->buf = NULL;
+	dr->len = dr->cap = 0;
+}
+
+static void on_deliver(void *ud, const uint8_t *p, size_t len)
+{
+	struct dpi_flow *fl = ud;
+	struct dpi_dir *dr = &fl->dir[fl->cur];
+	size_t used;
+
+	if (fl->finished)
+		return;
+	if (!dr->len) {
+		used = frame_run(fl, dr, p, len);
+		if (used < len && !buf_append(fl, dr, p + used, len - used)) {
+			stats_for(fl->d, fl->dis->name)->gaps++;
+			dr->desync = true;
+		}
+	} else if (!buf_append(fl, dr, p, len)) {
+		/* The unfinished PDU outgrew the per-flow cap or memory: drop it and resynchronise. */
+		stats_for(fl->d, fl->dis->name)->gaps++;
+		buf_release(fl, dr);
+		dr->desync = true;
+	} else {
+		used = frame_run(fl, dr, dr->buf, dr->len);
+		if (used >= dr->len) {
+			buf_release(fl, dr);
+		} else if (used) {
+			memmove(dr->buf, dr->buf + used, dr->len - used);
+			dr->len -= (uint32_t)used;
+		}
+	}
+	if (!dr->synced && dr->unsynced >= fl->d->lim.unsynced_segments && !fl->finished) {
+		stats_for(fl->d, fl->dis->name)->not_mine++;
+		fl->finished = true;
+	}
+	if (fl->finished)
+		flow_drop_buffers(fl);
+}
+
+static void on_gap(void *ud, uint32_t n)
+{
+	struct dpi_flow *fl = ud;
+	struct dpi_dir *dr = &fl->dir[fl->cur];
+
+	(void)n;
+	stats_for(fl->d, fl->dis->name)->gaps++;
+	buf_release(fl, dr);
+	dr->desync = true;
+}
+
+static bool on_mem(void *ud, size_t n, bool grow)
+{
+	struct dpi_flow *fl = ud;
+
+	if (!grow) {
+		mem_give(fl->d, n);
+		fl->held -= n;
+		return true;
+	}
+	if (!mem_reserve(fl->d, fl, n))
+		return false;
+	fl->held += n;
+	return true;
+}
+
+static const struct stream_ops *ops_for(struct dpi_flow *fl)
+{
+	/* The callbacks take the flow as their user data; one copy per thread is enough because a call never
+	 * handles two flows at once. */
+	static _Thread_local struct stream_ops ops;
+
+	ops.deliver = on_deliver;
+	ops.gap = on_gap;
+	ops.mem = on_mem;
+	ops.ud = fl;
+	ops.max_ooo_bytes = (uint32_t)fl->d->lim.flow_bytes;
+	ops.max_ooo_segments = (uint16_t)fl->d->lim.ooo_segments;
+	return &ops;
+}
+
+/* ---- flows ---- */
+
+static size_t flow_size(const struct dissector *dis)
+{
+	return sizeof(struct dpi_flow) + dis->state_size;
+}
+
+static struct dpi_flow *flow_new(struct dpi *d, const struct dissector *dis, bool tcp)
+{
+	struct dpi_flow *fl;
+
+	if (!mem_reserve(d, NULL, flow_size(dis))) {
+		d->tot.evictions++;
+		return NULL;
+	}
+	fl = calloc(1, flow_size(dis));
+	if (!fl) {
+		mem_give(d, flow_size(dis));
+		return NULL;
+	}
+	fl->dis = dis;
+	fl->d = d;
+	fl->tcp = tcp;
+	d->tot.flows++;
+	d->tot.flows_live++;
+	return fl;
+}
+
+void dpi_flow_end(struct dpi *d, struct dpi_flow **pf)
+{
+	struct dpi_flow *fl = *pf;
+
+	if (!fl)
+		return;
+	flow_drop_buffers(fl);
+	if (fl->dis->state_free && fl->dis->state_size)
+		fl->dis->state_free(fl->state);
+	mem_give(d, flow_size(fl->dis));
+	d->tot.flows_live--;
+	free(fl);
+	*pf = NULL;
+}
+
+bool dpi_flow_finished(const struct dpi_flow *fl)
+{
+	return fl && fl->finished;
+}
+
+void dpi_packet(struct dpi *d, struct dpi_flow **pf, const struct dissector *dis, const struct dissect_frame *f,
+		bool to_server, uint8_t src_role, uint8_t dst_role, int64_t ts, void *ud)
+{
+	struct dpi_flow *fl = *pf;
+	bool tcp = f->transport == DISSECT_T_TCP;
+	struct proto_ctx ctx;
+
+	if (!dis || !dis->parse)
+		return;
+	if (!tcp && (!dis->state_size || !fl) && f->payload_caplen == 0)
+		return;
+	if (!tcp && !dis->state_size) {
+		/* A stateless datagram protocol needs no per-flow memory. */
+		ctx_init(d, &ctx, dis, f, ts, to_server ? PROTO_DIR_TO_SERVER : PROTO_DIR_TO_CLIENT, ud);
+		run_parse(d, NULL, NULL, dis, &ctx, NULL, f->payload, f->payload_caplen, src_role, dst_role);
+		return;
+	}
+	if (!fl) {
+		/* A TCP flow gets state on its first packet (SYN included) so the stream learns its ISN. */
+		fl = *pf = flow_new(d, dis, tcp);
+		if (!fl)
+			return;
+	}
+	if (fl->finished)
+		return;
+	fl->frame = f;
+	fl->ts = ts;
+	fl->cur = to_server ? PROTO_DIR_TO_SERVER : PROTO_DIR_TO_CLIENT;
+	fl->src_role = src_role;
+	fl->dst_role = dst_role;
+	fl->ud = ud;
+	if (!tcp) {
+		if (f->payload_caplen == 0)
+			return;
+		ctx_init(d, &ctx, dis, f, ts, fl->cur, ud);
+		run_parse(d, fl, &fl->dir[fl->cur], dis, &ctx, dis->state_size ? fl->state : NULL, f->payload,
+			  f->payload_caplen, src_role, dst_role);
+		return;
+	}
+	if (!dis->pdu_len)
+		return;
+	stream_segment(&fl->dir[fl->cur].st, ops_for(fl), f->tcp_seq, f->tcp_flags & DISSECT_TCP_SYN, f->payload,
+		       f->payload_caplen, f->payload_len);
+	if (fl->held)
+		lru_touch(d, fl);
+	else
+		lru_unlink(d, fl);
+}
+
+void dpi_l2(struct dpi *d, const struct dissector *dis, const struct dissect_frame *f, int64_t ts, void *ud)
+{
+	struct proto_ctx ctx;
+
+	if (!dis || !dis->parse || !f->l2_payload)
+		return;
+	ctx_init(d, &ctx, dis, f, ts, PROTO_DIR_TO_SERVER, ud);
+	run_parse(d, NULL, NULL, dis, &ctx, NULL, f->l2_payload, f->l2_payload_len, PROTO_ROLE_PEER,
+		  PROTO_ROLE_NONE);
+}
+
+void dpi_free(struct dpi *d)
+{
+	free(d);
+}
