@@ -8,17 +8,33 @@
 #include "sensor-agent/capture.h"
 #include "sensor-agent/commands.h"
 #include "sensor-agent/oui.h"
+#include "sensor-agent/progress.h"
+
+struct inspect_run {
+	struct inventory *inv;
+	struct progress prog;
+	const struct capture_stats *st;
+};
 
 static int inspect_packet(void *ud, int linktype, const struct pcap_pkthdr *h, const uint8_t *data)
 {
-	inventory_packet(ud, linktype, h, data);
+	struct inspect_run *ir = ud;
+
+	inventory_packet(ir->inv, linktype, h, data);
+	progress_update(&ir->prog, ir->st, false);
 	return 0;
 }
 
 int inspect_read_file(struct inventory *inv, const char *path)
 {
 	struct capture_stats st;
-	int r = capture_file(path, inspect_packet, inv, &st);
+	struct inspect_run ir = { .inv = inv, .st = &st };
+	int r;
+
+	progress_init(&ir.prog, path);
+	r = capture_file(path, inspect_packet, &ir, &st);
+	if (r == 0)
+		progress_update(&ir.prog, &st, true);
 
 	if (r < 0) {
 		fprintf(stderr, "otwatch-sensor: %s: %s\n", path, st.error[0] ? st.error : strerror(-r));

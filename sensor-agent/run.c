@@ -19,6 +19,7 @@
 #include "sensor-agent/inventory.h"
 #include "sensor-agent/journal.h"
 #include "sensor-agent/oui.h"
+#include "sensor-agent/progress.h"
 #include "sensor-agent/sensor_state.h"
 #include "sensor-agent/uplink.h"
 
@@ -46,6 +47,9 @@ struct run {
 	uint64_t records; /* records journaled by this run */
 	uint64_t skipped;
 	int error;        /* negative errno that stopped the run */
+	const struct capture_stats *cs;
+	struct progress prog;
+	uint64_t reported_drops; /* kernel + interface drops last reported in a health record */
 };
 
 static int64_t pkt_usec(const struct pcap_pkthdr *h)
@@ -83,9 +87,41 @@ static int sync_and_notify(struct run *r)
 	return rc;
 }
 
+/* Live capture: a health record whenever packets were dropped since the last one (ring buffer full or the
+ * interface/driver), so the console sees the sensor missing traffic. */
+static int report_drops(struct run *r)
+{
+	char at[TIMEFMT_LEN];
+	uint64_t drops;
+	json_t *rec;
+	int rc;
+
+	if (r->pcap || !r->cs)
+		return 0;
+	drops = r->cs->kernel_drops + r->cs->iface_drops;
+	if (drops == r->reported_drops)
+		return 0;
+	timefmt_rfc3339_ms(timefmt_now_usec(), at);
+	rec = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "kind", "health", "at", at, "event", "capture_drops",
+			"received", (json_int_t)r->cs->received, "kernel_drops", (json_int_t)r->cs->kernel_drops,
+			"iface_drops", (json_int_t)r->cs->iface_drops, "dropped_since_last",
+			(json_int_t)(drops - r->reported_drops));
+	if (!rec)
+		return -ENOMEM;
+	log_warn("run: capture dropped %" PRIu64 " packets (kernel %" PRIu64 ", interface %" PRIu64 ")",
+		 drops - r->reported_drops, r->cs->kernel_drops, r->cs->iface_drops);
+	r->reported_drops = drops;
+	rc = on_record(r, rec);
+	json_decref(rec);
+	return rc;
+}
+
 static int flush(struct run *r)
 {
-	int rc = inventory_flush(r->inv, on_record, r);
+	int rc = report_drops(r);
+
+	if (rc == 0)
+		rc = inventory_flush(r->inv, on_record, r);
 	if (rc == 0)
 		rc = sync_and_notify(r);
 	if (rc < 0)
@@ -138,6 +174,8 @@ static int on_packet(void *ud, int linktype, const struct pcap_pkthdr *h, const 
 		r->last_flush_usec = t;
 	}
 	inventory_packet(r->inv, linktype, h, data);
+	if (r->pcap)
+		progress_update(&r->prog, r->cs, false);
 	return 0;
 }
 
@@ -211,7 +249,10 @@ static int journal_health(struct run *r, const char *event, const char *file, co
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: otwatch-sensor run --state DIR (--pcap FILE [--rate max|realtime] [--follow] |\n"
-		   "                          --iface IFACE [--bpf EXPR]) [--log-level L]\n");
+		   "                          --iface IFACE [--bpf EXPR] [--no-promisc] [--buffer-mib N]\n"
+		   "                          [--snaplen N]) [--log-level L]\n"
+		   "  A file replay shows its progress on a terminal. A live capture reports kernel and\n"
+		   "  interface drop counters to the console in health records.\n");
 }
 
 int cmd_run(int argc, char **argv)
@@ -221,13 +262,18 @@ int cmd_run(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' },  { "follow", no_argument, NULL, 'f' },
 		{ "iface", required_argument, NULL, 'i' }, { "bpf", required_argument, NULL, 'b' },
 		{ "log-level", required_argument, NULL, 'l' }, { "help", no_argument, NULL, 'h' },
+		{ "no-promisc", no_argument, NULL, 'P' }, { "buffer-mib", required_argument, NULL, 'B' },
+		{ "snaplen", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *state_dir = NULL, *iface = NULL, *bpf = NULL;
+	struct capture_opts copts = { 0 };
+	char *end;
+	unsigned long v;
 	struct run r = { 0 };
 	int opt;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "s:p:r:fi:b:l:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:p:r:fi:b:l:hPB:S:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': state_dir = optarg; break;
 		case 'p': r.pcap = optarg; break;
@@ -242,6 +288,20 @@ int cmd_run(int argc, char **argv)
 		case 'f': r.follow = true; break;
 		case 'i': iface = optarg; break;
 		case 'b': bpf = optarg; break;
+		case 'P': copts.no_promisc = true; break;
+		case 'B':
+		case 'S':
+			v = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || (opt == 'B' ? (v < 1 || v > 4096) : (v < 64 || v > 262144))) {
+				fprintf(stderr, "run: --%s must be %s\n", opt == 'B' ? "buffer-mib" : "snaplen",
+					opt == 'B' ? "1-4096 (MiB)" : "64-262144 (bytes)");
+				return 2;
+			}
+			if (opt == 'B')
+				copts.buffer_mib = (unsigned)v;
+			else
+				copts.snaplen = (unsigned)v;
+			break;
 		case 'l':
 			if (log_set_level_name(optarg) < 0) {
 				fprintf(stderr, "run: unknown log level \"%s\"\n", optarg);
@@ -253,7 +313,7 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	if (optind != argc || !state_dir || !r.pcap == !iface || (iface && (r.realtime || r.follow)) ||
-	    (r.pcap && bpf)) {
+	    (r.pcap && (bpf || copts.no_promisc || copts.buffer_mib || copts.snaplen))) {
 		usage(stderr);
 		return 2;
 	}
@@ -299,12 +359,17 @@ int cmd_run(int argc, char **argv)
 		 journal_last_seq(r.j), journal_acked(r.j));
 
 	struct capture_stats cs = { 0 };
+	r.cs = &cs;
 	if (r.pcap) {
 		if ((rc = checkpoint_begin(&r, state_dir)) < 0)
 			goto out;
+		progress_init(&r.prog, r.pcap);
 		rc = capture_file(r.pcap, on_packet, &r, &cs);
+		if (rc == 0)
+			progress_update(&r.prog, &cs, true);
 	} else {
-		rc = capture_iface(iface, bpf, &g_stop, on_packet, &r, &cs);
+		copts.bpf = bpf;
+		rc = capture_iface(iface, &copts, &g_stop, on_packet, &r, &cs);
 	}
 	if (rc < 0) {
 		fprintf(stderr, "run: cannot capture from %s: %s\n", r.pcap ? r.pcap : iface,

@@ -172,7 +172,10 @@ static void live_idle_ticks(void **state)
 	int r;
 
 	live_stop = 0;
-	r = capture_iface("lo", "udp dst port 39999", &live_stop, count_ticks, &l, &st);
+	{
+		const struct capture_opts co = { .bpf = "udp dst port 39999", .buffer_mib = 4 };
+		r = capture_iface("lo", &co, &live_stop, count_ticks, &l, &st);
+	}
 	if (r == -EPERM || r == -ENODEV)
 		skip();
 	assert_int_equal(r, 0);
