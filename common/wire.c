@@ -282,7 +282,7 @@ static int parse_connection(struct perr *e, json_t *o, struct wire_connection *c
 
 static int parse_health(struct perr *e, json_t *o, struct wire_health *h)
 {
-	static const char *const events[] = { "capture_truncated", "capture_error", "stats", NULL };
+	static const char *const events[] = { "capture_truncated", "capture_error", "stats", "capture_drops", NULL };
 	int r, ev;
 
 	if ((r = get_time(e, o, "at", &h->at)) || (r = get_enum(e, o, "event", events, &ev)))
@@ -420,9 +420,89 @@ static int parse_batch(struct perr *e, json_t *o, struct wire_msg *m)
 	return 0;
 }
 
+bool wire_is_cidr(const char *s)
+{
+	char addr[64];
+	unsigned char buf[16];
+	const char *slash = strchr(s, '/');
+	char *end;
+	long bits;
+	int fam;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(addr) || !slash[1])
+		return false;
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	fam = inet_pton(AF_INET, addr, buf) == 1 ? 4 : inet_pton(AF_INET6, addr, buf) == 1 ? 6 : 0;
+	bits = strtol(slash + 1, &end, 10);
+	return fam && !*end && isdigit((unsigned char)slash[1]) && bits >= 0 && bits <= (fam == 4 ? 32 : 128);
+}
+
+/* A map of decimal keys in [lo, hi] to names of at most WIRE_MAX_NAME bytes. */
+static int get_name_map(struct perr *e, json_t *o, const char *member, const char *f, long lo, long hi)
+{
+	json_t *m = json_object_get(o, member), *v;
+	const char *k;
+
+	if (!m)
+		return 0;
+	if (!json_is_object(m) || json_object_size(m) > 4096)
+		return fail(e, f, "not an object of at most 4096 names");
+	json_object_foreach(m, k, v) {
+		char *end;
+		long n = strtol(k, &end, 10);
+		if (!isdigit((unsigned char)k[0]) || *end || n < lo || n > hi)
+			return fail(e, f, "key \"%.20s\" is not a number %ld..%ld", k, lo, hi);
+		if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > WIRE_MAX_NAME)
+			return fail(e, f, "name of %s is not a string of 1..%d bytes", k, WIRE_MAX_NAME);
+	}
+	return 0;
+}
+
+static int parse_settings(struct perr *e, json_t *s)
+{
+	json_t *a, *v;
+	size_t i;
+	int r;
+
+	if (!json_is_object(s))
+		return fail(e, "settings", "not an object");
+	if ((a = json_object_get(s, "subnets"))) {
+		if (!json_is_array(a) || json_array_size(a) > WIRE_MAX_LIST)
+			return fail(e, "settings.subnets", "not an array of at most %d subnets", WIRE_MAX_LIST);
+		json_array_foreach(a, i, v)
+			if (!json_is_string(v) || !wire_is_cidr(json_string_value(v)))
+				return fail(e, "settings.subnets", "entry %zu is not a CIDR subnet", i);
+	}
+	if ((r = get_name_map(e, s, "vlan_names", "settings.vlan_names", 1, 4094)) ||
+	    (r = get_name_map(e, s, "port_names", "settings.port_names", 1, 65535)))
+		return r;
+	if ((a = json_object_get(s, "dhcp_ranges"))) {
+		if (!json_is_array(a) || json_array_size(a) > WIRE_MAX_LIST)
+			return fail(e, "settings.dhcp_ranges", "not an array of at most %d ranges", WIRE_MAX_LIST);
+		json_array_foreach(a, i, v) {
+			const char *lo = json_string_value(json_object_get(v, "start"));
+			const char *hi = json_string_value(json_object_get(v, "end"));
+			if (!lo || !hi || !wire_is_ip(lo) || !wire_is_ip(hi) || !strchr(lo, ':') != !strchr(hi, ':'))
+				return fail(e, "settings.dhcp_ranges", "entry %zu needs start and end addresses of one family",
+					    i);
+		}
+	}
+	return 0;
+}
+
+int wire_check_settings(json_t *settings, char *err, size_t errlen)
+{
+	struct perr e = { err, errlen, "" };
+
+	if (errlen)
+		err[0] = '\0';
+	return parse_settings(&e, settings);
+}
+
 int wire_parse(const char *buf, size_t len, struct wire_msg *out, char *err, size_t errlen)
 {
-	static const char *const types[] = { "hello", "batch", "pong", "welcome", "ack", "ping", NULL };
+	static const char *const types[] = { "hello", "batch", "pong", "welcome", "ack", "ping", "config", NULL };
 	struct perr e = { err, errlen, "" };
 	json_error_t jerr;
 	json_t *root;
@@ -452,6 +532,10 @@ int wire_parse(const char *buf, size_t len, struct wire_msg *out, char *err, siz
 	case WIRE_ACK: r = get_u64(&e, root, "seq", &out->u.ack.seq); break;
 	case WIRE_PING:
 	case WIRE_PONG: r = 0; break;
+	case WIRE_CONFIG:
+		out->u.config.settings = json_object_get(root, "settings");
+		r = parse_settings(&e, out->u.config.settings);
+		break;
 	}
 out:
 	if (r)
@@ -497,6 +581,11 @@ json_t *wire_build_ack(uint64_t seq)
 }
 
 json_t *wire_build_ping(void) { return json_pack("{s:s}", "type", "ping"); }
+
+json_t *wire_build_config(json_t *settings)
+{
+	return json_pack("{s:s, s:O}", "type", "config", "settings", settings);
+}
 json_t *wire_build_pong(void) { return json_pack("{s:s}", "type", "pong"); }
 
 char *wire_encode(json_t *msg, size_t *len)

@@ -32,6 +32,7 @@ enum wire_type {
 	WIRE_WELCOME, /* console -> sensor */
 	WIRE_ACK,
 	WIRE_PING,
+	WIRE_CONFIG, /* console -> sensor: the sensor's effective settings */
 };
 
 enum wire_rec_kind { WIRE_REC_DEVICE = 1, WIRE_REC_CONNECTION, WIRE_REC_HEALTH, WIRE_REC_DEVICE_REMOVE };
@@ -110,6 +111,12 @@ struct wire_msg {
 		struct {
 			uint64_t seq;
 		} ack;
+		struct {
+			/* Validated, borrowed from root: {"subnets": ["10.0.0.0/24", ...], "vlan_names": {"10":
+			 * "name"}, "port_names": {"502": "name"}, "dhcp_ranges": [{"start": ip, "end": ip}]};
+			 * every member optional. */
+			json_t *settings;
+		} config;
 	} u;
 };
 
@@ -133,6 +140,12 @@ json_t *wire_build_batch(uint64_t seq_from, uint64_t seq_to, json_t *records);
 json_t *wire_build_welcome(uint64_t applied_seq);
 json_t *wire_build_ack(uint64_t seq);
 json_t *wire_build_ping(void);
+/* Borrows settings (a validated settings object; copied into the message). */
+json_t *wire_build_config(json_t *settings);
+/* Checks a settings object as a config message carries it; 0 or -EINVAL with the field named in err. */
+int wire_check_settings(json_t *settings, char *err, size_t errlen) __attribute__((warn_unused_result));
+/* "a.b.c.d/n" or IPv6 "x::/n" with a prefix length valid for the family. */
+bool wire_is_cidr(const char *s);
 json_t *wire_build_pong(void);
 
 /* Compact JSON text of a message, heap-allocated (free()); *len gets its length. Steals `msg`. NULL on failure. */

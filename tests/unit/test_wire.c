@@ -341,6 +341,41 @@ static void test_health_errors(void **state)
 	expect_error(batch_with(REC1(HEALTH), "at", NULL), "records[0].at: missing");
 }
 
+static void test_config(void **state)
+{
+	struct wire_msg m;
+	char err[256];
+	json_t *settings;
+	char *text;
+
+	assert_int_equal(parse("{\"type\":\"config\",\"settings\":{\"subnets\":[\"10.0.0.0/24\",\"fd00::/8\"],"
+			       "\"vlan_names\":{\"10\":\"PLC net\"},\"port_names\":{\"502\":\"Modbus\"},"
+			       "\"dhcp_ranges\":[{\"start\":\"10.0.0.100\",\"end\":\"10.0.0.200\"}]}}",
+			       &m, err, sizeof(err)),
+			 0);
+	assert_int_equal(m.type, WIRE_CONFIG);
+	settings = json_deep_copy(m.u.config.settings);
+	wire_msg_free(&m);
+	text = wire_encode(wire_build_config(settings), NULL);
+	assert_non_null(text);
+	assert_int_equal(parse(text, &m, err, sizeof(err)), 0);
+	assert_true(json_equal(m.u.config.settings, settings));
+	wire_msg_free(&m);
+	free(text);
+	json_decref(settings);
+	expect_error("{\"type\":\"config\"}", "settings: not an object");
+	expect_error("{\"type\":\"config\",\"settings\":{\"subnets\":[\"10.0.0.0/33\"]}}",
+		     "settings.subnets: entry 0 is not a CIDR subnet");
+	expect_error("{\"type\":\"config\",\"settings\":{\"vlan_names\":{\"4095\":\"x\"}}}",
+		     "settings.vlan_names: key \"4095\" is not a number 1..4094");
+	expect_error("{\"type\":\"config\",\"settings\":{\"dhcp_ranges\":[{\"start\":\"10.0.0.1\",\"end\":\"::1\"}]}}",
+		     "settings.dhcp_ranges: entry 0 needs start and end addresses of one family");
+	assert_true(wire_is_cidr("192.168.0.0/16"));
+	assert_false(wire_is_cidr("192.168.0.0/"));
+	assert_false(wire_is_cidr("192.168.0.0"));
+	assert_false(wire_is_cidr("::1/129"));
+}
+
 static void test_truncated_error_buffer(void **state)
 {
 	struct wire_msg m;
@@ -372,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_batch_shape_errors), cmocka_unit_test(test_device_errors),
 		cmocka_unit_test(test_connection_errors),  cmocka_unit_test(test_health_errors),
 		cmocka_unit_test(test_truncated_error_buffer), cmocka_unit_test(test_helpers),
+		cmocka_unit_test(test_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
