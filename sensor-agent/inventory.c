@@ -128,6 +128,15 @@ void inventory_free(struct inventory *inv)
 	free(inv);
 }
 
+void inventory_set_settings(struct inventory *inv, const struct settings *s)
+{
+	inv->settings = s;
+	/* Every device's record may read differently now: send them all again. */
+	for (size_t i = 0; i < inv->devices.cap; i++)
+		if (inv->devices.slots[i].key)
+			((struct inv_device *)inv->devices.slots[i].value)->dirty = true;
+}
+
 void inventory_note_file(struct inventory *inv, bool truncated)
 {
 	inv->files++;
@@ -660,7 +669,7 @@ int inventory_flush(struct inventory *inv, inventory_record_fn fn, void *ud)
 	for (size_t i = 0; i < nd; i++) {
 		if (!devs[i]->dirty)
 			continue;
-		if ((r = emit(fn, ud, inv_device_json(devs[i], true))))
+		if ((r = emit(fn, ud, inv_device_json(inv, devs[i], true))))
 			goto out;
 		devs[i]->dirty = false;
 		devs[i]->emitted = true;

@@ -29,5 +29,10 @@ json_t *inventory_to_json(const struct inventory *inv);
 /* Packet time of the last packet seen, µs since the epoch (0 before the first). */
 int64_t inventory_last_packet_usec(const struct inventory *inv);
 
+struct settings;
+/* Applies the console's settings (settings.h; borrowed until replaced or the inventory is freed; NULL for
+ * none): device records gain external/dynamic_address/vlan_names, and every device is sent again. */
+void inventory_set_settings(struct inventory *inv, const struct settings *s);
+
 /* Records that one capture file was read (truncated: it ended mid-record); shows in the stats. */
 void inventory_note_file(struct inventory *inv, bool truncated);

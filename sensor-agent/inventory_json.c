@@ -8,6 +8,7 @@
 #include "sensor-agent/classify.h"
 #include "sensor-agent/dissect/registry.h"
 #include "sensor-agent/flows.h"
+#include "sensor-agent/settings.h"
 #include "sensor-agent/inventory_json.h"
 
 static const char *const role_names[] = { "client", "server", "peer" };
@@ -106,6 +107,33 @@ void inv_device_merged(const struct inv_device *d, struct inv_attrs *out)
 		attrs_merge(out, &d->ips[i]->attrs);
 }
 
+/* What the console's settings say of a device: outside every monitored subnet (external), holding an
+ * address from a DHCP range (dynamic), and the names of its VLANs. */
+static void device_settings_json(const struct settings *st, const struct inv_device *d, const struct inv_attrs *a,
+				 json_t *o)
+{
+	bool external = d->n_ips > 0, dynamic = false;
+	json_t *names = json_object();
+
+	for (size_t i = 0; i < d->n_ips; i++) {
+		const struct inv_ip *ip = d->ips[i];
+		if (settings_monitored(st, ip->key[0], ip->key + 1))
+			external = false;
+		if (settings_in_dhcp_range(st, ip->key[0], ip->key + 1))
+			dynamic = true;
+	}
+	for (uint8_t i = 0; i < a->n_vlans && names; i++) {
+		const char *n = settings_vlan_name(st, a->vlans[i]);
+		char key[8];
+		snprintf(key, sizeof(key), "%u", a->vlans[i]);
+		if (n)
+			json_object_set_new(names, key, json_string(n));
+	}
+	json_object_set_new(o, "external", json_boolean(external));
+	json_object_set_new(o, "dynamic_address", json_boolean(dynamic));
+	json_object_set_new(o, "vlan_names", names ? names : json_null());
+}
+
 static int u16_cmp(const void *a, const void *b)
 {
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
@@ -130,7 +158,7 @@ static json_t *time_json(int64_t usec)
 	return usec ? json_string(timefmt_rfc3339_ms(usec, buf)) : json_null();
 }
 
-json_t *inv_device_json(const struct inv_device *d, bool with_kind)
+json_t *inv_device_json(const struct inventory *inv, const struct inv_device *d, bool with_kind)
 {
 	struct inv_attrs a;
 	json_t *o = json_object(), *macs = json_array(), *ips = json_array(), *vlans = json_array(),
@@ -171,6 +199,8 @@ json_t *inv_device_json(const struct inv_device *d, bool with_kind)
 	json_object_set_new(o, "ips", ips);
 	json_object_set_new(o, "vlans", vlans);
 	device_facts_json(d, &a, o);
+	if (inv->settings)
+		device_settings_json(inv->settings, d, &a, o);
 	json_object_set_new(o, "protocols", protos);
 	json_object_set_new(o, "first_seen", time_json(a.first_seen));
 	json_object_set_new(o, "last_seen", time_json(a.last_seen));
@@ -341,7 +371,7 @@ json_t *inventory_to_json(const struct inventory *inv)
 	for (size_t i = 0; i < ne; i++)
 		json_array_append_new(je, inv_event_json(evs[i], false));
 	for (size_t i = 0; i < nd; i++) {
-		json_t *o = inv_device_json(devs[i], false);
+		json_t *o = inv_device_json(inv, devs[i], false);
 		if (!o)
 			goto fail;
 		json_object_set_new(o, "id", json_integer((json_int_t)i));

@@ -126,8 +126,11 @@ struct inv_event {
 	bool dirty;
 };
 
+struct settings;
+
 struct inventory {
 	const struct oui_db *oui;
+	const struct settings *settings; /* the console's settings (not owned), or NULL */
 	struct dpi *dpi;
 	struct hashmap events; /* struct inv_event_key -> struct inv_event */
 	uint64_t events_dropped; /* distinct events beyond INV_MAX_EVENTS */
@@ -178,7 +181,7 @@ void inv_attrs_add_proto(struct inv_attrs *a, const char *name, uint8_t role);
 /* The merged view of a device: its own attributes plus those of every IP bound to it. */
 void inv_device_merged(const struct inv_device *d, struct inv_attrs *out);
 /* Record bodies (no "seq"; "kind" included when with_kind). */
-json_t *inv_device_json(const struct inv_device *d, bool with_kind);
+json_t *inv_device_json(const struct inventory *inv, const struct inv_device *d, bool with_kind);
 json_t *inv_conn_json(const struct inv_conn *c, bool increments, bool with_kind);
 /* Text forms of addresses: buffers of at least 46 bytes. */
 void inv_format_mac(const uint8_t mac[6], char *out);

@@ -21,6 +21,7 @@
 #include "sensor-agent/oui.h"
 #include "sensor-agent/progress.h"
 #include "sensor-agent/sensor_state.h"
+#include "sensor-agent/settings.h"
 #include "sensor-agent/uplink.h"
 
 #define FLUSH_INTERVAL_USEC 1000000
@@ -48,6 +49,8 @@ struct run {
 	uint64_t skipped;
 	int error;        /* negative errno that stopped the run */
 	const struct capture_stats *cs;
+	const char *state_dir;
+	struct settings settings;
 	struct progress prog;
 	uint64_t reported_drops; /* kernel + interface drops last reported in a health record */
 };
@@ -116,9 +119,33 @@ static int report_drops(struct run *r)
 	return rc;
 }
 
+/* A config message from the console: kept in the state directory, then applied. */
+static void apply_settings(struct run *r)
+{
+	json_t *doc = uplink_take_settings(r->up);
+	char err[256];
+	int rc;
+
+	if (!doc)
+		return;
+	if ((rc = settings_parse(doc, &r->settings, err, sizeof(err))) < 0) {
+		log_warn("run: settings from the console refused: %s", err);
+	} else {
+		if ((rc = settings_save(r->state_dir, doc)) < 0)
+			log_warn("run: cannot keep the settings in %s: %s", r->state_dir, strerror(-rc));
+		inventory_set_settings(r->inv, &r->settings);
+		log_info("run: applied the console's settings (%zu subnets, %zu DHCP ranges)", r->settings.n_nets,
+			 r->settings.n_ranges);
+	}
+	json_decref(doc);
+}
+
 static int flush(struct run *r)
 {
-	int rc = report_drops(r);
+	int rc;
+
+	apply_settings(r);
+	rc = report_drops(r);
 
 	if (rc == 0)
 		rc = inventory_flush(r->inv, on_record, r);
@@ -337,6 +364,11 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "run: out of memory\n");
 		goto out;
 	}
+	r.state_dir = state_dir;
+	if (settings_load(state_dir, &r.settings, err, sizeof(err)) < 0)
+		log_warn("run: ignoring the kept settings: %s", err);
+	else if (r.settings.doc)
+		inventory_set_settings(r.inv, &r.settings);
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -429,6 +461,7 @@ out:
 		status = 1;
 	journal_close(r.j);
 	inventory_free(r.inv);
+	settings_clear(&r.settings);
 	if (oui)
 		oui_free(oui);
 	sensor_state_free(&st);

@@ -95,6 +95,7 @@ struct uplink {
 	pthread_cond_t cond;
 	bool stop, fatal, thread_started;
 	char fatal_reason[256];
+	json_t *settings; /* the latest config from the console not yet taken by uplink_take_settings */
 
 	/* Uplink thread only. */
 	struct lws *wsi;
@@ -302,6 +303,17 @@ static int on_message(struct uplink *u, struct lws *wsi, const char *buf, size_t
 		u->pongs_pending++;
 		lws_callback_on_writable(wsi);
 		break;
+	case WIRE_CONFIG: {
+		json_t *copy = json_deep_copy(m.u.config.settings);
+		if (!copy)
+			break;
+		pthread_mutex_lock(&u->mu);
+		json_decref(u->settings);
+		u->settings = copy;
+		pthread_mutex_unlock(&u->mu);
+		log_info("uplink: new settings from the console");
+		break;
+	}
 	default:
 		log_debug("uplink: ignoring message type %d", (int)m.type);
 		break;
@@ -547,5 +559,19 @@ void uplink_stop(struct uplink *u)
 	free(u->sensor_id);
 	free(u->mode);
 	free(u->url_buf);
+	json_decref(u->settings);
 	free(u);
+}
+
+json_t *uplink_take_settings(struct uplink *u)
+{
+	json_t *s;
+
+	if (!u)
+		return NULL;
+	pthread_mutex_lock(&u->mu);
+	s = u->settings;
+	u->settings = NULL;
+	pthread_mutex_unlock(&u->mu);
+	return s;
 }

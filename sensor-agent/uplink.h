@@ -78,5 +78,7 @@ void uplink_notify(struct uplink *u);
 int uplink_wait_acked(struct uplink *u, uint64_t seq, const volatile sig_atomic_t *stop, int timeout_ms);
 /* True after a fatal refusal; reason (may be NULL) gets the message. */
 bool uplink_fatal(struct uplink *u, char *reason, size_t len);
+/* The settings of the latest config message not taken yet (owned by the caller), or NULL. Thread-safe. */
+json_t *uplink_take_settings(struct uplink *u);
 /* Stops the thread, closes the connection, frees u (NULL is fine). */
 void uplink_stop(struct uplink *u);
