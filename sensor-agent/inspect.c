@@ -115,10 +115,13 @@ void inspect_print_table(FILE *out, json_t *doc)
 
 static void inspect_usage(FILE *out)
 {
-	fprintf(out, "usage: otwatch-sensor inspect FILE... [--json] [--oui-dir DIR]\n"
+	fprintf(out, "usage: otwatch-sensor inspect FILE... [--json] [--oui-dir DIR] [--dpi-mem-mib N]\n"
+		     "                               [--dpi-flow-kib N]\n"
 		     "  Reads pcap/pcapng files into one inventory and prints devices and connections.\n"
-		     "  --json         print the inspect JSON document\n"
-		     "  --oui-dir DIR  IEEE registry CSVs (default " OUI_DEFAULT_DIR ")\n");
+		     "  --json            print the inspect JSON document\n"
+		     "  --oui-dir DIR     IEEE registry CSVs (default " OUI_DEFAULT_DIR ")\n"
+		     "  --dpi-mem-mib N   cap on deep-inspection memory, all flows (default 64)\n"
+		     "  --dpi-flow-kib N  cap on bytes buffered per flow direction (default 64)\n");
 }
 
 int cmd_inspect(int argc, char **argv)
@@ -126,6 +129,8 @@ int cmd_inspect(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "oui-dir", required_argument, NULL, 'o' },
+		{ "dpi-mem-mib", required_argument, NULL, 'M' },
+		{ "dpi-flow-kib", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -134,11 +139,20 @@ int cmd_inspect(int argc, char **argv)
 	struct oui_db *oui = NULL;
 	struct inventory *inv = NULL;
 	json_t *doc = NULL;
+	size_t mem_cap = 0, flow_cap = 0;
 	int c, status = 1;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "jo:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jo:hM:K:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'M':
+		case 'K':
+			if (inventory_parse_limit(c, optarg, c == 'M' ? &mem_cap : &flow_cap) < 0) {
+				fprintf(stderr, "otwatch-sensor: --%s must be %s\n", c == 'M' ? "dpi-mem-mib" : "dpi-flow-kib",
+					c == 'M' ? "1-4096" : "1-16384");
+				return 2;
+			}
+			break;
 		case 'j':
 			as_json = true;
 			break;
@@ -159,7 +173,7 @@ int cmd_inspect(int argc, char **argv)
 	}
 	oui = oui_load(oui_dir);
 	inv = inventory_new(oui);
-	if (!inv) {
+	if (!inv || inventory_set_dpi_limits(inv, mem_cap, flow_cap) < 0) {
 		fprintf(stderr, "otwatch-sensor: out of memory\n");
 		goto out;
 	}

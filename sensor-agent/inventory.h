@@ -29,6 +29,13 @@ json_t *inventory_to_json(const struct inventory *inv);
 /* Packet time of the last packet seen, µs since the epoch (0 before the first). */
 int64_t inventory_last_packet_usec(const struct inventory *inv);
 
+/* Deep-inspection memory caps: total reassembly + per-flow state bytes, and bytes buffered per flow direction
+ * (0 keeps a default: 64 MiB, 64 KiB). Only before the first packet: -EBUSY afterwards, -ENOMEM. */
+int inventory_set_dpi_limits(struct inventory *inv, size_t total_bytes, size_t flow_bytes)
+	__attribute__((warn_unused_result));
+/* Parses the --dpi-mem-mib / --dpi-flow-kib option value for opt ('M' or 'K'); 0 and *out in bytes, or -1. */
+int inventory_parse_limit(int opt, const char *arg, size_t *out) __attribute__((warn_unused_result));
+
 struct settings;
 /* Applies the console's settings (settings.h; borrowed until replaced or the inventory is freed; NULL for
  * none): device records gain external/dynamic_address/vlan_names, and every device is sent again. */

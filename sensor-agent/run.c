@@ -277,7 +277,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: otwatch-sensor run --state DIR (--pcap FILE [--rate max|realtime] [--follow] |\n"
 		   "                          --iface IFACE [--bpf EXPR] [--no-promisc] [--buffer-mib N]\n"
-		   "                          [--snaplen N]) [--log-level L]\n"
+		   "                          [--snaplen N]) [--dpi-mem-mib N] [--dpi-flow-kib N]\n"
+		   "                          [--log-level L]\n"
 		   "  A file replay shows its progress on a terminal. A live capture reports kernel and\n"
 		   "  interface drop counters to the console in health records.\n");
 }
@@ -291,16 +292,18 @@ int cmd_run(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' }, { "help", no_argument, NULL, 'h' },
 		{ "no-promisc", no_argument, NULL, 'P' }, { "buffer-mib", required_argument, NULL, 'B' },
 		{ "snaplen", required_argument, NULL, 'S' },
+		{ "dpi-mem-mib", required_argument, NULL, 'M' }, { "dpi-flow-kib", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *state_dir = NULL, *iface = NULL, *bpf = NULL;
 	struct capture_opts copts = { 0 };
+	size_t mem_cap = 0, flow_cap = 0;
 	char *end;
 	unsigned long v;
 	struct run r = { 0 };
 	int opt;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "s:p:r:fi:b:l:hPB:S:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:p:r:fi:b:l:hPB:S:M:K:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': state_dir = optarg; break;
 		case 'p': r.pcap = optarg; break;
@@ -316,6 +319,14 @@ int cmd_run(int argc, char **argv)
 		case 'i': iface = optarg; break;
 		case 'b': bpf = optarg; break;
 		case 'P': copts.no_promisc = true; break;
+		case 'M':
+		case 'K':
+			if (inventory_parse_limit(opt, optarg, opt == 'M' ? &mem_cap : &flow_cap) < 0) {
+				fprintf(stderr, "run: --%s must be %s\n", opt == 'M' ? "dpi-mem-mib" : "dpi-flow-kib",
+					opt == 'M' ? "1-4096" : "1-16384");
+				return 2;
+			}
+			break;
 		case 'B':
 		case 'S':
 			v = strtoul(optarg, &end, 10);
@@ -360,7 +371,7 @@ int cmd_run(int argc, char **argv)
 	}
 	oui = oui_load(OUI_DEFAULT_DIR);
 	r.inv = inventory_new(oui);
-	if (!r.inv) {
+	if (!r.inv || inventory_set_dpi_limits(r.inv, mem_cap, flow_cap) < 0) {
 		fprintf(stderr, "run: out of memory\n");
 		goto out;
 	}

@@ -21,7 +21,8 @@ struct dpi_dir {
 
 struct dpi_flow {
 	const struct dissector *dis;
-	struct dpi_flow *lru_prev, *lru_next; /* flows holding reassembly bytes, least recently used first */
+	struct dpi_flow *lru_prev, *lru_next; /* all live flows, least recently active first */
+	struct dpi_flow **owner;              /* the caller's slot, cleared when the flow is evicted */
 	struct dpi_dir dir[2];
 	size_t held; /* reassembly bytes this flow holds (buffers + out-of-order segments) */
 	bool in_lru;
@@ -33,6 +34,7 @@ struct dpi_flow {
 	uint8_t cur; /* direction of the packet being handled */
 	void *ud;
 	struct dpi *d;
+	struct stream_ops ops; /* callbacks into this flow for stream.c */
 	_Alignas(max_align_t) unsigned char state[];
 };
 
@@ -164,10 +166,13 @@ static void flow_drop_buffers(struct dpi_flow *fl)
 		dr->len = dr->cap = 0;
 		dr->desync = true;
 	}
-	lru_unlink(d, fl);
 }
 
-/* Makes room for n bytes by dropping the buffers of the least recently used other flows. */
+static void flow_free(struct dpi *d, struct dpi_flow *fl);
+
+/* Makes room for n bytes by evicting the least recently active other flows: their buffers and state go, and
+ * their next packet starts them afresh (resynchronising at a PDU boundary). Under a flood of half-open flows
+ * the sensor keeps inspecting what is active now rather than what was opened first. */
 static bool mem_reserve(struct dpi *d, struct dpi_flow *self, size_t n)
 {
 	struct dpi_flow *fl = d->lru_head;
@@ -178,9 +183,11 @@ static bool mem_reserve(struct dpi *d, struct dpi_flow *self, size_t n)
 		if (!fl)
 			return false;
 		struct dpi_flow *next = fl->lru_next;
-		flow_drop_buffers(fl);
 		stats_for(d, fl->dis->name)->gaps++;
 		d->tot.evictions++;
+		if (fl->owner)
+			*fl->owner = NULL;
+		flow_free(d, fl);
 		fl = next;
 	}
 	return true;
@@ -425,17 +432,7 @@ static bool on_mem(void *ud, size_t n, bool grow)
 
 static const struct stream_ops *ops_for(struct dpi_flow *fl)
 {
-	/* The callbacks take the flow as their user data; one copy per thread is enough because a call never
-	 * handles two flows at once. */
-	static _Thread_local struct stream_ops ops;
-
-	ops.deliver = on_deliver;
-	ops.gap = on_gap;
-	ops.mem = on_mem;
-	ops.ud = fl;
-	ops.max_ooo_bytes = (uint32_t)fl->d->lim.flow_bytes;
-	ops.max_ooo_segments = (uint16_t)fl->d->lim.ooo_segments;
-	return &ops;
+	return &fl->ops;
 }
 
 /* ---- flows ---- */
@@ -461,23 +458,35 @@ static struct dpi_flow *flow_new(struct dpi *d, const struct dissector *dis, boo
 	fl->dis = dis;
 	fl->d = d;
 	fl->tcp = tcp;
+	fl->ops = (struct stream_ops){
+		.deliver = on_deliver,
+		.gap = on_gap,
+		.mem = on_mem,
+		.ud = fl,
+		.max_ooo_bytes = (uint32_t)d->lim.flow_bytes,
+		.max_ooo_segments = (uint16_t)d->lim.ooo_segments,
+	};
 	d->tot.flows++;
 	d->tot.flows_live++;
 	return fl;
 }
 
-void dpi_flow_end(struct dpi *d, struct dpi_flow **pf)
+static void flow_free(struct dpi *d, struct dpi_flow *fl)
 {
-	struct dpi_flow *fl = *pf;
-
-	if (!fl)
-		return;
 	flow_drop_buffers(fl);
+	lru_unlink(d, fl);
 	if (fl->dis->state_free && fl->dis->state_size)
 		fl->dis->state_free(fl->state);
 	mem_give(d, flow_size(fl->dis));
 	d->tot.flows_live--;
 	free(fl);
+}
+
+void dpi_flow_end(struct dpi *d, struct dpi_flow **pf)
+{
+	if (!*pf)
+		return;
+	flow_free(d, *pf);
 	*pf = NULL;
 }
 
@@ -508,7 +517,10 @@ void dpi_packet(struct dpi *d, struct dpi_flow **pf, const struct dissector *dis
 		fl = *pf = flow_new(d, dis, tcp);
 		if (!fl)
 			return;
+		fl->owner = pf;
 	}
+	fl->owner = pf;
+	lru_touch(d, fl);
 	if (fl->finished)
 		return;
 	fl->frame = f;
@@ -529,10 +541,6 @@ void dpi_packet(struct dpi *d, struct dpi_flow **pf, const struct dissector *dis
 		return;
 	stream_segment(&fl->dir[fl->cur].st, ops_for(fl), f->tcp_seq, f->tcp_flags & DISSECT_TCP_SYN, f->payload,
 		       f->payload_caplen, f->payload_len);
-	if (fl->held)
-		lru_touch(d, fl);
-	else
-		lru_unlink(d, fl);
 }
 
 void dpi_l2(struct dpi *d, const struct dissector *dis, const struct dissect_frame *f, int64_t ts, void *ud)
