@@ -180,6 +180,7 @@ int cmd_inspect(int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		if (inspect_read_file(inv, argv[i]) < 0)
 			goto out;
+	inventory_drain(inv);
 	doc = inventory_to_json(inv);
 	if (!doc) {
 		fprintf(stderr, "otwatch-sensor: out of memory\n");

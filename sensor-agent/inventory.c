@@ -93,10 +93,43 @@ static void device_free(struct inv_device *d)
 	free(d);
 }
 
+/* Teardown: the flow's inspection state goes without parsing what it still holds. */
+static void flow_drop_dpi(void *ud, struct flow *fl)
+{
+	struct inventory *inv = ud;
+	dpi_flow_end(inv->dpi, &fl->dpi, NULL, NULL, NULL);
+}
+
+/* The flow ends (expired, or the capture ended): what it holds beyond holes is parsed first, reported
+ * for its client and server. */
 static void flow_end_dpi(void *ud, struct flow *fl)
 {
 	struct inventory *inv = ud;
-	dpi_flow_end(inv->dpi, &fl->dpi);
+	struct dissect_frame f;
+	struct inv_conn *c = fl->conn;
+	struct inv_packet_ctx fwd = { .inv = inv, .conn = c }, rev = { .inv = inv, .conn = c };
+
+	if (!fl->dpi)
+		return;
+	if (!c) {
+		flow_drop_dpi(ud, fl);
+		return;
+	}
+	memset(&f, 0, sizeof(f));
+	f.ip_version = c->key.ip_version;
+	f.transport = c->key.transport == INV_T_TCP ? DISSECT_T_TCP : DISSECT_T_UDP;
+	memcpy(f.src_ip, c->key.src, 16);
+	memcpy(f.dst_ip, c->key.dst, 16);
+	f.dst_port = c->key.port;
+	f.src_port = fl->server_is_hi ? fl->key.port_lo : fl->key.port_hi;
+	fwd.src_ip = rev.dst_ip = inv_ip_find(inv, f.ip_version, f.src_ip);
+	fwd.dst_ip = rev.src_ip = inv_ip_find(inv, f.ip_version, f.dst_ip);
+	dpi_flow_end(inv->dpi, &fl->dpi, &f, &fwd, &rev);
+}
+
+void inventory_drain(struct inventory *inv)
+{
+	flows_foreach(inv->flows, flow_end_dpi, inv);
 }
 
 void inventory_free(struct inventory *inv)
@@ -116,7 +149,7 @@ void inventory_free(struct inventory *inv)
 	for (size_t i = 0; i < inv->conns.cap; i++)
 		if (inv->conns.slots[i].key)
 			inv_conn_free(inv->conns.slots[i].value);
-	flows_foreach(inv->flows, flow_end_dpi, inv);
+	flows_foreach(inv->flows, flow_drop_dpi, inv);
 	dpi_free(inv->dpi);
 	inv_events_free(inv);
 	hashmap_free(&inv->devices);
@@ -540,15 +573,23 @@ static void transport_packet(struct inventory *inv, const struct dissect_frame *
 		src_role = proto_role_of(to_server ? INV_ROLE_CLIENT : INV_ROLE_SERVER);
 		dst_role = proto_role_of(to_server ? INV_ROLE_SERVER : INV_ROLE_CLIENT);
 	}
-	if (dpi && !(f->ip_fragment && f->ip_later_fragment)) {
+	/* A fragmented datagram is not reassembled: its pieces are counted but not inspected, since a first
+	 * fragment would look like a truncated PDU. */
+	if (dpi && !f->ip_fragment) {
 		struct inv_packet_ctx pc = { .inv = inv, .conn = c, .src_ip = src, .dst_ip = dst };
-		dpi_packet(inv->dpi, &fl->dpi, rp->dissector, f, to_server, src_role, dst_role, ts, &pc);
-	}
-	if (f->transport == DISSECT_T_TCP && fl->dpi) {
-		if (f->tcp_flags & DISSECT_TCP_FIN)
-			fl->fin |= to_server ? 1 : 2;
-		if ((f->tcp_flags & DISSECT_TCP_RST) || fl->fin == 3)
-			dpi_flow_end(inv->dpi, &fl->dpi);
+		struct inv_packet_ctx rev = { .inv = inv, .conn = c, .src_ip = dst, .dst_ip = src };
+		dpi_packet(inv->dpi, &fl->dpi, rp->dissector, f, to_server, src_role, dst_role, ts, &pc, &rev);
+		if (f->transport == DISSECT_T_TCP && fl->dpi) {
+			if (f->tcp_flags & DISSECT_TCP_FIN)
+				fl->fin |= to_server ? 1 : 2;
+			if ((f->tcp_flags & DISSECT_TCP_RST) || fl->fin == 3) {
+				struct dissect_frame r;
+				if (!to_server)
+					dpi_frame_reverse(f, &r);
+				dpi_flow_end(inv->dpi, &fl->dpi, to_server ? f : &r, to_server ? &pc : &rev,
+					     to_server ? &rev : &pc);
+			}
+		}
 	}
 }
 

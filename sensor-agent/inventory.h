@@ -41,5 +41,9 @@ struct settings;
  * none): device records gain external/dynamic_address/vlan_names, and every device is sent again. */
 void inventory_set_settings(struct inventory *inv, const struct settings *s);
 
+/* The capture ended: every flow's inspection finishes (PDUs held beyond holes are parsed) and releases
+ * its state. Call before the final flush or inventory_to_json of a file replay. */
+void inventory_drain(struct inventory *inv);
+
 /* Records that one capture file was read (truncated: it ended mid-record); shows in the stats. */
 void inventory_note_file(struct inventory *inv, bool truncated);

@@ -431,6 +431,8 @@ int cmd_run(int argc, char **argv)
 	bool interrupted = g_stop;
 	/* A file run that was interrupted keeps its record sequence a prefix of the file's (see run.h). */
 	if (!interrupted || !r.pcap) {
+		if (r.pcap)
+			inventory_drain(r.inv);
 		if (flush(&r) < 0) {
 			fprintf(stderr, "run: cannot journal records: %s\n", strerror(-r.error));
 			goto out;

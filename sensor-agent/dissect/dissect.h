@@ -68,7 +68,7 @@ struct dissect_frame {
 	enum dissect_transport transport;
 	uint16_t src_port, dst_port;
 	uint8_t tcp_flags;
-	uint32_t tcp_seq;
+	uint32_t tcp_seq, tcp_ack;
 	uint32_t payload_len; /* TCP/UDP payload per the length fields */
 	const uint8_t *payload; /* captured payload bytes (payload_caplen of them, may be fewer than payload_len) */
 	size_t payload_caplen;

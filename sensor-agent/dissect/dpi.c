@@ -482,11 +482,55 @@ static void flow_free(struct dpi *d, struct dpi_flow *fl)
 	free(fl);
 }
 
-void dpi_flow_end(struct dpi *d, struct dpi_flow **pf)
+void dpi_frame_reverse(const struct dissect_frame *in, struct dissect_frame *out)
 {
-	if (!*pf)
+	*out = *in;
+	out->has_src_mac = in->has_dst_mac;
+	out->has_dst_mac = in->has_src_mac;
+	memcpy(out->src_mac, in->dst_mac, 6);
+	memcpy(out->dst_mac, in->src_mac, 6);
+	memcpy(out->src_ip, in->dst_ip, 16);
+	memcpy(out->dst_ip, in->src_ip, 16);
+	out->src_port = in->dst_port;
+	out->dst_port = in->src_port;
+	out->payload = NULL;
+	out->payload_len = 0;
+	out->payload_caplen = 0;
+}
+
+/* Delivers what direction dir holds beyond holes, as PDUs sent like frame f with sink data ud. */
+static void flush_dir(struct dpi_flow *fl, int dir, const struct dissect_frame *f, void *ud, uint8_t src_role,
+		      uint8_t dst_role, bool to_ack, uint32_t ack)
+{
+	fl->frame = f;
+	fl->ud = ud;
+	fl->cur = (uint8_t)dir;
+	fl->src_role = src_role;
+	fl->dst_role = dst_role;
+	if (to_ack)
+		stream_peer_ack(&fl->dir[dir].st, ops_for(fl), ack);
+	else
+		stream_flush(&fl->dir[dir].st, ops_for(fl));
+}
+
+void dpi_flow_end(struct dpi *d, struct dpi_flow **pf, const struct dissect_frame *to_server, void *ud_to_server,
+		  void *ud_to_client)
+{
+	struct dpi_flow *fl = *pf;
+	struct dissect_frame rev;
+
+	if (!fl)
 		return;
-	flow_free(d, *pf);
+	if (to_server && fl->tcp) {
+		dpi_frame_reverse(to_server, &rev);
+		if (!fl->finished)
+			flush_dir(fl, PROTO_DIR_TO_SERVER, to_server, ud_to_server, PROTO_ROLE_CLIENT,
+				  PROTO_ROLE_SERVER, false, 0);
+		if (!fl->finished)
+			flush_dir(fl, PROTO_DIR_TO_CLIENT, &rev, ud_to_client, PROTO_ROLE_SERVER, PROTO_ROLE_CLIENT,
+				  false, 0);
+	}
+	flow_free(d, fl);
 	*pf = NULL;
 }
 
@@ -496,7 +540,7 @@ bool dpi_flow_finished(const struct dpi_flow *fl)
 }
 
 void dpi_packet(struct dpi *d, struct dpi_flow **pf, const struct dissector *dis, const struct dissect_frame *f,
-		bool to_server, uint8_t src_role, uint8_t dst_role, int64_t ts, void *ud)
+		bool to_server, uint8_t src_role, uint8_t dst_role, int64_t ts, void *ud, void *ud_rev)
 {
 	struct dpi_flow *fl = *pf;
 	bool tcp = f->transport == DISSECT_T_TCP;
@@ -541,6 +585,14 @@ void dpi_packet(struct dpi *d, struct dpi_flow **pf, const struct dissector *dis
 		return;
 	stream_segment(&fl->dir[fl->cur].st, ops_for(fl), f->tcp_seq, f->tcp_flags & DISSECT_TCP_SYN, f->payload,
 		       f->payload_caplen, f->payload_len);
+	if ((f->tcp_flags & DISSECT_TCP_ACK) && !fl->finished && *pf == fl) {
+		/* This packet acknowledges the other direction: bytes it acknowledged will not come again. */
+		struct dissect_frame rev;
+		dpi_frame_reverse(f, &rev);
+		flush_dir(fl, fl->cur ^ 1, &rev, ud_rev, dst_role, src_role, true, f->tcp_ack);
+	}
+	fl->frame = NULL;
+	fl->ud = NULL;
 }
 
 void dpi_l2(struct dpi *d, const struct dissector *dis, const struct dissect_frame *f, int64_t ts, void *ud)

@@ -41,11 +41,17 @@ void dpi_free(struct dpi *d);
  * it when a dissector applies). dis: the dissector for the flow's server port (NULL: nothing to do).
  * to_server: the packet's direction. src_role/dst_role: the roles its endpoints take when the dissector does
  * not say (enum proto_role, e.g. CLIENT/SERVER by direction, PEER/NONE for a broadcast). ud: passed to the
- * sink. */
+ * sink for PDUs travelling like this packet; ud_rev for PDUs of the other direction that this packet releases
+ * (its acknowledgement shows a hole in them will never fill). */
 void dpi_packet(struct dpi *d, struct dpi_flow **pf, const struct dissector *dis, const struct dissect_frame *f,
-		bool to_server, uint8_t src_role, uint8_t dst_role, int64_t ts, void *ud);
-/* Releases a flow's state and buffers (flow closed, expired or evicted); *pf becomes NULL. */
-void dpi_flow_end(struct dpi *d, struct dpi_flow **pf);
+		bool to_server, uint8_t src_role, uint8_t dst_role, int64_t ts, void *ud, void *ud_rev);
+/* Ends a flow; *pf becomes NULL. With to_server (a frame oriented client -> server, payload unused) the
+ * segments still held beyond a hole are parsed first, reported with ud_to_server / ud_to_client; with
+ * NULL they are dropped (teardown). */
+void dpi_flow_end(struct dpi *d, struct dpi_flow **pf, const struct dissect_frame *to_server, void *ud_to_server,
+		  void *ud_to_client);
+/* The frame seen from the other side: addresses and ports swapped, no payload. */
+void dpi_frame_reverse(const struct dissect_frame *in, struct dissect_frame *out);
 /* True when the flow's inspection has finished (PROTO_DONE, given up, or closed). */
 bool dpi_flow_finished(const struct dpi_flow *fl);
 

@@ -122,8 +122,10 @@ void stream_segment(struct stream_dir *s, const struct stream_ops *ops, uint32_t
 	if (d <= 0 && (uint32_t)-d >= seglen)
 		return; /* a retransmission of bytes already delivered */
 	if (d > 0) {
-		/* A hole: hold this segment and wait for the missing bytes, within bounds. */
-		if ((uint32_t)d < STREAM_MAX_AHEAD && have == seglen && hold(s, ops, seq, p, have))
+		/* A hole: hold this segment and wait for the missing bytes, within bounds, unless the receiver
+		 * acknowledged them already (they were sent, and the capture missed them). */
+		bool acked = s->have_peer_ack && seq_diff(s->peer_ack, s->next_seq) > 0;
+		if (!acked && (uint32_t)d < STREAM_MAX_AHEAD && have == seglen && hold(s, ops, seq, p, have))
 			return;
 		skip_hole(s, ops, seq);
 		d = seq_diff(seq, s->next_seq);
@@ -145,4 +147,26 @@ void stream_segment(struct stream_dir *s, const struct stream_ops *ops, uint32_t
 		deliver_from(s, ops, seq, p, seglen);
 	}
 	drain(s, ops);
+}
+
+void stream_flush(struct stream_dir *s, const struct stream_ops *ops)
+{
+	while (s->ooo)
+		skip_hole(s, ops, s->ooo->seq);
+}
+
+void stream_peer_ack(struct stream_dir *s, const struct stream_ops *ops, uint32_t ack)
+{
+	if (!s->have_peer_ack || seq_diff(ack, s->peer_ack) > 0) {
+		s->peer_ack = ack;
+		s->have_peer_ack = true;
+	}
+	if (!s->have_seq)
+		return;
+	while (s->ooo && seq_diff(s->peer_ack, s->next_seq) > 0) {
+		uint32_t next = s->next_seq;
+		skip_hole(s, ops, seq_diff(s->peer_ack, s->ooo->seq) < 0 ? s->peer_ack : s->ooo->seq);
+		if (s->next_seq == next)
+			break;
+	}
 }

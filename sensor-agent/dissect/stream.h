@@ -16,6 +16,8 @@ struct stream_dir {
 	uint32_t ooo_bytes;
 	uint16_t n_ooo;
 	bool have_seq;
+	bool have_peer_ack;
+	uint32_t peer_ack; /* the other side acknowledged up to here: bytes below it will not be resent */
 };
 
 struct stream_ops {
@@ -34,5 +36,11 @@ struct stream_ops {
  * per the headers (caplen < seglen when the capture was cut short). */
 void stream_segment(struct stream_dir *s, const struct stream_ops *ops, uint32_t seq, bool syn, const uint8_t *p,
 		    size_t caplen, uint32_t seglen);
+/* The other side acknowledged bytes up to ack: a hole below it was delivered to the peer but missed by the
+ * capture, so it will never fill. Held segments are delivered past it at once, and later holes below the
+ * acknowledged point are not waited for. */
+void stream_peer_ack(struct stream_dir *s, const struct stream_ops *ops, uint32_t ack);
+/* The stream ends: held segments are delivered after declaring the holes before them lost. */
+void stream_flush(struct stream_dir *s, const struct stream_ops *ops);
 /* Frees held segments (reporting them through ops->mem); the direction can be reused. */
 void stream_reset(struct stream_dir *s, const struct stream_ops *ops);

@@ -7,10 +7,10 @@ static void tcp_decode(struct cursor *c, struct dissect_frame *f, uint32_t segle
 {
 	uint16_t sport, dport;
 	uint8_t doff, flags;
-	uint32_t seq;
+	uint32_t seq, ack;
 	size_t hlen;
 
-	if (!cursor_u16be(c, &sport) || !cursor_u16be(c, &dport) || !cursor_u32be(c, &seq) || !cursor_skip(c, 4) ||
+	if (!cursor_u16be(c, &sport) || !cursor_u16be(c, &dport) || !cursor_u32be(c, &seq) || !cursor_u32be(c, &ack) ||
 	    !cursor_u8(c, &doff) ||
 	    !cursor_u8(c, &flags) || !cursor_skip(c, 6))
 		return;
@@ -22,6 +22,7 @@ static void tcp_decode(struct cursor *c, struct dissect_frame *f, uint32_t segle
 	f->dst_port = dport;
 	f->tcp_flags = flags;
 	f->tcp_seq = seq;
+	f->tcp_ack = ack;
 	f->payload_len = seglen - (uint32_t)hlen;
 	f->payload = cursor_ptr(c);
 	f->payload_caplen = cursor_remaining(c);

@@ -104,6 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if (dis->pdu_len) {
 			uint32_t r = rng(&seed) % 16;
 			f.tcp_seq = seq[dir];
+			f.tcp_ack = seq[dir ^ 1] - (uint32_t)(rng(&seed) % 64);
 			f.tcp_flags = DISSECT_TCP_ACK;
 			if (r == 0 && off > 2) /* a retransmission of part of what came before */
 				f.tcp_seq -= (uint32_t)(n / 2);
@@ -111,15 +112,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				f.tcp_seq += 1 + rng(&seed) % 300;
 			else if (r == 2) /* cut short by the snap length */
 				f.payload_caplen = n / 2;
-			dpi_packet(d, &fl, dis, &f, dir == 0, PROTO_ROLE_CLIENT, PROTO_ROLE_SERVER, 1, NULL);
+			dpi_packet(d, &fl, dis, &f, dir == 0, PROTO_ROLE_CLIENT, PROTO_ROLE_SERVER, 1, NULL, NULL);
 			if (r != 1)
 				seq[dir] += (uint32_t)n;
 		} else {
-			dpi_packet(d, &fl, dis, &f, dir == 0, PROTO_ROLE_CLIENT, PROTO_ROLE_SERVER, 1, NULL);
+			dpi_packet(d, &fl, dis, &f, dir == 0, PROTO_ROLE_CLIENT, PROTO_ROLE_SERVER, 1, NULL, NULL);
 		}
 		off += n;
 	}
-	dpi_flow_end(d, &fl);
+	{
+		struct dissect_frame f;
+		frame_init(&f, dis->pdu_len != NULL, true);
+		dpi_flow_end(d, &fl, (data[0] & 0x40) ? &f : NULL, NULL, NULL);
+	}
 	{
 		struct dpi_totals t;
 		dpi_totals(d, &t);

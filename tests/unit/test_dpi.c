@@ -69,7 +69,7 @@ static void seg(struct dpi *d, struct dpi_flow **fl, uint32_t seq, const void *p
 	f.payload = p;
 	f.payload_caplen = len;
 	f.payload_len = (uint32_t)len;
-	dpi_packet(d, fl, &toy, &f, to_server, PROTO_ROLE_CLIENT, PROTO_ROLE_SERVER, 1, NULL);
+	dpi_packet(d, fl, &toy, &f, to_server, PROTO_ROLE_CLIENT, PROTO_ROLE_SERVER, 1, NULL, NULL);
 }
 
 static struct dpi_proto_stats stats_of(struct dpi *d)
@@ -101,7 +101,7 @@ static void frames_pdus_across_segments(void **unused)
 	assert_int_equal(n_pdus, 3);
 	dpi_totals(d, &t);
 	assert_int_equal(t.flows_live, 1);
-	dpi_flow_end(d, &fl);
+	dpi_flow_end(d, &fl, NULL, NULL, NULL);
 	dpi_totals(d, &t);
 	assert_int_equal(t.mem_used, 0);
 	assert_int_equal(t.flows_live, 0);
@@ -124,7 +124,7 @@ static void reorders_out_of_order_segments(void **unused)
 	assert_int_equal(n_pdus, 2);
 	assert_memory_equal(last_pdu, "\x04\x01\x02\x09", 4);
 	assert_int_equal(stats_of(d).gaps, 0);
-	dpi_flow_end(d, &fl);
+	dpi_flow_end(d, &fl, NULL, NULL, NULL);
 	dpi_free(d);
 }
 
@@ -144,7 +144,7 @@ static void gap_resynchronises(void **unused)
 	assert_true(stats_of(d).gaps >= 1);
 	assert_int_equal(n_pdus, 3); /* both later PDUs parsed after resynchronising */
 	assert_int_equal(n_violations, 0); /* a gap is not the peer's fault */
-	dpi_flow_end(d, &fl);
+	dpi_flow_end(d, &fl, NULL, NULL, NULL);
 	dpi_free(d);
 }
 
@@ -163,7 +163,7 @@ static void violations_and_done(void **unused)
 	seg(d, &fl, 6, done, sizeof(done), true);
 	assert_true(dpi_flow_finished(fl));
 	assert_int_equal(n_pdus, 2); /* nothing after PROTO_DONE */
-	dpi_flow_end(d, &fl);
+	dpi_flow_end(d, &fl, NULL, NULL, NULL);
 	dpi_free(d);
 }
 
@@ -180,7 +180,41 @@ static void oversized_pdu_is_dropped(void **unused)
 	assert_int_equal(stats_of(d).oversized, 1);
 	seg(d, &fl, 7, next, sizeof(next), true);
 	assert_int_equal(n_pdus, 2);
-	dpi_flow_end(d, &fl);
+	dpi_flow_end(d, &fl, NULL, NULL, NULL);
+	dpi_free(d);
+}
+
+/* Bytes the capture missed but the receiver acknowledged: the segments after the hole are parsed as soon as
+ * the acknowledgement shows the hole will not fill, and what is still held when the flow ends is parsed then. */
+static void acknowledged_hole_releases_held_segments(void **unused)
+{
+	struct dpi *d = dpi_new(NULL, sink);
+	struct dpi_flow *fl = NULL;
+	const uint8_t a[] = { 2, 1 }, b[] = { 3, 7, 7 }, c[] = { 2, 9 };
+	struct dissect_frame f;
+
+	(void)unused;
+	reset();
+	seg(d, &fl, 1, a, sizeof(a), true);  /* bytes 1-2 */
+	seg(d, &fl, 10, b, sizeof(b), true); /* bytes 3-9 missing: held */
+	assert_int_equal(n_pdus, 1);
+	memset(&f, 0, sizeof(f));
+	f.ip_version = 4;
+	f.transport = DISSECT_T_TCP;
+	f.tcp_flags = DISSECT_TCP_ACK;
+	f.tcp_seq = 500;
+	f.tcp_ack = 13; /* the server has everything up to 12 */
+	dpi_packet(d, &fl, &toy, &f, false, PROTO_ROLE_SERVER, PROTO_ROLE_CLIENT, 2, NULL, NULL);
+	assert_int_equal(n_pdus, 2);
+	assert_memory_equal(last_pdu, b, sizeof(b));
+	seg(d, &fl, 20, c, sizeof(c), true); /* 13-19 missing, not yet acknowledged: held */
+	assert_int_equal(n_pdus, 2);
+	memset(&f, 0, sizeof(f));
+	f.ip_version = 4;
+	f.transport = DISSECT_T_TCP;
+	dpi_flow_end(d, &fl, &f, NULL, NULL); /* the end parses it */
+	assert_int_equal(n_pdus, 3);
+	assert_memory_equal(last_pdu, c, sizeof(c));
 	dpi_free(d);
 }
 
@@ -207,7 +241,7 @@ static void global_cap_holds_under_half_open_flood(void **unused)
 	assert_true(t.mem_peak <= lim.total_bytes);
 	assert_true(t.evictions > 0);
 	for (int i = 0; i < N; i++)
-		dpi_flow_end(d, &fls[i]);
+		dpi_flow_end(d, &fls[i], NULL, NULL, NULL);
 	dpi_totals(d, &t);
 	assert_int_equal(t.mem_used, 0);
 	dpi_free(d);
@@ -221,6 +255,7 @@ int main(void)
 		cmocka_unit_test(gap_resynchronises),
 		cmocka_unit_test(violations_and_done),
 		cmocka_unit_test(oversized_pdu_is_dropped),
+		cmocka_unit_test(acknowledged_hole_releases_held_segments),
 		cmocka_unit_test(global_cap_holds_under_half_open_flood),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,12 +35,13 @@ static void ip4(uint8_t *out, const char *dotted)
 	out[0] = (uint8_t)a, out[1] = (uint8_t)b, out[2] = (uint8_t)c, out[3] = (uint8_t)d;
 }
 
-/* Ethernet + IPv4 + TCP (proto 6) or UDP (17), no payload. */
-static size_t frame(uint8_t *p, const uint8_t *smac, const uint8_t *dmac, const char *sip, const char *dip,
-		    uint8_t proto, uint16_t sport, uint16_t dport, uint8_t flags)
+/* Ethernet + IPv4 + TCP (proto 6) or UDP (17) carrying pl (TCP: at sequence number seq). */
+static size_t frame_pl(uint8_t *p, const uint8_t *smac, const uint8_t *dmac, const char *sip, const char *dip,
+		       uint8_t proto, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, const void *pl,
+		       size_t pl_len)
 {
 	size_t l4 = proto == 6 ? 20 : 8;
-	uint16_t tot = (uint16_t)(20 + l4);
+	uint16_t tot = (uint16_t)(20 + l4 + pl_len);
 
 	memcpy(p, dmac, 6);
 	memcpy(p + 6, smac, 6);
@@ -59,12 +60,26 @@ static size_t frame(uint8_t *p, const uint8_t *smac, const uint8_t *dmac, const 
 	p[36] = (uint8_t)(dport >> 8);
 	p[37] = (uint8_t)dport;
 	if (proto == 6) {
+		p[38] = (uint8_t)(seq >> 24);
+		p[39] = (uint8_t)(seq >> 16);
+		p[40] = (uint8_t)(seq >> 8);
+		p[41] = (uint8_t)seq;
 		p[46] = 5 << 4;
 		p[47] = flags;
 	} else {
-		p[39] = (uint8_t)l4;
+		p[38] = (uint8_t)((l4 + pl_len) >> 8);
+		p[39] = (uint8_t)(l4 + pl_len);
 	}
-	return 14 + 20 + l4;
+	if (pl_len)
+		memcpy(p + 14 + 20 + l4, pl, pl_len);
+	return 14 + 20 + l4 + pl_len;
+}
+
+/* The same without payload. */
+static size_t frame(uint8_t *p, const uint8_t *smac, const uint8_t *dmac, const char *sip, const char *dip,
+		    uint8_t proto, uint16_t sport, uint16_t dport, uint8_t flags)
+{
+	return frame_pl(p, smac, dmac, sip, dip, proto, sport, dport, flags, 0, NULL, 0);
 }
 
 static size_t arp_frame(uint8_t *p, const uint8_t *smac, const char *sip, const char *tip)
@@ -113,10 +128,13 @@ static void client_server_connection(void **state)
 	size_t n;
 	json_t *doc, *devs, *conns, *a, *b, *c;
 
-	/* Mid-stream capture: the first packet is the server's reply; port 502 still makes B the server. */
-	n = frame(buf, MAC_B, MAC_A, "10.0.0.2", "10.0.0.1", 6, 502, 40000, 0x18);
+	/* Mid-stream capture: the first packet is the server's reply; port 502 still makes B the server, and the
+	 * Modbus PDUs confirm the protocol for both. The request is sent twice (a retransmission). */
+	static const uint8_t rsp[] = { 0, 1, 0, 0, 0, 7, 1, 3, 4, 0, 1, 0, 2 };
+	static const uint8_t req[] = { 0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 2 };
+	n = frame_pl(buf, MAC_B, MAC_A, "10.0.0.2", "10.0.0.1", 6, 502, 40000, 0x18, 7000, rsp, sizeof(rsp));
 	feed(inv, 1, buf, n, 100);
-	n = frame(buf, MAC_A, MAC_B, "10.0.0.1", "10.0.0.2", 6, 40000, 502, 0x18);
+	n = frame_pl(buf, MAC_A, MAC_B, "10.0.0.1", "10.0.0.2", 6, 40000, 502, 0x18, 100, req, sizeof(req));
 	feed(inv, 1, buf, n, 80);
 	feed(inv, 1, buf, n, 0);
 	doc = inventory_to_json(inv);
@@ -137,7 +155,7 @@ static void client_server_connection(void **state)
 	assert_string_equal(json_string_value(json_object_get(c, "dst_addr")), "10.0.0.2");
 	assert_int_equal(json_integer_value(json_object_get(c, "port")), 502);
 	assert_int_equal(json_integer_value(json_object_get(c, "packets")), 3);
-	assert_int_equal(json_integer_value(json_object_get(c, "bytes")), 100 + 80 + 54);
+	assert_int_equal(json_integer_value(json_object_get(c, "bytes")), 100 + 80 + 54 + sizeof(req));
 	assert_int_equal(json_integer_value(json_object_get(c, "src")), json_integer_value(json_object_get(a, "id")));
 	assert_int_equal(json_integer_value(json_object_get(c, "dst")), json_integer_value(json_object_get(b, "id")));
 	assert_false(json_is_true(json_object_get(c, "broadcast")));
@@ -159,7 +177,8 @@ static void router_unbinds_ips(void **state)
 	feed(inv, 1, buf, n, 0);
 	n = frame(buf, MAC_R, MAC_B, "10.0.0.254", "10.0.0.2", 17, 1000, 161, 0);
 	feed(inv, 1, buf, n, 0);
-	n = frame(buf, MAC_R, MAC_B, "8.8.8.8", "10.0.0.2", 6, 443, 50000, 0x10);
+	static const char banner[] = "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n";
+	n = frame_pl(buf, MAC_R, MAC_B, "8.8.8.8", "10.0.0.2", 6, 22, 50000, 0x18, 1, banner, sizeof(banner) - 1);
 	feed(inv, 1, buf, n, 0);
 	doc = inventory_to_json(inv);
 	devs = json_object_get(doc, "devices");
@@ -172,8 +191,11 @@ static void router_unbinds_ips(void **state)
 	assert_int_equal(json_array_size(json_object_get(r, "ips")), 1);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(r, "ips"), 0)), "10.0.0.254");
 	assert_true(has_proto(r, "arp", "peer"));
-	assert_true(has_proto(find_by(devs, "key", "ip:8.8.8.8"), "tls", "server"));
-	assert_false(has_proto(r, "tls", "server"));
+	assert_true(has_proto(find_by(devs, "key", "ip:8.8.8.8"), "ssh", "server"));
+	assert_false(has_proto(r, "ssh", "server"));
+	/* the banner's facts stay with the address behind the router, not with the router's MAC */
+	assert_string_equal(json_string_value(json_object_get(find_by(devs, "key", "ip:8.8.8.8"), "os")), "Debian");
+	assert_true(json_is_null(json_object_get(r, "os")));
 	json_decref(doc);
 
 	/* Later addresses seen behind R never bind to it. */
@@ -302,20 +324,36 @@ static void broadcast_and_l2(void **state)
 	json_t *doc, *devs, *conns, *c, *a;
 	static const uint8_t LLDP_MC[6] = { 0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e };
 
-	n = frame(buf, MAC_A, BCAST, "10.0.0.1", "255.255.255.255", 17, 137, 137, 0);
+	/* A NetBIOS name registration of "PLC" broadcast by A, and an LLDP announcement (chassis MAC, port
+	 * "1", TTL 120, end) from B. */
+	uint8_t reg[12 + 34 + 4 + 2 + 10 + 6] = { 0x12, 0x34, 0x29, 0x10, 0, 1, 0, 0, 0, 0, 0, 1, 0x20 };
+	size_t o = 13;
+	const char name[16] = "PLC            ";
+	for (int i = 0; i < 16; i++) {
+		reg[o++] = (uint8_t)('A' + ((uint8_t)name[i] >> 4));
+		reg[o++] = (uint8_t)('A' + ((uint8_t)name[i] & 15));
+	}
+	const uint8_t tail[] = { 0, 0, 0x20, 0, 1, 0xc0, 0x0c, 0, 0x20, 0, 1, 0, 0, 0x0e, 0x10, 0, 6, 0, 0,
+				 10, 0, 0, 1 };
+	memcpy(reg + o, tail, sizeof(tail));
+	o += sizeof(tail);
+	n = frame_pl(buf, MAC_A, BCAST, "10.0.0.1", "255.255.255.255", 17, 137, 137, 0, 0, reg, o);
 	feed(inv, 1, buf, n, 0);
+	static const uint8_t lldp[] = { 0x02, 0x07, 0x04, 0x00, 0x1d, 0x9c, 0x00, 0x00, 0x0b, 0x04, 0x02, 0x07, '1',
+					0x06, 0x02, 0x00, 0x78, 0x00, 0x00 };
 	memcpy(buf, LLDP_MC, 6);
 	memcpy(buf + 6, MAC_B, 6);
 	buf[12] = 0x88;
 	buf[13] = 0xcc;
 	memset(buf + 14, 0, 46);
+	memcpy(buf + 14, lldp, sizeof(lldp));
 	feed(inv, 1, buf, 60, 0);
 	doc = inventory_to_json(inv);
 	devs = json_object_get(doc, "devices");
 	conns = json_object_get(doc, "connections");
 	assert_int_equal(json_array_size(devs), 2);
 	a = find_by(devs, "key", "mac:00:1d:9c:00:00:0a");
-	assert_true(has_proto(a, "nbns", "peer"));
+	assert_true(has_proto(a, "nbns", "client")); /* a registration request */
 	assert_true(has_proto(find_by(devs, "key", "mac:00:1d:9c:00:00:0b"), "lldp", "peer"));
 	c = find_by(conns, "transport", "udp");
 	assert_true(json_is_true(json_object_get(c, "broadcast")));
@@ -337,8 +375,14 @@ static void no_link_layer_gives_ip_devices(void **state)
 	uint8_t buf[128];
 	size_t n = frame(buf, MAC_A, MAC_B, "127.0.0.1", "127.0.0.1", 6, 50000, 4840, 0x02);
 	json_t *doc, *devs, *c;
+	/* An OPC UA Hello after the SYN: protocol 0, buffers 65536, no limits, endpoint "opc.tcp://x:4840". */
+	static const uint8_t hel[] = { 'H', 'E', 'L', 'F', 48, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0,
+				       0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 'o', 'p', 'c', '.', 't', 'c', 'p', ':', '/',
+				       '/', 'x', ':', '4', '8', '4', '0' };
 
 	/* Feed the IP part through the raw-IP link type. */
+	feed(inv, 101, buf + 14, n - 14, 0);
+	n = frame_pl(buf, MAC_A, MAC_B, "127.0.0.1", "127.0.0.1", 6, 50000, 4840, 0x18, 1, hel, sizeof(hel));
 	feed(inv, 101, buf + 14, n - 14, 0);
 	doc = inventory_to_json(inv);
 	devs = json_object_get(doc, "devices");
