@@ -383,7 +383,7 @@ struct inv_ip *inv_ip_get(struct inventory *inv, int version, const uint8_t *add
 /* An IP seen as a unicast endpoint of an IP packet, in a frame whose MAC for that side is mac (NULL when the
  * link has none or it is not unicast). */
 static struct inv_ip *ip_learn(struct inventory *inv, int version, const uint8_t *addr, const uint8_t *mac,
-			       int64_t ts, int vlan)
+			       struct inv_device *known, int64_t ts, int vlan)
 {
 	struct inv_ip *ip = inv_ip_get(inv, version, addr);
 	struct inv_device *md;
@@ -392,8 +392,9 @@ static struct inv_ip *ip_learn(struct inventory *inv, int version, const uint8_t
 		return NULL;
 	attrs_touch(&ip->attrs, ts, vlan);
 	ip->ip_traffic = true;
-	md = mac ? inv_device_for_mac(inv, mac) : NULL;
-	if (md)
+	/* known: the caller already looked the MAC up and touched it (the frame's source) */
+	md = known ? known : mac ? inv_device_for_mac(inv, mac) : NULL;
+	if (md && !known)
 		attrs_touch(&md->attrs, ts, vlan);
 	if (md && ip->dev != md && !md->router && !(ip->dev && ip->dev->has_mac)) {
 		/* Bind: the IP had no device or only its own IP-only one. An IP already on another MAC stays
@@ -642,7 +643,8 @@ static void eth_packet(struct inventory *inv, const struct dissect_frame *f, str
 	}
 }
 
-static void ip_packet(struct inventory *inv, const struct dissect_frame *f, int64_t ts, int vlan, uint32_t len)
+static void ip_packet(struct inventory *inv, const struct dissect_frame *f, struct inv_device *sd, int64_t ts,
+		      int vlan, uint32_t len)
 {
 	int v = f->ip_version;
 	bool group = ip_is_group(v, f->dst_ip) || (f->has_dst_mac && mac_is_group(f->dst_mac)) || f->link_multicast;
@@ -652,9 +654,9 @@ static void ip_packet(struct inventory *inv, const struct dissect_frame *f, int6
 	struct inv_conn *c;
 
 	if (!ip_is_unspecified(v, f->src_ip) && !ip_is_group(v, f->src_ip))
-		src = ip_learn(inv, v, f->src_ip, smac, ts, vlan);
+		src = ip_learn(inv, v, f->src_ip, smac, smac ? sd : NULL, ts, vlan);
 	if (!group && !ip_is_unspecified(v, f->dst_ip))
-		dst = ip_learn(inv, v, f->dst_ip, dmac, ts, vlan);
+		dst = ip_learn(inv, v, f->dst_ip, dmac, NULL, ts, vlan);
 	if (f->transport != DISSECT_T_NONE) {
 		transport_packet(inv, f, group, src, dst, ts, len);
 		return;
@@ -697,7 +699,7 @@ void inventory_packet(struct inventory *inv, int linktype, const struct pcap_pkt
 	if (f.has_arp)
 		arp_learn(inv, &f, ts, vlan);
 	if (f.ip_version)
-		ip_packet(inv, &f, ts, vlan, h->len);
+		ip_packet(inv, &f, sd, ts, vlan, h->len);
 	else
 		eth_packet(inv, &f, sd, ts, h->len);
 }

@@ -8,11 +8,19 @@
 static uint64_t hashmap_hash(const struct hashmap *m, const void *key)
 {
 	const uint8_t *p = key;
-	uint64_t h = 0xcbf29ce484222325ull ^ m->seed;
+	uint64_t h = 0xcbf29ce484222325ull ^ m->seed, w;
+	size_t i = 0;
 
-	for (size_t i = 0; i < m->klen; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
+	/* Eight bytes per multiply (the keys are 6 to 40 bytes: MACs, addresses, flow tuples), then the tail. */
+	for (; i + 8 <= m->klen; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	if (i < m->klen) {
+		w = 0;
+		memcpy(&w, p + i, m->klen - i);
+		h = (h ^ w ^ ((uint64_t)(m->klen - i) << 56)) * 0x9e3779b97f4a7c15ull;
 	}
 	/* Final avalanche (splitmix64) so the low bits used for the index depend on every key byte. */
 	h ^= h >> 30;
