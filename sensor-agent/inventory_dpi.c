@@ -123,6 +123,17 @@ static size_t sanitise(const uint8_t *in, size_t n, char *out, size_t cap)
 
 static struct inv_facts **facts_slot_ip(struct inv_ip *ip) { return &ip->facts; }
 
+/* OPC UA security modes, weakest first: a server that accepts any channel without security is reported as
+ * such even if other clients negotiated encryption with it. */
+static int security_rank(const char *mode)
+{
+	if (strncmp(mode, "None", 4) == 0)
+		return 0;
+	if (strncmp(mode, "SignAndEncrypt", 14) == 0)
+		return 2;
+	return strncmp(mode, "Sign", 4) == 0 ? 1 : 3;
+}
+
 static void fact_set(struct inv_facts **slot, const struct proto_ctx *ctx, const struct proto_obs *o)
 {
 	struct inv_fact *f;
@@ -149,6 +160,8 @@ static void fact_set(struct inv_facts **slot, const struct proto_ctx *ctx, const
 		f->set = true;
 		return;
 	}
+	if (o->attr == PROTO_ATTR_SECURITY_MODE && f->text && security_rank(f->text) < security_rank(buf))
+		return;
 	free(f->text);
 	f->text = strdup(buf);
 	f->is_num = false;

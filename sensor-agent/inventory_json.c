@@ -50,7 +50,9 @@ static void device_facts_json(const struct inv_device *d, const struct inv_attrs
 	json_object_set_new(o, "vendor", fs.f[PROTO_ATTR_VENDOR].set ? fact_json(&fs.f[PROTO_ATTR_VENDOR])
 				       : d->vendor ? json_string(d->vendor) : json_null());
 	json_object_set_new(o, "oui_vendor", d->vendor ? json_string(d->vendor) : json_null());
-	json_object_set_new(o, "model", fact_or_null(&fs, PROTO_ATTR_MODEL));
+	/* A switch's model is what CDP calls its platform ("cisco WS-C3560-24TS"). */
+	json_object_set_new(o, "model", fs.f[PROTO_ATTR_MODEL].set ? fact_json(&fs.f[PROTO_ATTR_MODEL])
+				       : fact_or_null(&fs, PROTO_ATTR_PLATFORM));
 	json_object_set_new(o, "firmware", fact_or_null(&fs, PROTO_ATTR_FIRMWARE));
 	json_object_set_new(o, "serial", fact_or_null(&fs, PROTO_ATTR_SERIAL));
 	json_object_set_new(o, "hostname", fs.f[PROTO_ATTR_HOSTNAME].set ? fact_json(&fs.f[PROTO_ATTR_HOSTNAME])

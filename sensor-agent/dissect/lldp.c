@@ -233,16 +233,26 @@ static void lldp_report(struct proto_ctx *ctx, const struct lldp_info *in)
 	char buf[96];
 	size_t n = 0;
 
-	if (in->sys_name_len)
-		proto_attr_text(ctx, PROTO_TARGET_SRC, PROTO_ATTR_HOSTNAME, in->sys_name, in->sys_name_len);
+	if (in->sys_name_len) {
+		/* A dotted system name is a FQDN; its first label is the host name CDP and NetBIOS would give. */
+		const uint8_t *dot = memchr(in->sys_name, '.', in->sys_name_len);
+		if (dot && dot != in->sys_name && (size_t)(dot - in->sys_name) + 1 < in->sys_name_len) {
+			proto_attr_text(ctx, PROTO_TARGET_SRC, PROTO_ATTR_FQDN, in->sys_name, in->sys_name_len);
+			proto_attr_text(ctx, PROTO_TARGET_SRC, PROTO_ATTR_HOSTNAME, in->sys_name,
+					(size_t)(dot - in->sys_name));
+		} else {
+			proto_attr_text(ctx, PROTO_TARGET_SRC, PROTO_ATTR_HOSTNAME, in->sys_name, in->sys_name_len);
+		}
+	}
 	if (in->sys_descr_len) {
 		/* Multi-line descriptions (Cisco's) lead with the line that matters; the rest is copyright. */
 		const uint8_t *nl = memchr(in->sys_descr, '\n', in->sys_descr_len);
 		n = nl ? (size_t)(nl - in->sys_descr) : in->sys_descr_len;
 		if (n && in->sys_descr[n - 1] == '\r')
 			n--;
+		/* IEEE 802.1AB: the system description is the device's SNMP sysDescr (CDP's platform stays its own). */
 		if (n)
-			proto_attr_text(ctx, PROTO_TARGET_SRC, PROTO_ATTR_PLATFORM, in->sys_descr, n);
+			proto_attr_text(ctx, PROTO_TARGET_SRC, PROTO_ATTR_SYS_DESCR, in->sys_descr, n);
 		n = 0;
 	}
 	lldp_report_port(ctx, in);

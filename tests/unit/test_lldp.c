@@ -123,7 +123,7 @@ static void test_siemens_cpu(void **s)
 	assert_int_equal(parse(siemens_cpu, sizeof(siemens_cpu)), PROTO_OK);
 	assert_int_equal(n_violations(NULL), 0);
 	assert_null(harness_attr(&h, PROTO_ATTR_HOSTNAME));
-	assert_string_equal(harness_attr(&h, PROTO_ATTR_PLATFORM),
+	assert_string_equal(harness_attr(&h, PROTO_ATTR_SYS_DESCR),
 			    "Siemens, SIMATIC S7, CPU-1200, 6ES7 214-1AG40-0XB0, HW: 7, FW: V.4.2.1, S V-K2C13707");
 	assert_string_equal(harness_attr(&h, PROTO_ATTR_PORT), "Siemens, SIMATIC S7, Ethernet Port, X1 P1");
 	assert_string_equal(harness_attr(&h, PROTO_ATTR_CAPABILITIES), "bridge,station");
@@ -148,12 +148,13 @@ static void test_cisco(void **s)
 	(void)s;
 	assert_int_equal(parse(cisco_s2, sizeof(cisco_s2)), PROTO_OK);
 	assert_int_equal(n_violations(NULL), 0);
-	assert_string_equal(harness_attr(&h, PROTO_ATTR_HOSTNAME), "S2.cisco.com");
+	assert_string_equal(harness_attr(&h, PROTO_ATTR_HOSTNAME), "S2");
+	assert_string_equal(harness_attr(&h, PROTO_ATTR_FQDN), "S2.cisco.com");
 	/* the port description wins over the port id ("Uplink to S1") */
 	assert_string_equal(harness_attr(&h, PROTO_ATTR_PORT), "GigabitEthernet0/13");
 	assert_string_equal(harness_attr(&h, PROTO_ATTR_CAPABILITIES), "bridge");
 	/* the first of the description's three lines */
-	assert_string_equal(harness_attr(&h, PROTO_ATTR_PLATFORM), "Cisco IOS Software, C3560 Software "
+	assert_string_equal(harness_attr(&h, PROTO_ATTR_SYS_DESCR), "Cisco IOS Software, C3560 Software "
 			    "(C3560-ADVIPSERVICESK9-M), Version 12.2(44)SE, RELEASE SOFTWARE (fc1)");
 	assert_all_src();
 }
@@ -163,7 +164,7 @@ static void test_unspecified_mgmt_address(void **s)
 	(void)s;
 	assert_int_equal(parse(windows_host, sizeof(windows_host)), PROTO_OK);
 	assert_string_equal(harness_attr(&h, PROTO_ATTR_HOSTNAME), "DESKTOP-M5C7L14");
-	assert_string_equal(harness_attr(&h, PROTO_ATTR_PLATFORM), "ASUSTeK COMPUTER INC. G750JHA,1.0,D9N0CY280463389");
+	assert_string_equal(harness_attr(&h, PROTO_ATTR_SYS_DESCR), "ASUSTeK COMPUTER INC. G750JHA,1.0,D9N0CY280463389");
 	assert_string_equal(harness_attr(&h, PROTO_ATTR_PORT), "port-001");
 	assert_string_equal(harness_attr(&h, PROTO_ATTR_CAPABILITIES), "station");
 	assert_null(harness_attr(&h, PROTO_ATTR_MGMT_ADDRESS)); /* 0.0.0.0 says nothing */
@@ -177,7 +178,7 @@ static void test_scalance(void **s)
 	assert_string_equal(harness_attr(&h, PROTO_ATTR_HOSTNAME), "Switch1");
 	assert_string_equal(harness_attr(&h, PROTO_ATTR_PORT), "Siemens, SIMATIC NET, Ethernet Switch Port 01");
 	assert_string_equal(harness_attr(&h, PROTO_ATTR_MGMT_ADDRESS), "141.81.0.190");
-	assert_string_equal(harness_attr(&h, PROTO_ATTR_PLATFORM),
+	assert_string_equal(harness_attr(&h, PROTO_ATTR_SYS_DESCR),
 			    "Siemens, SIMATIC NET, SCALANCE X212-2, 6GK5 212-2BB00-2AA3, HW: 7, FW: V4.02");
 }
 
