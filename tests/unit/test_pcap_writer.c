@@ -171,6 +171,24 @@ static void builders_lengths_and_checksums(void **state)
 	assert_int_equal(frame_arp(buf, 50, &l2_plain, ARP_OP_REQUEST, mac, 1, zero, 2), -ENOSPC);
 }
 
+/* An 802.3 frame (CDP in LLC/SNAP) carries its payload length where Ethernet II has the ethertype; a
+ * PROFINET frame in the OT VLAN keeps the tag in front of ethertype 0x8892. */
+static void length_and_tagged_frames(void **state)
+{
+	uint8_t buf[FRAME_MAX_LEN + 64], payload[200];
+
+	memset(payload, 0xaa, sizeof(payload));
+	assert_int_equal(frame_eth(buf, sizeof(buf), &l2_plain, (uint16_t)sizeof(payload), payload, sizeof(payload)),
+		14 + 200);
+	assert_int_equal(buf[12] << 8 | buf[13], 200);
+	assert_int_equal(frame_eth(buf, sizeof(buf), &l2_vlan, 0x8892, payload, 20), 60);
+	assert_int_equal(buf[12] << 8 | buf[13], ETHERTYPE_VLAN);
+	assert_int_equal((buf[14] << 8 | buf[15]) & 0x0fff, 20);
+	assert_int_equal(buf[16] << 8 | buf[17], 0x8892);
+	assert_int_equal(buf[18 + 20], 0);              /* zero padding after the payload */
+	assert_int_equal(frame_eth(buf, sizeof(buf), &l2_plain, 0x0800, payload, FRAME_MAX_LEN + 1), -ENOSPC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +198,7 @@ int main(void)
 		cmocka_unit_test(open_error_is_returned),
 		cmocka_unit_test(checksum_rfc1071_example),
 		cmocka_unit_test(builders_lengths_and_checksums),
+		cmocka_unit_test(length_and_tagged_frames),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

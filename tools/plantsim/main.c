@@ -1,6 +1,7 @@
 /* otwatch-plantsim: writes a deterministic pcap of a small simulated industrial site. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "tools/plantsim/pcap_writer.h"
 #include "tools/plantsim/plant.h"
 #include "tools/plantsim/traffic.h"
+#include "tools/plantsim/truth.h"
 
 #define DEFAULT_START 1767600000ULL   /* 2026-01-05T08:00:00Z */
 #define DEFAULT_DURATION 60ULL
@@ -17,11 +19,29 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: otwatch-plantsim --out FILE [--seed N] [--hosts N] [--duration SECONDS]\n"
-		"                        [--start EPOCH_SECONDS] [--site-octet K]\n"
-		"  --hosts       %u..%u (default %u)\n"
+		"                        [--start EPOCH_SECONDS] [--site-octet K] [--truth FILE] [--anomalies]\n"
+		"\n"
+		"Writes a deterministic classic pcap of a simulated plant (same arguments, same bytes).\n"
+		"\n"
+		"  --out         the capture to write (required)\n"
+		"  --seed        random seed: vendors, addresses, serials, timing (default 1)\n"
+		"  --hosts       %u..%u (default %u); the two infrastructure switches come on top\n"
 		"  --duration    seconds of packet time (default %llu)\n"
 		"  --start       capture start, seconds since the epoch (default %llu, 2026-01-05T08:00:00Z)\n"
-		"  --site-octet  second octet of 10.K.1.0/24, 1..254 except 200 (default %u)\n",
+		"  --site-octet  second octet of 10.K.1.0/24, 1..254 except 200 (default %u)\n"
+		"  --truth       also write the ground truth as JSON: every device's IP, MAC, type, vendor,\n"
+		"                model, firmware, serial and the protocols it used, with its role in each\n"
+		"  --anomalies   add a port scan and malformed / illegal PDUs (Modbus, S7comm, DNP3, IEC 104,\n"
+		"                BACnet, EtherNet/IP) about 20 s in; off by default\n"
+		"\n"
+		"Hosts, in order: gateway, DHCP/DNS/SNMP server, HMI, PLC, engineering workstation, laptop,\n"
+		"historian, PLC, PLC, SCADA master, RTU, BACnet controller (12: every protocol), then file server,\n"
+		"HMI, laptop, RTU, PROFINET I/O, BACnet controller, RTU, and a repeating tail of PLCs, laptops,\n"
+		"HMIs, I/O, RTUs and BACnet controllers.\n"
+		"OT protocols: Modbus/TCP, S7comm, S7comm-plus, EtherNet/IP+CIP, DNP3, IEC 60870-5-104, BACnet/IP,\n"
+		"OPC UA, PROFINET DCP. IT: ARP, LLDP, CDP, DHCP, DNS, mDNS, NetBIOS-NS, SNMP, HTTP, TLS, SSH.\n"
+		"Rare operations (program download, PLC stop/start, restarts, file transfer, commands) all happen\n"
+		"within the first minute, then every few minutes to hours. See docs/plantsim.md.\n",
 		PLANT_MIN_HOSTS, PLANT_MAX_HOSTS, PLANT_DEFAULT_HOSTS, DEFAULT_DURATION, DEFAULT_START,
 		PLANT_DEFAULT_SITE_OCTET);
 }
@@ -51,26 +71,34 @@ static int parse_u64(const char *flag, const char *s, uint64_t lo, uint64_t hi, 
 	return 0;
 }
 
-int main(int argc, char **argv)
+struct options {
+	const char *out, *truth;
+	uint64_t seed, hosts, duration, start, site;
+	bool anomalies;
+};
+
+/* Returns 0, 1 after --help, or EXIT_USAGE. */
+static int parse_args(int argc, char **argv, struct options *o)
 {
-	const char *out = NULL;
-	uint64_t seed = 1, hosts = PLANT_DEFAULT_HOSTS, duration = DEFAULT_DURATION, start = DEFAULT_START;
-	uint64_t site = PLANT_DEFAULT_SITE_OCTET;
-	struct pcap_writer *w = NULL;
-	struct traffic_stats st = { 0 };
-	struct traffic_config cfg;
-	struct plant *p = NULL;
-	int r, rc = 1;
+	static const char *const valued[] = { "--out", "--seed", "--hosts", "--duration", "--start", "--site-octet",
+		"--truth" };
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool known = false;
+		int r = 0;
 
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
-			return 0;
+			return 1;
 		}
-		if (strcmp(a, "--out") && strcmp(a, "--seed") && strcmp(a, "--hosts") && strcmp(a, "--duration") &&
-		    strcmp(a, "--start") && strcmp(a, "--site-octet")) {
+		if (strcmp(a, "--anomalies") == 0) {
+			o->anomalies = true;
+			continue;
+		}
+		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
+			known |= strcmp(a, valued[k]) == 0;
+		if (!known) {
 			fprintf(stderr, "otwatch-plantsim: unknown argument '%s'\n", a);
 			usage(stderr);
 			return EXIT_USAGE;
@@ -80,67 +108,94 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		i++;
-		r = 0;
 		if (strcmp(a, "--out") == 0)
-			out = v;
+			o->out = v;
+		else if (strcmp(a, "--truth") == 0)
+			o->truth = v;
 		else if (strcmp(a, "--seed") == 0)
-			r = parse_u64(a, v, 0, UINT64_MAX, &seed);
+			r = parse_u64(a, v, 0, UINT64_MAX, &o->seed);
 		else if (strcmp(a, "--hosts") == 0)
-			r = parse_u64(a, v, PLANT_MIN_HOSTS, PLANT_MAX_HOSTS, &hosts);
+			r = parse_u64(a, v, PLANT_MIN_HOSTS, PLANT_MAX_HOSTS, &o->hosts);
 		else if (strcmp(a, "--duration") == 0)
-			r = parse_u64(a, v, 1, MAX_DURATION, &duration);
+			r = parse_u64(a, v, 1, MAX_DURATION, &o->duration);
 		else if (strcmp(a, "--start") == 0)
-			r = parse_u64(a, v, 0, (uint64_t)UINT32_MAX - MAX_DURATION, &start);
+			r = parse_u64(a, v, 0, (uint64_t)UINT32_MAX - MAX_DURATION, &o->start);
 		else
-			r = parse_u64(a, v, 1, 254, &site);
+			r = parse_u64(a, v, 1, 254, &o->site);
 		if (r < 0)
 			return EXIT_USAGE;
 	}
-	if (!out || !*out) {
+	if (!o->out || !*o->out) {
 		fprintf(stderr, "otwatch-plantsim: --out FILE is required\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (site == 200) {
+	if (o->truth && !*o->truth) {
+		fprintf(stderr, "otwatch-plantsim: --truth needs a file name\n");
+		return EXIT_USAGE;
+	}
+	if (o->site == 200) {
 		fprintf(stderr, "otwatch-plantsim: --site-octet 200 is reserved for the off-site addresses\n");
 		return EXIT_USAGE;
 	}
+	return 0;
+}
 
+int main(int argc, char **argv)
+{
+	struct options o = { .seed = 1, .hosts = PLANT_DEFAULT_HOSTS, .duration = DEFAULT_DURATION,
+		.start = DEFAULT_START, .site = PLANT_DEFAULT_SITE_OCTET };
+	struct pcap_writer *w = NULL;
+	struct traffic_stats *st = NULL;
+	struct traffic_config cfg;
+	struct plant *p = NULL;
+	int r, rc = 1;
+
+	r = parse_args(argc, argv, &o);
+	if (r)
+		return r == 1 ? 0 : r;
 	p = malloc(sizeof(*p));
-	if (!p) {
+	st = calloc(1, sizeof(*st));
+	if (!p || !st) {
 		fprintf(stderr, "otwatch-plantsim: out of memory\n");
 		goto out;
 	}
-	r = plant_build(p, seed, (unsigned)hosts, (unsigned)site);
+	r = plant_build(p, o.seed, (unsigned)o.hosts, (unsigned)o.site);
 	if (r < 0) {
 		fprintf(stderr, "otwatch-plantsim: cannot build the plant: %s\n", strerror(-r));
 		goto out;
 	}
-	r = pcap_writer_open(out, 65535, PCAP_LINKTYPE_ETHERNET, &w);
+	r = pcap_writer_open(o.out, 65535, PCAP_LINKTYPE_ETHERNET, &w);
 	if (r < 0) {
-		fprintf(stderr, "otwatch-plantsim: %s: %s\n", out, strerror(-r));
+		fprintf(stderr, "otwatch-plantsim: %s: %s\n", o.out, strerror(-r));
 		goto out;
 	}
-	cfg = (struct traffic_config){ seed, start * 1000000ULL, duration * 1000000ULL };
-	r = traffic_run(p, &cfg, w, &st);
+	cfg = (struct traffic_config){ o.seed, o.start * 1000000ULL, o.duration * 1000000ULL, o.anomalies };
+	r = traffic_run(p, &cfg, w, st);
 	if (r < 0)
 		fprintf(stderr, "otwatch-plantsim: generating traffic: %s\n", strerror(-r));
 	{
 		int rc_close = pcap_writer_close(w);
 		w = NULL;
 		if (r == 0 && rc_close < 0) {
-			fprintf(stderr, "otwatch-plantsim: %s: %s\n", out, strerror(-rc_close));
+			fprintf(stderr, "otwatch-plantsim: %s: %s\n", o.out, strerror(-rc_close));
 			r = rc_close;
 		}
 	}
+	if (r == 0 && o.truth) {
+		r = truth_write(o.truth, p, &cfg, st);
+		if (r < 0)
+			fprintf(stderr, "otwatch-plantsim: %s: %s\n", o.truth, strerror(-r));
+	}
 	if (r == 0) {
 		fprintf(stderr, "otwatch-plantsim: wrote %" PRIu64 " packets (%" PRIu64 " frame bytes) to %s\n",
-			st.packets, st.bytes, out);
+			st->packets, st->bytes, o.out);
 		rc = 0;
 	}
 out:
 	if (w && pcap_writer_close(w) < 0)
 		rc = 1;
+	free(st);
 	free(p);
 	return rc;
 }

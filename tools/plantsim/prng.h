@@ -16,8 +16,8 @@ static inline uint64_t prng_splitmix64(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-/* Seeds from (seed, stream): each session draws from its own stream, so adding a session kind
- * does not shift the numbers every other session sees. */
+/* Seeds from (seed, stream): each session draws from its own stream, so how the sessions' steps
+ * interleave in time does not change the numbers any of them sees. */
 static inline void prng_init(struct prng *r, uint64_t seed, uint64_t stream)
 {
 	uint64_t x = seed ^ (stream * 0xd1342543de82ef95ULL);
