@@ -47,11 +47,12 @@ struct bn_msg {
 	struct proto_target orig;
 };
 
-/* Roles of the IP endpoints: a BBMD or router that relays the message is neither client nor server. */
+/* Roles of the IP endpoints: a BBMD or router that relays the message speaks BACnet/IP but is neither the
+ * client nor the server of the exchange: a peer. (A broadcast destination gets no role in the inventory.) */
 static void set_roles(struct proto_ctx *ctx, const struct bn_msg *m, uint8_t src, uint8_t dst)
 {
-	ctx->src_role = m->forwarded || !m->facts ? PROTO_ROLE_NONE : src;
-	ctx->dst_role = m->routed_out ? PROTO_ROLE_NONE : dst;
+	ctx->src_role = m->forwarded || !m->facts ? PROTO_ROLE_PEER : src;
+	ctx->dst_role = m->routed_out ? PROTO_ROLE_PEER : dst;
 }
 
 static const char *confirmed_name(uint8_t s)

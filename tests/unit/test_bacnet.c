@@ -217,7 +217,7 @@ static void test_i_am(void **s)
 	assert_int_equal(harness_attr_num(&H, PROTO_ATTR_VENDOR_ID), 42);
 	assert_string_equal(harness_attr(&H, PROTO_ATTR_VENDOR), "Acuity Brands Lighting, Inc.");
 	assert_int_equal(H.ctx.src_role, PROTO_ROLE_SERVER);
-	assert_int_equal(H.ctx.dst_role, PROTO_ROLE_NONE);
+	assert_int_equal(H.ctx.dst_role, PROTO_ROLE_PEER);
 	for (size_t i = 0; i < H.n; i++)
 		if (H.obs[i].o.kind == PROTO_OBS_ATTR)
 			assert_int_equal(H.obs[i].o.target.kind, PROTO_TARGET_SRC);
@@ -251,7 +251,7 @@ static void test_forwarded_i_am(void **s)
 		assert_int_equal(H.obs[i].o.target.ip_version, 4);
 		assert_memory_equal(H.obs[i].o.target.addr, ((const uint8_t[]){ 192, 168, 0, 105 }), 4);
 	}
-	assert_int_equal(H.ctx.src_role, PROTO_ROLE_NONE);
+	assert_int_equal(H.ctx.src_role, PROTO_ROLE_PEER);
 }
 
 static void test_read_property(void **s)
@@ -261,14 +261,14 @@ static void test_read_property(void **s)
 	assert_int_equal(parse(rp_req, sizeof(rp_req)), PROTO_OK);
 	assert_string_equal(function_name(12), "readProperty");
 	/* the request names a source network (13): a router relays it for a client behind it */
-	assert_int_equal(H.ctx.src_role, PROTO_ROLE_NONE);
+	assert_int_equal(H.ctx.src_role, PROTO_ROLE_PEER);
 	assert_int_equal(H.ctx.dst_role, PROTO_ROLE_SERVER);
 	assert_int_equal(count_attrs(), 0);
 
 	reset();
 	assert_int_equal(parse(rp_ack_object_name, sizeof(rp_ack_object_name)), PROTO_OK);
 	assert_int_equal(H.ctx.src_role, PROTO_ROLE_SERVER);
-	assert_int_equal(H.ctx.dst_role, PROTO_ROLE_NONE); /* sent back through that router (DNET 13) */
+	assert_int_equal(H.ctx.dst_role, PROTO_ROLE_PEER); /* sent back through that router (DNET 13) */
 	assert_false(harness_has_function(&H, 12)); /* not on the ack */
 	assert_string_equal(harness_attr(&H, PROTO_ATTR_HOSTNAME), "SimpleServer");
 	assert_int_equal(parse(rp_ack_vendor_name, sizeof(rp_ack_vendor_name)), PROTO_OK);
@@ -336,12 +336,12 @@ static void test_events(void **s)
 	assert_string_equal(function_name(0x106), "timeSynchronization");
 	assert_string_equal(event_detail("time_sync"), "timeSynchronization");
 	assert_int_equal(H.ctx.src_role, PROTO_ROLE_CLIENT);
-	assert_int_equal(H.ctx.dst_role, PROTO_ROLE_NONE);
+	assert_int_equal(H.ctx.dst_role, PROTO_ROLE_PEER);
 
 	reset();
 	assert_int_equal(parse(error_pdu, sizeof(error_pdu)), PROTO_OK);
 	assert_string_equal(event_detail("exception_response"), "error for service 17");
-	assert_int_equal(H.ctx.src_role, PROTO_ROLE_NONE); /* from network 3, through a router */
+	assert_int_equal(H.ctx.src_role, PROTO_ROLE_PEER); /* from network 3, through a router */
 	assert_int_equal(H.ctx.dst_role, PROTO_ROLE_CLIENT);
 	static const uint8_t local_error[] = { 0x81, 0x0a, 0x00, 0x0d, 0x01, 0x00, 0x50, 0x84, 0x11, 0x91, 0x05, 0x91,
 					       0x1a };
@@ -357,7 +357,7 @@ static void test_other_pdus(void **s)
 	assert_int_equal(parse(who_is, sizeof(who_is)), PROTO_OK);
 	assert_string_equal(function_name(0x108), "who-Is");
 	assert_int_equal(H.ctx.src_role, PROTO_ROLE_CLIENT);
-	assert_int_equal(H.ctx.dst_role, PROTO_ROLE_NONE);
+	assert_int_equal(H.ctx.dst_role, PROTO_ROLE_PEER);
 
 	reset();
 	assert_int_equal(parse(segment_ack, sizeof(segment_ack)), PROTO_OK);
