@@ -50,6 +50,23 @@ struct dpi {
 	void *call_ud;
 };
 
+bool (*dpi_alloc_fail)(size_t n);
+
+void *dpi_malloc(size_t n)
+{
+	return dpi_alloc_fail && dpi_alloc_fail(n) ? NULL : malloc(n);
+}
+
+void *dpi_calloc(size_t n)
+{
+	return dpi_alloc_fail && dpi_alloc_fail(n) ? NULL : calloc(1, n);
+}
+
+void *dpi_realloc(void *p, size_t n)
+{
+	return dpi_alloc_fail && dpi_alloc_fail(n) ? NULL : realloc(p, n);
+}
+
 static const struct dpi_limits default_limits = {
 	.flow_bytes = 64 * 1024,
 	.total_bytes = 64 * 1024 * 1024,
@@ -343,7 +360,7 @@ static bool buf_append(struct dpi_flow *fl, struct dpi_dir *dr, const uint8_t *p
 			ncap = d->lim.flow_bytes;
 		if (!mem_reserve(d, fl, ncap - dr->cap))
 			return false;
-		nb = realloc(dr->buf, ncap);
+		nb = dpi_realloc(dr->buf, ncap);
 		if (!nb) {
 			mem_give(d, ncap - dr->cap);
 			return false;
@@ -450,7 +467,7 @@ static struct dpi_flow *flow_new(struct dpi *d, const struct dissector *dis, boo
 		d->tot.evictions++;
 		return NULL;
 	}
-	fl = calloc(1, flow_size(dis));
+	fl = dpi_calloc(flow_size(dis));
 	if (!fl) {
 		mem_give(d, flow_size(dis));
 		return NULL;

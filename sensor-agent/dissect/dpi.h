@@ -59,6 +59,13 @@ bool dpi_flow_finished(const struct dpi_flow *fl);
  * to NONE. */
 void dpi_l2(struct dpi *d, const struct dissector *dis, const struct dissect_frame *f, int64_t ts, void *ud);
 
+/* Fault injection for the fuzz targets: when set, every allocation the framework makes (flow state,
+ * reassembly buffers, held segments) first asks it, and fails when it returns true. NULL in the product. */
+extern bool (*dpi_alloc_fail)(size_t n);
+void *dpi_malloc(size_t n);
+void *dpi_calloc(size_t n);
+void *dpi_realloc(void *p, size_t n);
+
 /* Counters per protocol name (registry names; static storage). */
 struct dpi_proto_stats {
 	const char *name;

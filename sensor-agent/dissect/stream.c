@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sensor-agent/dissect/dpi.h"
+
 /* A hole further ahead than this is not waited for: the bytes before it are declared lost at once. */
 #define STREAM_MAX_AHEAD (1u << 20)
 
@@ -81,7 +83,7 @@ static bool hold(struct stream_dir *s, const struct stream_ops *ops, uint32_t se
 	if (s->n_ooo >= ops->max_ooo_segments || len > ops->max_ooo_bytes - s->ooo_bytes ||
 	    !ops->mem(ops->ud, sizeof(*g) + len, true))
 		return false;
-	g = malloc(sizeof(*g) + len);
+	g = dpi_malloc(sizeof(*g) + len);
 	if (!g) {
 		ops->mem(ops->ud, sizeof(*g) + len, false);
 		return false;

@@ -4,7 +4,8 @@
  *   byte 0: chunking seed (how the rest is cut into TCP segments / datagrams, and whether segments arrive
  *           out of order or retransmitted)
  *   byte 1: memory cap selector: 0-31 small global caps (down to a few hundred bytes) so allocation refusals
- *           and evictions happen; otherwise the default caps
+ *           and evictions happen; 32-63 real allocation failures (every allocation of the framework fails
+ *           with a probability the byte sets, through dpi_alloc_fail); otherwise the default caps
  *   rest:   the application bytes, alternating direction per chunk when the seed says so.
  * TCP dissectors (pdu_len set) get segments, datagram dissectors one datagram per chunk, layer-2 dissectors
  * one frame per chunk. Observations go to a sink that checks their invariants. */
@@ -37,6 +38,16 @@ static void sink(void *ud, const struct proto_ctx *ctx, const struct proto_obs *
 		seen += strlen(ctx->proto);
 	if (o->kind == PROTO_OBS_ATTR && o->attr >= PROTO_ATTR__COUNT)
 		abort();
+}
+
+static uint32_t fail_state, fail_every;
+
+/* Fails one allocation in fail_every, pseudo-randomly but reproducibly for an input. */
+static bool fail_some(size_t n)
+{
+	(void)n;
+	fail_state = fail_state * 1103515245u + 12345u;
+	return fail_every && (fail_state >> 16) % fail_every == 0;
 }
 
 static uint32_t rng(uint32_t *s)
@@ -81,9 +92,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lim.flow_bytes = 64 + (size_t)data[1] * 128;
 		lim.ooo_segments = 1 + data[1] % 4;
 	}
+	fail_every = data[1] >= 32 && data[1] < 64 ? 1 + (data[1] & 7) : 0;
+	fail_state = data[0];
 	d = dpi_new(&lim, sink);
 	if (!d)
 		return 0;
+	dpi_alloc_fail = fail_every ? fail_some : NULL;
 	while (off < size) {
 		size_t n = 1 + rng(&seed) % 600, dir = (seed & 0x100) ? 1 : 0;
 		struct dissect_frame f;
@@ -131,6 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (t.mem_used != 0 || t.mem_peak > t.mem_cap)
 			abort(); /* everything given back, and never above the cap */
 	}
+	dpi_alloc_fail = NULL;
 	dpi_free(d);
 	return 0;
 }
