@@ -187,9 +187,11 @@ int inventory_parse_limit(int opt, const char *arg, size_t *out)
 	return 0;
 }
 
-void inventory_set_settings(struct inventory *inv, const struct settings *s)
+void inventory_set_settings(struct inventory *inv, const struct settings *s, bool resend)
 {
 	inv->settings = s;
+	if (!resend)
+		return;
 	/* Every device's record may read differently now: send them all again. */
 	for (size_t i = 0; i < inv->devices.cap; i++)
 		if (inv->devices.slots[i].key)
@@ -555,7 +557,8 @@ static void transport_packet(struct inventory *inv, const struct dissect_frame *
 		log_warn("inventory: out of memory tracking fragments");
 	client = to_server ? src : dst;
 	server = to_server ? dst : src;
-	if (!to_server && !c->replied) {
+	/* A reset from a closed port is not an answer: a SYN scan collects nothing but those. */
+	if (!to_server && !c->replied && !(f->transport == DISSECT_T_TCP && (f->tcp_flags & DISSECT_TCP_RST))) {
 		c->replied = true;
 		if (client)
 			client->beh.out_replied++;

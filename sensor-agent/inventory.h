@@ -38,8 +38,10 @@ int inventory_parse_limit(int opt, const char *arg, size_t *out) __attribute__((
 
 struct settings;
 /* Applies the console's settings (settings.h; borrowed until replaced or the inventory is freed; NULL for
- * none): device records gain external/dynamic_address/vlan_names, and every device is sent again. */
-void inventory_set_settings(struct inventory *inv, const struct settings *s);
+ * none): device records gain external/dynamic_address/vlan_names. With resend every device is sent again;
+ * a file replay passes false, since its record sequence must not depend on when the settings arrived (a
+ * resumed replay skips the records an interrupted one journaled by counting them). */
+void inventory_set_settings(struct inventory *inv, const struct settings *s, bool resend);
 
 /* The capture ended: every flow's inspection finishes (PDUs held beyond holes are parsed) and releases
  * its state. Call before the final flush or inventory_to_json of a file replay. */

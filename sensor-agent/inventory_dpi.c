@@ -134,6 +134,25 @@ static int security_rank(const char *mode)
 	return strncmp(mode, "Sign", 4) == 0 ? 1 : 3;
 }
 
+/* How much a protocol's word on a device's identity weighs: what a controller answers about itself over
+ * its own control protocol (S7 SZL, CIP identity, Modbus FC 43, BACnet device object, OPC UA) beats
+ * what discovery and management protocols announce (SNMP, LLDP/CDP, DCP), which beats what naming and
+ * IT protocols imply. A fact is replaced only by one of at least the same weight. */
+static int source_rank(const char *proto)
+{
+	static const char *const strong[] = { "s7comm", "s7comm_plus", "enip", "mbtcp", "bacnet", "opcua", "dnp3",
+					      "iec60870_104" };
+	static const char *const middle[] = { "snmp", "lldp", "cdp", "pn_dcp" };
+
+	for (size_t i = 0; proto && i < sizeof(strong) / sizeof(strong[0]); i++)
+		if (strcmp(proto, strong[i]) == 0)
+			return 3;
+	for (size_t i = 0; proto && i < sizeof(middle) / sizeof(middle[0]); i++)
+		if (strcmp(proto, middle[i]) == 0)
+			return 2;
+	return 1;
+}
+
 static void fact_set(struct inv_facts **slot, const struct proto_ctx *ctx, const struct proto_obs *o)
 {
 	struct inv_fact *f;
@@ -144,6 +163,8 @@ static void fact_set(struct inv_facts **slot, const struct proto_ctx *ctx, const
 	if (!*slot && !(*slot = calloc(1, sizeof(**slot))))
 		return;
 	f = &(*slot)->f[o->attr];
+	if (f->set && source_rank(f->source) > source_rank(ctx->proto))
+		return;
 	f->ts = ctx->ts;
 	f->source = ctx->proto;
 	if (o->has_num) {
@@ -353,9 +374,15 @@ static void facts_merge(struct inv_facts *out, const struct inv_facts *in)
 {
 	if (!in)
 		return;
-	for (int i = 0; i < PROTO_ATTR__COUNT; i++)
-		if (in->f[i].set && (!out->f[i].set || in->f[i].ts > out->f[i].ts))
+	for (int i = 0; i < PROTO_ATTR__COUNT; i++) {
+		int a, b;
+		if (!in->f[i].set)
+			continue;
+		a = source_rank(in->f[i].source);
+		b = out->f[i].set ? source_rank(out->f[i].source) : 0;
+		if (a > b || (a == b && in->f[i].ts > out->f[i].ts))
 			out->f[i] = in->f[i];
+	}
 }
 
 static void beh_merge(struct inv_behaviour *out, const struct inv_behaviour *in)

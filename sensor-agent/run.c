@@ -133,7 +133,7 @@ static void apply_settings(struct run *r)
 	} else {
 		if ((rc = settings_save(r->state_dir, doc)) < 0)
 			log_warn("run: cannot keep the settings in %s: %s", r->state_dir, strerror(-rc));
-		inventory_set_settings(r->inv, &r->settings);
+		inventory_set_settings(r->inv, &r->settings, !r->pcap);
 		log_info("run: applied the console's settings (%zu subnets, %zu DHCP ranges)", r->settings.n_nets,
 			 r->settings.n_ranges);
 	}
@@ -379,7 +379,7 @@ int cmd_run(int argc, char **argv)
 	if (settings_load(state_dir, &r.settings, err, sizeof(err)) < 0)
 		log_warn("run: ignoring the kept settings: %s", err);
 	else if (r.settings.doc)
-		inventory_set_settings(r.inv, &r.settings);
+		inventory_set_settings(r.inv, &r.settings, false);
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);

@@ -13,6 +13,7 @@
 
 #include "common/cursor.h"
 #include "sensor-agent/dissect/proto.h"
+#include "sensor-agent/dissect/sysdescr.h"
 
 enum {
 	LLDP_TLV_END = 0,
@@ -251,8 +252,10 @@ static void lldp_report(struct proto_ctx *ctx, const struct lldp_info *in)
 		if (n && in->sys_descr[n - 1] == '\r')
 			n--;
 		/* IEEE 802.1AB: the system description is the device's SNMP sysDescr (CDP's platform stays its own). */
-		if (n)
+		if (n) {
 			proto_attr_text(ctx, PROTO_TARGET_SRC, PROTO_ATTR_SYS_DESCR, in->sys_descr, n);
+			sysdescr_facts(ctx, PROTO_TARGET_SRC, in->sys_descr, n);
+		}
 		n = 0;
 	}
 	lldp_report_port(ctx, in);

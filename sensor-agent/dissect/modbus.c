@@ -525,7 +525,9 @@ static enum proto_result mb_parse(void *state, struct proto_ctx *ctx, const uint
 	if (mlen < 2 || mlen > MB_MAX_LEN_FIELD || (size_t)mlen != cursor_remaining(&c) || !cursor_u8(&c, &unit) ||
 	    !cursor_u8(&c, &fc))
 		return mb_bad_len(ctx, "mbap");
-	oversized = MB_MBAP_HDR + (size_t)mlen > MB_MAX_ADU;
+	/* Schneider's UMAS (FC 90) fills the length field to 255 (a 261-byte ADU) as a matter of course: a
+	 * violation there would fire on every healthy Unity engineering session. */
+	oversized = MB_MBAP_HDR + (size_t)mlen > MB_MAX_ADU && (fc & 0x7f) != 90;
 	if (oversized)
 		proto_violation(ctx, "bad_length", "adu longer than 260 bytes");
 	n = cursor_remaining(&c) + 1; /* the PDU, function code included */

@@ -14,7 +14,7 @@
  *  - SZL answers about the CPU (module class 0), also when split over several userdata fragments: xy11
  *    module identification (index 1 order number, 6 hardware, 7 firmware), xy1C component identification
  *    (2 module name, 5 serial, 7 module type name, 9 manufacturer id), xy24 mode (PLC_MODE), with VENDOR
- *    "Siemens", all on the responder.
+ *    "Siemens AG", all on the responder.
  *  - S7comm-plus: ctx->proto = "s7comm_plus"; request function codes (16-bit) where the layout is plain.
  * Roles come from the PDU (job / userdata request: client), except download block/ended jobs (0x1b/0x1c),
  * which the PLC sends to the programming device. */
@@ -190,7 +190,7 @@ static void szl_record(struct proto_ctx *ctx, unsigned list, const uint8_t *r)
 		/* index, MLFB[20], BGTyp, Ausbg, Ausbe */
 		uint16_t ausbg = (uint16_t)(r[24] << 8 | r[25]), ausbe = (uint16_t)(r[26] << 8 | r[27]);
 		if (index == 0x0001) {
-			attr_str(ctx, PROTO_ATTR_VENDOR, "Siemens");
+			attr_str(ctx, PROTO_ATTR_VENDOR, "Siemens AG");
 			attr_field(ctx, PROTO_ATTR_ORDER_NUMBER, r + 2, 20);
 		} else if (index == 0x0006) {
 			version_attr(ctx, PROTO_ATTR_HARDWARE, ausbg, ausbe);
@@ -207,7 +207,7 @@ static void szl_record(struct proto_ctx *ctx, unsigned list, const uint8_t *r)
 			attr_field(ctx, PROTO_ATTR_SERIAL, r + 2, 24);
 			break;
 		case 0x0007:
-			attr_str(ctx, PROTO_ATTR_VENDOR, "Siemens");
+			attr_str(ctx, PROTO_ATTR_VENDOR, "Siemens AG");
 			attr_field(ctx, PROTO_ATTR_MODEL, r + 2, 32);
 			break;
 		case 0x0009:

@@ -18,6 +18,7 @@
 
 #include "common/cursor.h"
 #include "sensor-agent/dissect/proto.h"
+#include "sensor-agent/dissect/sysdescr.h"
 
 #define SNMP_FN_VERSION 0x100
 
@@ -167,9 +168,10 @@ static void snmp_varbind_fact(struct proto_ctx *ctx, const struct ber *name, con
 
 	if (name->len != sizeof(OID_SYS_DESCR) || memcmp(name->v, OID_SYS_DESCR, 6) != 0)
 		return; /* cheap filter: not under system (1.3.6.1.2.1.1) */
-	if (value->tag == BER_OCTETS && value->len && oid_is(name, OID_SYS_DESCR, sizeof(OID_SYS_DESCR)))
+	if (value->tag == BER_OCTETS && value->len && oid_is(name, OID_SYS_DESCR, sizeof(OID_SYS_DESCR))) {
 		proto_attr_text(ctx, PROTO_TARGET_SRC, PROTO_ATTR_SYS_DESCR, value->v, value->len);
-	else if (value->tag == BER_OCTETS && value->len && oid_is(name, OID_SYS_NAME, sizeof(OID_SYS_NAME)))
+		sysdescr_facts(ctx, PROTO_TARGET_SRC, value->v, value->len);
+	} else if (value->tag == BER_OCTETS && value->len && oid_is(name, OID_SYS_NAME, sizeof(OID_SYS_NAME)))
 		proto_attr_text(ctx, PROTO_TARGET_SRC, PROTO_ATTR_HOSTNAME, value->v, value->len);
 	else if (value->tag == BER_OID && oid_is(name, OID_SYS_OBJECT_ID, sizeof(OID_SYS_OBJECT_ID)) &&
 		 (n = oid_text(value->v, value->len, buf, sizeof(buf))) > 0)

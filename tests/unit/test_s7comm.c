@@ -377,7 +377,7 @@ static void test_szl_module_identification(void **unused)
 	assert_string_equal(harness_attr(&H, PROTO_ATTR_ORDER_NUMBER), "6ES7 151-8AB01-0AB0");
 	assert_string_equal(harness_attr(&H, PROTO_ATTR_HARDWARE), "3");
 	assert_string_equal(harness_attr(&H, PROTO_ATTR_FIRMWARE), "V3.2.6");
-	assert_string_equal(harness_attr(&H, PROTO_ATTR_VENDOR), "Siemens");
+	assert_string_equal(harness_attr(&H, PROTO_ATTR_VENDOR), "Siemens AG");
 	for (size_t i = 0; i < H.n; i++)
 		if (H.obs[i].o.kind == PROTO_OBS_ATTR)
 			assert_int_equal(H.obs[i].o.target.kind, PROTO_TARGET_SRC);
@@ -393,7 +393,7 @@ static void test_szl_component_identification_fragmented(void **unused)
 	assert_string_equal(harness_attr(&H, PROTO_ATTR_MODULE), "PLC_1");
 	assert_string_equal(harness_attr(&H, PROTO_ATTR_SERIAL), "S C-B1U393142011");
 	assert_string_equal(harness_attr(&H, PROTO_ATTR_MODEL), "CPU 315-2 PN/DP");
-	assert_string_equal(harness_attr(&H, PROTO_ATTR_VENDOR), "Siemens");
+	assert_string_equal(harness_attr(&H, PROTO_ATTR_VENDOR), "Siemens AG");
 	assert_int_equal(harness_attr_num(&H, PROTO_ATTR_VENDOR_ID), -1);
 	assert_int_equal(parse(TO_SERVER, szl_followup_req, sizeof(szl_followup_req)), PROTO_OK);
 	assert_true(harness_has_function(&H, 0x1401));

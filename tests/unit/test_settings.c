@@ -91,7 +91,7 @@ static void marks_devices(void **unused)
 	assert_int_equal(settings_parse(doc, &s, err, sizeof(err)), 0);
 	arp(inv, 1, ext);
 	arp(inv, 2, dyn);
-	inventory_set_settings(inv, &s);
+	inventory_set_settings(inv, &s, true);
 	out = inventory_to_json(inv);
 	devs = json_object_get(out, "devices");
 	assert_int_equal(json_array_size(devs), 2);
