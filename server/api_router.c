@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "server/api_auth.h"
+#include "server/api_devices.h"
 #include "server/api_directory.h"
 #include "server/api_enroll.h"
 #include "server/api_inventory.h"
@@ -20,6 +21,7 @@
 #include "server/api_hierarchy.h"
 #include "server/api_users.h"
 #include "server/api_sensors.h"
+#include "server/api_settings.h"
 #include "server/api_sites.h"
 #include "server/api_tokens.h"
 #include "server/audit.h"
@@ -46,14 +48,21 @@ static const struct api_route routes[] = {
 	{ API_GET, "/api/v1/zones/{id}", api_zones_get, 0, NULL },
 	{ API_PATCH, "/api/v1/zones/{id}", api_zones_update, API_R_ADMIN, &api_zones_update_body },
 	{ API_DELETE, "/api/v1/zones/{id}", api_zones_delete, API_R_ADMIN, NULL },
+	{ API_GET, "/api/v1/zones/{id}/settings", api_zone_settings_get, 0, NULL },
+	{ API_PUT, "/api/v1/zones/{id}/settings", api_zone_settings_put, API_R_ANALYST, &api_settings_body },
 	{ API_GET, "/api/v1/sensors", api_sensors_list, 0, NULL },
 	{ API_POST, "/api/v1/sensors", api_sensors_create, API_R_ADMIN, &api_sensors_create_body },
 	{ API_GET, "/api/v1/sensors/{id}", api_sensors_get, 0, NULL },
 	{ API_PATCH, "/api/v1/sensors/{id}", api_sensors_update, API_R_ADMIN, &api_sensors_update_body },
 	{ API_DELETE, "/api/v1/sensors/{id}", api_sensors_delete, API_R_ADMIN, NULL },
+	{ API_GET, "/api/v1/sensors/{id}/settings", api_sensor_settings_get, 0, NULL },
+	{ API_PUT, "/api/v1/sensors/{id}/settings", api_sensor_settings_put, API_R_ANALYST, &api_settings_body },
+	{ API_GET, "/api/v1/sensors/{id}/settings/effective", api_sensor_settings_effective, 0, NULL },
 	{ API_GET, "/api/v1/devices", api_devices_list, 0, NULL },
 	{ API_GET, "/api/v1/devices/{id}", api_devices_get, 0, NULL },
 	{ API_PATCH, "/api/v1/devices/{id}", api_devices_update, API_R_ANALYST, &api_devices_update_body },
+	{ API_POST, "/api/v1/devices/merge", api_devices_merge, API_R_ANALYST, &api_devices_merge_body },
+	{ API_GET, "/api/v1/dpi-events", api_dpi_events_list, 0, NULL },
 	{ API_GET, "/api/v1/connections", api_connections_list, 0, NULL },
 	{ API_GET, "/api/v1/connections/{id}", api_connections_get, 0, NULL },
 	{ API_GET, "/api/v1/meta/routes", api_meta_routes, API_R_ADMIN, NULL },

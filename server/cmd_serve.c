@@ -13,6 +13,7 @@
 #include "server/config.h"
 #include "server/gateway.h"
 #include "server/http_server.h"
+#include "server/retention.h"
 #include "server/state.h"
 #include "server/workers.h"
 
@@ -45,6 +46,7 @@ int cmd_serve(int argc, char **argv)
 	struct workers *workers = NULL;
 	struct http_server *http = NULL;
 	struct gateway *gw = NULL;
+	struct retention *retention = NULL;
 	struct api_env env = { 0 };
 	char err[1024], api_host[256], gw_host[256];
 	int api_port, gw_port, ret = CMD_EXIT_USAGE, rc;
@@ -125,6 +127,10 @@ int cmd_serve(int argc, char **argv)
 	if (rc < 0)
 		goto out;
 	env.gw = gw; /* no request runs before the loop does */
+	if ((rc = retention_start(base, workers, cfg.device_retention_days, cfg.retention_interval, &retention)) < 0) {
+		log_error("serve: cannot start the retention timer");
+		goto out;
+	}
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	if (!sigterm || !sigint || evsignal_add(sigterm, NULL) != 0 || evsignal_add(sigint, NULL) != 0) {
@@ -147,6 +153,8 @@ out:
 		workers_stop(workers);
 		event_base_loop(base, EVLOOP_NONBLOCK);
 	}
+	/* After the loop pass that delivered a cancelled purge's completion. */
+	retention_free(retention);
 	http_server_free(http);
 	if (sigterm)
 		event_free(sigterm);

@@ -98,6 +98,9 @@ static const struct config_param config_params[] = {
 	{ "ingest_queue", INT(ingest_queue), "256", 1, 65536, NULL, "batches queued before backpressure" },
 	{ "max_frame_bytes", INT(max_frame_bytes), "4194304", 4096, 256 * 1024 * 1024, NULL,
 	  "largest message from a sensor, bytes" },
+	{ "device_retention_days", INT(device_retention_days), "90", 1, 36500, NULL,
+	  "devices (and connections, DPI events) inactive this many days are purged" },
+	{ "retention_interval", INT(retention_interval), "3600", 1, 86400, NULL, "seconds between two purge runs" },
 };
 #define NPARAMS (sizeof(config_params) / sizeof(config_params[0]))
 

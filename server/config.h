@@ -22,6 +22,8 @@ struct console_config {
 	int64_t enrollment_ttl;  /* seconds an activation file's token stays valid */
 	int64_t ingest_queue;    /* batches queued for the ingest writer before the gateway stops reading */
 	int64_t max_frame_bytes; /* largest websocket message accepted from an authenticated sensor */
+	int64_t device_retention_days; /* devices, connections and DPI events inactive this long are purged */
+	int64_t retention_interval;    /* seconds between two purge runs */
 };
 
 /* Fills cfg with the defaults. Every string in cfg is heap-owned by cfg; release with config_free. */

@@ -1,17 +1,13 @@
 /* The sensor gateway: an lws mutual-TLS websocket server on its own service thread
- * (recipes/libwebsockets-mtls.md). Everything that touches a wsi runs on that thread; the ingest writer and
- * gateway_kick_sensor() only queue events and call lws_cancel_service(). Connections are named across threads
- * by a never-reused 64-bit id, so a reply for a connection that closed meanwhile finds nothing. */
+ * (recipes/libwebsockets-mtls.md). Everything that touches a wsi runs on that thread; the ingest writer, the
+ * config pusher and gateway_kick_sensor() only queue events and call lws_cancel_service(). Connections are named
+ * across threads by a never-reused 64-bit id, so a reply for a connection that closed meanwhile finds nothing. */
 #include "server/gateway.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,7 +19,10 @@
 #include "common/pki.h"
 #include "common/timefmt.h"
 #include "common/wire.h"
+#include "server/config_push.h"
+#include "server/gateway_tls.h"
 #include "server/ingest.h"
+#include "server/wire_dpi.h"
 
 #define BUCKETS 1024
 #define SWEEP_US (5 * LWS_US_PER_SEC)
@@ -56,9 +55,10 @@ struct gw_conn {
 	struct out_msg *out_head, *out_tail;
 	size_t out_n;
 	int64_t since_us, last_rx_us, ping_us;
+	char *last_config; /* the config message last sent on this connection (heap), NULL before the first */
 };
 
-enum ev_kind { EV_REPLY, EV_KICK };
+enum ev_kind { EV_REPLY, EV_KICK, EV_CONFIG };
 
 /* Handed from other threads to the service thread. */
 struct gw_event {
@@ -70,6 +70,7 @@ struct gw_event {
 	int code;
 	char reason[REASON_MAX + 1];
 	char sensor_id[WIRE_SENSOR_ID_LEN + 1];
+	char *text; /* EV_CONFIG: the message (heap) */
 };
 
 struct gateway {
@@ -79,6 +80,7 @@ struct gateway {
 	struct lws_protocols protocols[2];
 	pthread_t thread;
 	struct ingest *ingest;
+	struct config_push *push;
 	atomic_bool stop;
 
 	pthread_mutex_t mu; /* guards events and ctx_alive */
@@ -139,18 +141,47 @@ static void on_drained(void *ctx)
 	pthread_mutex_unlock(&gw->mu);
 }
 
-void gateway_kick_sensor(struct gateway *gw, const char *sensor_id, const char *reason)
+static struct gw_event *sensor_event(enum ev_kind kind, const char *sensor_id)
 {
 	struct gw_event *ev = calloc(1, sizeof(*ev));
+
+	if (ev) {
+		ev->kind = kind;
+		snprintf(ev->sensor_id, sizeof(ev->sensor_id), "%s", sensor_id);
+	}
+	return ev;
+}
+
+void gateway_kick_sensor(struct gateway *gw, const char *sensor_id, const char *reason)
+{
+	struct gw_event *ev = sensor_event(EV_KICK, sensor_id);
 
 	if (!ev) {
 		log_error("gateway: out of memory; sensor %s not disconnected", sensor_id);
 		return;
 	}
-	ev->kind = EV_KICK;
-	snprintf(ev->sensor_id, sizeof(ev->sensor_id), "%s", sensor_id);
 	snprintf(ev->reason, sizeof(ev->reason), "%s", reason ? reason : "sensor revoked");
 	post_event(gw, ev);
+}
+
+/* Config push thread: queue the message for the sensor's connection (taking `text`). */
+static void on_config(void *ctx, const char *sensor_id, char *text)
+{
+	struct gw_event *ev = sensor_event(EV_CONFIG, sensor_id);
+
+	if (!ev) {
+		log_error("gateway: out of memory; config for sensor %s dropped", sensor_id);
+		free(text);
+		return;
+	}
+	ev->text = text;
+	post_event(ctx, ev);
+}
+
+static void event_free(struct gw_event *ev)
+{
+	free(ev->text);
+	free(ev);
 }
 
 /* ---- connections (service thread) ---- */
@@ -208,27 +239,23 @@ static int close_now(struct gw_conn *c, int code, const char *reason)
 	return -1;
 }
 
-static void conn_send(struct gw_conn *c, json_t *msg)
+/* Queues len bytes of text (NULL: out of memory) for the sensor. */
+static void conn_send_text(struct gw_conn *c, const char *txt, size_t len)
 {
-	size_t len;
-	char *txt = wire_encode(msg, &len);
 	struct out_msg *m;
 
 	if (c->out_n >= OUTQ_MAX) {
-		free(txt);
 		conn_close(c, 1008, "sensor does not read its acknowledgements");
 		return;
 	}
 	m = txt ? malloc(sizeof(*m) + LWS_PRE + len) : NULL;
 	if (!m) {
-		free(txt);
 		conn_close(c, 1011, "console out of memory");
 		return;
 	}
 	m->next = NULL;
 	m->len = len;
 	memcpy(m->buf + LWS_PRE, txt, len);
-	free(txt);
 	if (c->out_tail)
 		c->out_tail->next = m;
 	else
@@ -236,6 +263,14 @@ static void conn_send(struct gw_conn *c, json_t *msg)
 	c->out_tail = m;
 	c->out_n++;
 	lws_callback_on_writable(c->wsi);
+}
+
+static void conn_send(struct gw_conn *c, json_t *msg)
+{
+	size_t len = 0;
+	char *txt = wire_encode(msg, &len);
+	conn_send_text(c, txt, len);
+	free(txt);
 }
 
 static void conn_free_buffers(struct gw_conn *c)
@@ -248,6 +283,8 @@ static void conn_free_buffers(struct gw_conn *c)
 	}
 	c->out_head = c->out_tail = NULL;
 	c->out_n = 0;
+	free(c->last_config);
+	c->last_config = NULL;
 	free(c->rx);
 	c->rx = NULL;
 	c->rx_len = c->rx_cap = 0;
@@ -290,6 +327,22 @@ static void handle_event(struct gateway *gw, struct gw_event *ev)
 		}
 		return;
 	}
+	if (ev->kind == EV_CONFIG) {
+		/* Only welcomed connections, and only a change: repeated announcements send nothing twice. */
+		FOREACH_CONN(gw, k) {
+			if (!k->authed || k->closing || strcasecmp(k->cn, ev->sensor_id) != 0 ||
+			    (k->last_config && strcmp(k->last_config, ev->text) == 0))
+				continue;
+			free(k->last_config);
+			if (!(k->last_config = strdup(ev->text))) {
+				conn_close(k, 1011, "console out of memory");
+				continue;
+			}
+			log_debug("sensor %s: config sent", k->cn);
+			conn_send_text(k, ev->text, strlen(ev->text));
+		}
+		return;
+	}
 	c = conn_find(gw, ev->conn_id);
 	if (!c || c->closing)
 		return; /* closed meanwhile: the sensor resends what was not acked */
@@ -302,6 +355,7 @@ static void handle_event(struct gateway *gw, struct gw_event *ev)
 		}
 		c->authed = true;
 		conn_send(c, wire_build_welcome(ev->seq));
+		config_push_request(gw->push, c->cn);
 		break;
 	}
 	case INGEST_REPLY_ACK:
@@ -324,7 +378,7 @@ static void drain_events(struct gateway *gw)
 	for (; ev; ev = next) {
 		next = ev->next;
 		handle_event(gw, ev);
-		free(ev);
+		event_free(ev);
 	}
 	resume_paused(gw);
 }
@@ -354,44 +408,6 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(gw->ctx, 0, &gw->sweep, sweep_cb, SWEEP_US);
 }
 
-/* ---- identity ---- */
-
-/* Reads the verified peer certificate's CN and serial; false (with a log line) when anything is off. The
- * default of every branch is refusal. */
-static bool read_identity(struct gw_conn *c)
-{
-	union lws_tls_cert_info_results ir;
-	SSL *ssl = lws_get_ssl(c->wsi);
-	X509 *x = NULL;
-	int n;
-	bool ok = false;
-
-	if (lws_tls_peer_cert_info(c->wsi, LWS_TLS_CERT_INFO_VERIFIED, &ir, 0) || !ir.verified || !ssl ||
-	    SSL_get_verify_result(ssl) != X509_V_OK) {
-		log_warn("gateway: %s: client certificate not verified; closing", c->peer);
-		goto out;
-	}
-	x = SSL_get1_peer_certificate(ssl);
-	if (!x) {
-		log_warn("gateway: %s: no client certificate; closing", c->peer);
-		goto out;
-	}
-	n = X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, c->cn, sizeof(c->cn));
-	if (n <= 0 || (size_t)n != strlen(c->cn) || (size_t)n >= sizeof(c->cn) - 1) {
-		log_warn("gateway: %s: client certificate without a usable CN; closing", c->peer);
-		c->cn[0] = '\0';
-		goto out;
-	}
-	if (pki_cert_serial_hex(x, c->serial) < 0) {
-		log_warn("gateway: %s (%s): unreadable certificate serial; closing", c->peer, c->cn);
-		goto out;
-	}
-	ok = true;
-out:
-	X509_free(x);
-	return ok;
-}
-
 /* ---- messages from a sensor ---- */
 
 static int handle_message(struct gateway *gw, struct gw_conn *c)
@@ -399,7 +415,7 @@ static int handle_message(struct gateway *gw, struct gw_conn *c)
 	struct wire_msg m;
 	char err[256], reason[REASON_MAX + 1];
 
-	if (wire_parse((const char *)c->rx, c->rx_len, &m, err, sizeof(err)) < 0) {
+	if (wire_dpi_parse((const char *)c->rx, c->rx_len, &m, err, sizeof(err)) < 0) {
 		log_warn("sensor %s: malformed message, closing (nothing of it applied): %s", c->cn, err);
 		return close_now(c, 4002, err);
 	}
@@ -515,29 +531,6 @@ static int on_writeable(struct gw_conn *c)
 	return 0;
 }
 
-/* TLS refusals (unknown CA, no certificate) never reach ESTABLISHED; lws 4.1 does not deliver
- * LWS_CALLBACK_SSL_INFO for them on this build, so the alert is taken from OpenSSL's info callback. */
-static void tls_info_cb(const SSL *ssl, int where, int ret)
-{
-	char peer[64] = "client";
-	struct sockaddr_storage sa;
-	socklen_t salen = sizeof(sa);
-	int fd;
-
-	if (!(where & SSL_CB_ALERT) || !(where & SSL_CB_WRITE) || (ret >> 8) != SSL3_AL_FATAL)
-		return;
-	fd = SSL_get_fd(ssl);
-	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&sa, &salen) == 0) {
-		if (sa.ss_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, peer, sizeof(peer));
-		else if (sa.ss_family == AF_INET6)
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, peer, sizeof(peer));
-	}
-	/* Only the alerts we send: our refusals ("unknown CA", "certificate required", ...). */
-	log_warn("gateway: TLS handshake or session refused, alert sent to %s: %s (%d)", peer,
-		 SSL_alert_desc_string_long(ret), ret & 0xff);
-}
-
 static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct lws_context *ctx = lws_get_context(wsi);
@@ -556,7 +549,7 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		}
 		return 0;
 	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
-		SSL_CTX_set_info_callback(user, tls_info_cb);
+		SSL_CTX_set_info_callback(user, gateway_tls_info_cb);
 		return 0;
 	case LWS_CALLBACK_HTTP:
 		/* Only the websocket upgrade is served here. */
@@ -570,7 +563,7 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		c->wsi = wsi;
 		c->since_us = c->last_rx_us = now_us();
 		lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
-		if (!read_identity(c))
+		if (!gateway_tls_identity(c->wsi, c->peer, c->cn, sizeof(c->cn), c->serial))
 			return close_now(c, 4003, "client certificate not accepted");
 		conn_register(gw, c);
 		log_debug("gateway: %s: connection %llu from %s", c->cn, (unsigned long long)c->id, c->peer);
@@ -637,7 +630,7 @@ static void gateway_free(struct gateway *gw)
 
 	for (ev = gw->ev_head; ev; ev = next) {
 		next = ev->next;
-		free(ev);
+		event_free(ev);
 	}
 	pthread_mutex_destroy(&gw->mu);
 	free(gw->listen_addr);
@@ -683,6 +676,12 @@ int gateway_start(const struct gateway_opts *opts, struct gateway **out)
 		gateway_free(gw);
 		return rc;
 	}
+	if ((rc = config_push_start(gw->db_url, on_config, gw, &gw->push)) < 0) {
+		log_error("gateway: cannot start the config pusher: %s", strerror(-rc));
+		ingest_stop(gw->ingest);
+		gateway_free(gw);
+		return rc;
+	}
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
 	gw->protocols[0] = (struct lws_protocols){
@@ -710,6 +709,7 @@ int gateway_start(const struct gateway_opts *opts, struct gateway **out)
 	if (!gw->ctx) {
 		log_error("gateway: cannot listen on %s:%d with certificate %s (see the lws message above)",
 			  opts->listen_addr ? opts->listen_addr : "*", opts->port, opts->cert_path);
+		config_push_stop(gw->push);
 		ingest_stop(gw->ingest);
 		gateway_free(gw);
 		return -EADDRNOTAVAIL;
@@ -720,6 +720,7 @@ int gateway_start(const struct gateway_opts *opts, struct gateway **out)
 	if (rc) {
 		gw->ctx_alive = false;
 		lws_context_destroy(gw->ctx);
+		config_push_stop(gw->push);
 		ingest_stop(gw->ingest);
 		gateway_free(gw);
 		return -rc;
@@ -734,6 +735,8 @@ void gateway_stop(struct gateway *gw)
 {
 	if (!gw)
 		return;
+	/* The pusher first: its callback posts to the service thread. */
+	config_push_stop(gw->push);
 	atomic_store(&gw->stop, true);
 	lws_cancel_service(gw->ctx);
 	pthread_join(gw->thread, NULL);

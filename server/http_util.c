@@ -417,6 +417,8 @@ static int check_field(const struct http_field *f, json_t *v, struct http_error 
 	case HTTP_FT_IDS:
 	case HTTP_FT_ARRAY:
 		return check_array(f, v, err);
+	case HTTP_FT_ANY:
+		return 0;
 	}
 	http_error_set(err, 400, "invalid_field", f->name, "field '%s' is not valid", f->name);
 	return -EINVAL;

@@ -85,6 +85,7 @@ enum http_field_type {
 	HTTP_FT_BOOL,    /* true or false */
 	HTTP_FT_IDS,     /* array of distinct positive integer ids, at most max_len of them */
 	HTTP_FT_ARRAY,   /* array of at most max_len objects; the handler checks the members */
+	HTTP_FT_ANY,     /* any JSON value (null only with HTTP_FF_NULLABLE); the handler checks it */
 };
 enum {
 	HTTP_FF_REQUIRED = 1u << 0,

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/timefmt.h"
+#include "server/wire_dpi.h"
 
 /* Statements are sent in pipeline mode, in chunks: the results of a chunk must fit the socket buffers, or a
  * blocking client and the server would wait on each other (libpq "Pipeline Mode", interaction with blocking). */
@@ -30,9 +31,9 @@ static const struct {
 	  "update sensors set connected = true, last_seen = now(), software_version = $2, mode = $3, updated_at = now()"
 	  " where id = $1::uuid" },
 	{ "otw_bye", "update sensors set connected = false where id = $1::uuid" },
-	/* A device record is this sensor's whole view of the device: its address/protocol rows are replaced.
-	 * Deleting what is not in the new set and inserting the new set touch disjoint rows, so both run in one
-	 * statement (data-modifying CTEs see one snapshot and must not touch the same row twice). */
+	/* A device record is this sensor's whole view of the device: its address/protocol rows and its DPI report
+	 * ($15) are replaced. Deleting what is not in the new set and inserting the new set touch disjoint rows, so
+	 * both run in one statement (data-modifying CTEs see one snapshot and must not touch the same row twice). */
 	{ "otw_device",
 	  "with d as ("
 	  " insert into devices as o (merge_scope, zone_id, key, type, vendor, hostname, first_seen, last_seen)"
@@ -42,10 +43,10 @@ static const struct {
 	  "  first_seen = least(o.first_seen, excluded.first_seen),"
 	  "  last_seen = greatest(o.last_seen, excluded.last_seen), updated_at = now()"
 	  " returning id),"
-	  "s as (insert into device_sightings as o (device_id, sensor_id, first_seen, last_seen)"
-	  " select id, $9::uuid, $7::timestamptz, $8::timestamptz from d"
+	  "s as (insert into device_sightings as o (device_id, sensor_id, first_seen, last_seen, report)"
+	  " select id, $9::uuid, $7::timestamptz, $8::timestamptz, $15::jsonb from d"
 	  " on conflict (device_id, sensor_id) do update set first_seen = least(o.first_seen, excluded.first_seen),"
-	  "  last_seen = greatest(o.last_seen, excluded.last_seen)),"
+	  "  last_seen = greatest(o.last_seen, excluded.last_seen), report = excluded.report),"
 	  "md as (delete from device_macs x using d where x.device_id = d.id and x.sensor_id = $9::uuid"
 	  " and x.mac <> all ($10::macaddr[])),"
 	  "mi as (insert into device_macs (device_id, sensor_id, mac) select distinct d.id, $9::uuid, u"
@@ -63,7 +64,8 @@ static const struct {
 	  "  where n.name = x.name and n.role = x.role))"
 	  "insert into device_protocols (device_id, sensor_id, name, role) select distinct d.id, $9::uuid, n.name, n.role"
 	  " from d, unnest($13::text[], $14::text[]) n(name, role) on conflict do nothing" },
-	/* Counters are increments; exactly-once application makes their sum the sensor's total. */
+	/* Counters are increments; exactly-once application makes their sum the sensor's total. Function codes
+	 * ($13..$15: proto, code, name) are a set: the record's are added to the stored ones. */
 	{ "otw_connection",
 	  "with c as ("
 	  " insert into connections as o (merge_scope, zone_id, transport, src_addr, dst_addr, port, protocols,"
@@ -72,15 +74,21 @@ static const struct {
 	  "  $8::timestamptz, $9::timestamptz)"
 	  " on conflict (merge_scope, transport, src_addr, dst_addr, port) do update set"
 	  "  protocols = array(select distinct unnest(o.protocols || excluded.protocols) order by 1),"
-	  "  first_seen = least(o.first_seen, excluded.first_seen), last_seen = greatest(o.last_seen, excluded.last_seen)"
-	  " returning id)"
+	  "  first_seen = least(o.first_seen, excluded.first_seen), last_seen = greatest(o.last_seen, excluded.last_seen),"
+	  "  updated_at = now()"
+	  " returning id),"
+	  "f as (insert into connection_functions as o (connection_id, proto, code, name)"
+	  " select distinct on (u.p, u.k) c.id, u.p, u.k, u.n from c, unnest($13::text[], $14::bigint[], $15::text[]) u(p, k, n)"
+	  " order by u.p, u.k, u.n nulls last"
+	  " on conflict (connection_id, proto, code) do update set name = coalesce(excluded.name, o.name)"
+	  " where excluded.name is distinct from o.name and excluded.name is not null)"
 	  "insert into connection_sightings as o (connection_id, sensor_id, packets, bytes, first_seen, last_seen)"
 	  " select id, $10::uuid, $11::bigint, $12::bigint, $8::timestamptz, $9::timestamptz from c"
 	  " on conflict (connection_id, sensor_id) do update set packets = o.packets + excluded.packets,"
 	  "  bytes = o.bytes + excluded.bytes, first_seen = least(o.first_seen, excluded.first_seen),"
 	  "  last_seen = greatest(o.last_seen, excluded.last_seen)" },
-	/* Withdraws this sensor's view of a device; the device goes when no other sensor still reports it
-	 * (its remaining child rows go by the foreign keys' cascade). */
+	/* Withdraws this sensor's view of a device; the device goes when no other sensor still reports it and no
+	 * device was merged into it (its remaining child rows go by the foreign keys' cascade). */
 	{ "otw_device_remove",
 	  "with d as (select id from devices where merge_scope = $1 and key = $2),"
 	  "a as (delete from device_macs x using d where x.device_id = d.id and x.sensor_id = $3::uuid),"
@@ -89,10 +97,20 @@ static const struct {
 	  "e as (delete from device_protocols x using d where x.device_id = d.id and x.sensor_id = $3::uuid),"
 	  "f as (delete from device_sightings x using d where x.device_id = d.id and x.sensor_id = $3::uuid)"
 	  "delete from devices x using d where x.id = d.id and not exists"
-	  " (select 1 from device_sightings s where s.device_id = d.id and s.sensor_id <> $3::uuid)" },
+	  " (select 1 from device_sightings s where s.device_id = d.id and s.sensor_id <> $3::uuid)"
+	  " and not exists (select 1 from devices m where m.merged_into = d.id)" },
 	{ "otw_health",
 	  "insert into sensor_events (sensor_id, seq, at, kind, details)"
 	  " values ($1::uuid, $2::bigint, $3::timestamptz, $4, $5::jsonb)" },
+	/* DPI events and violations: one counter row per sensor, kind, protocol, name and endpoints; the count is
+	 * an increment. A time the sensor did not have falls back to the other one. */
+	{ "otw_dpi_event",
+	  "insert into dpi_events as o (sensor_id, kind, proto, name, src_addr, dst_addr, count, first_seen, last_seen,"
+	  " detail) values ($1::uuid, $2, $3, $4, $5, $6, $7::bigint,"
+	  " coalesce($8::timestamptz, $9::timestamptz, now()), coalesce($9::timestamptz, $8::timestamptz, now()), $10)"
+	  " on conflict (sensor_id, kind, proto, name, src_addr, dst_addr) do update set count = o.count + excluded.count,"
+	  "  first_seen = least(o.first_seen, excluded.first_seen), last_seen = greatest(o.last_seen, excluded.last_seen),"
+	  "  detail = coalesce(excluded.detail, o.detail), received_at = now()" },
 };
 
 /* Maps a failed result to the outcome codes of the header. */
@@ -243,7 +261,7 @@ static void sb_array_elem(struct sbuf *b, const char *s)
 
 /* Parameters of one statement; the strings live in `text`, addressed by offsets until the statement is sent
  * (the buffer may move while it grows). */
-#define MAX_PARAMS 14
+#define MAX_PARAMS 15
 struct stmt_params {
 	struct sbuf text;
 	size_t off[MAX_PARAMS];
@@ -288,7 +306,8 @@ static void sp_time(struct stmt_params *sp, int64_t usec)
 	sp_str(sp, timefmt_rfc3339_ms(usec, buf));
 }
 
-/* A JSON array (strings or integers) as a PostgreSQL array literal. `field` picks a member of object entries. */
+/* A JSON array (strings or integers) as a PostgreSQL array literal. `field` picks a member of object entries;
+ * a null or missing one is NULL. */
 static void sp_array(struct sbuf *b, json_t *arr, const char *field)
 {
 	size_t i;
@@ -304,8 +323,10 @@ static void sp_array(struct sbuf *b, json_t *arr, const char *field)
 		if (json_is_integer(v)) {
 			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 			sb_array_elem(b, num);
-		} else {
+		} else if (json_is_string(v)) {
 			sb_array_elem(b, json_string_value(v));
+		} else {
+			sb_putn(b, "NULL", 4);
 		}
 	}
 	sb_putn(b, "}", 1);
@@ -342,16 +363,64 @@ static void canon_key(const char *key, char out[72])
 	snprintf(out, 72, "%.*s:%s", (int)(colon - key), key, addr);
 }
 
-/* Fills the parameters of one record's statement and returns its name. */
-static const char *record_params(struct stmt_params *sp, const struct wire_record *r, const char *scope,
+/* An address member of a DPI event (checked: an IP, a MAC or null) in canonical text, or NULL. */
+static void sp_addr(struct stmt_params *sp, json_t *v)
+{
+	char buf[64];
+
+	if (!json_is_string(v)) {
+		sp_str(sp, NULL);
+		return;
+	}
+	canon_addr(json_string_value(v), buf);
+	sp_str(sp, buf);
+}
+
+/* A time member of a DPI event (checked: RFC 3339 or null), normalised to UTC milliseconds, or NULL. */
+static void sp_time_member(struct stmt_params *sp, json_t *v)
+{
+	int64_t t;
+
+	if (json_is_string(v) && timefmt_parse_rfc3339(json_string_value(v), &t))
+		sp_time(sp, t);
+	else
+		sp_str(sp, NULL);
+}
+
+static const char *dpi_event_params(struct stmt_params *sp, const struct wire_record *r, const char *sensor_id)
+{
+	json_t *o = r->u.health.obj;
+
+	sp_str(sp, sensor_id);
+	sp_str(sp, r->kind == WIRE_DPI_REC_VIOLATION ? "violation" : "event");
+	sp_str(sp, json_string_value(json_object_get(o, "proto")));
+	sp_str(sp, json_string_value(json_object_get(o, "name")));
+	sp_addr(sp, json_object_get(o, "src_addr"));
+	sp_addr(sp, json_object_get(o, "dst_addr"));
+	sp_i64(sp, json_integer_value(json_object_get(o, "count")));
+	sp_time_member(sp, json_object_get(o, "first_seen"));
+	sp_time_member(sp, json_object_get(o, "last_seen"));
+	sp_str(sp, json_string_value(json_object_get(o, "detail")));
+	return "otw_dpi_event";
+}
+
+/* Fills the parameters of one record's statement and returns its name. `rec` is the record's JSON object. */
+static const char *record_params(struct stmt_params *sp, const struct wire_record *r, json_t *rec, const char *scope,
 				 const char *zone, const char *sensor_id)
 {
 	char buf[72];
 
 	sp_reset(sp);
+	if (r->kind == WIRE_DPI_REC_EVENT || r->kind == WIRE_DPI_REC_VIOLATION)
+		return dpi_event_params(sp, r, sensor_id);
 	switch (r->kind) {
 	case WIRE_REC_DEVICE: {
 		const struct wire_device *d = &r->u.dev;
+		char *report = wire_dpi_device_report(d, rec);
+		if (!report) {
+			sp->text.oom = true;
+			return "otw_device";
+		}
 		canon_key(d->key, buf);
 		sp_str(sp, scope);
 		sp_str(sp, zone);
@@ -367,6 +436,8 @@ static const char *record_params(struct stmt_params *sp, const struct wire_recor
 		sp_arr(sp, d->vlans, NULL);
 		sp_arr(sp, d->protocols, "name");
 		sp_arr(sp, d->protocols, "role");
+		sp_str(sp, report);
+		free(report);
 		return "otw_device";
 	}
 	case WIRE_REC_CONNECTION: {
@@ -388,6 +459,9 @@ static const char *record_params(struct stmt_params *sp, const struct wire_recor
 		sp_str(sp, sensor_id);
 		sp_i64(sp, cn->packets);
 		sp_i64(sp, cn->bytes);
+		sp_arr(sp, json_object_get(rec, "functions"), "proto");
+		sp_arr(sp, json_object_get(rec, "functions"), "code");
+		sp_arr(sp, json_object_get(rec, "functions"), "name");
 		return "otw_connection";
 	}
 	case WIRE_REC_HEALTH: {
@@ -466,7 +540,7 @@ static int apply_records(PGconn *c, const char *sensor_id, const struct wire_msg
 			const struct wire_record *r = &m->u.batch.records[i];
 			if (r->seq <= applied)
 				continue;
-			name = record_params(&sp, r, scope, zone, sensor_id);
+			name = record_params(&sp, r, wire_dpi_record(m, i), scope, zone, sensor_id);
 		} else {
 			snprintf(ackbuf, sizeof(ackbuf), "%" PRIu64, ack);
 			sp_reset(&sp);

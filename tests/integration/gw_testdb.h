@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/migrate.h"
+
 /* A conninfo string for database `name` on the server of `url` (every other option kept). Caller frees. */
 static inline char *testdb_conninfo(const char *url, const char *name)
 {
@@ -52,15 +54,13 @@ static inline int testdb_admin(const char *url, const char *sql)
 	return rc;
 }
 
-/* Drops and creates database `name`, applies sql/001_init.sql from OTW_SOURCE_ROOT; returns its conninfo. */
+/* Drops and creates database `name`, applies every migration of OTW_SOURCE_ROOT/sql (the console's own migrator:
+ * the programs that include this link libotw_server); returns its conninfo. */
 static inline char *testdb_create(const char *admin_url, const char *name)
 {
-	char sql[256], path[1024], *schema = NULL, *info = NULL;
+	char sql[256], dir[1024], err[1024], *info = NULL;
 	const char *root = getenv("OTW_SOURCE_ROOT");
-	FILE *f;
-	long len;
 	PGconn *c = NULL;
-	PGresult *r;
 
 	snprintf(sql, sizeof(sql), "drop database if exists %s with (force)", name);
 	if (testdb_admin(admin_url, sql))
@@ -68,33 +68,19 @@ static inline char *testdb_create(const char *admin_url, const char *name)
 	snprintf(sql, sizeof(sql), "create database %s", name);
 	if (testdb_admin(admin_url, sql))
 		return NULL;
-	snprintf(path, sizeof(path), "%s/sql/001_init.sql", root ? root : ".");
-	f = fopen(path, "rb");
-	if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
-	    !(schema = calloc(1, (size_t)len + 1)) || fread(schema, 1, (size_t)len, f) != (size_t)len) {
-		fprintf(stderr, "testdb: cannot read %s\n", path);
-		goto out;
-	}
+	snprintf(dir, sizeof(dir), "%s/sql", root ? root : ".");
 	info = testdb_conninfo(admin_url, name);
 	c = info ? PQconnectdb(info) : NULL;
 	if (!c || PQstatus(c) != CONNECTION_OK) {
 		fprintf(stderr, "testdb: %s", c ? PQerrorMessage(c) : "no conninfo\n");
 		free(info);
 		info = NULL;
-		goto out;
-	}
-	r = PQexec(c, schema);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		fprintf(stderr, "testdb: schema: %s", PQerrorMessage(c));
+	} else if (migrate_run(c, dir, err, sizeof(err)) < 0) {
+		fprintf(stderr, "testdb: schema: %s\n", err);
 		free(info);
 		info = NULL;
 	}
-	PQclear(r);
-out:
-	if (f)
-		fclose(f);
 	PQfinish(c);
-	free(schema);
 	return info;
 }
 

@@ -17,8 +17,9 @@ def uniq(prefix):
 
 class World:
     """Site A (zones A1, A2) in region RA of business unit BA, site B (zone B1) in region RB of BB; a placed sensor
-    per zone and one unassigned; a device and a connection per zone and in the unassigned sensor's scope; access
-    groups gA (site A) and gA1 (zone A1); users analyst (gA), ro (gA1), nogroup (read_only, no group)."""
+    per zone and one unassigned; a device, a connection and a DPI event per zone and in the unassigned sensor's
+    scope; access groups gA (site A) and gA1 (zone A1); users analyst (gA), ro (gA1), nogroup (read_only, no
+    group)."""
 
     def __init__(self, con):
         self.con = con
@@ -33,7 +34,7 @@ class World:
         self.sensor = {z: a("POST", "/api/v1/sensors", {"name": "sensor-" + z, "zone_id": self.zone[z]})["sensor_id"]
                        for z in self.zone}
         self.sensor["U"] = a("POST", "/api/v1/sensors", {"name": "sensor-U"})["sensor_id"]
-        self.device, self.conn = {}, {}
+        self.device, self.conn, self.event = {}, {}, {}
         for i, z in enumerate(("A1", "A2", "B1", "U")):
             scope, zid = (f"z:{self.zone[z]}", str(self.zone[z])) if z != "U" else (f"s:{self.sensor['U']}", "null")
             self.device[z] = int(con.sql(
@@ -43,6 +44,10 @@ class World:
                 f"insert into connections (merge_scope, zone_id, transport, src_addr, dst_addr, port, first_seen, "
                 f"last_seen) values ('{scope}', {zid}, 'tcp', '10.0.0.{i}', '10.0.1.{i}', 502, '{T0}', '{T0}') "
                 f"returning id").splitlines()[0])
+            self.event[z] = int(con.sql(
+                f"insert into dpi_events (sensor_id, kind, proto, name, src_addr, dst_addr, count, first_seen, "
+                f"last_seen) values ('{self.sensor[z]}', 'event', 'modbus', 'plc_stop', '10.0.0.{i}', '10.0.1.{i}', "
+                f"1, '{T0}', '{T0}') returning id").splitlines()[0])
         self.group = {
             "A": a("POST", "/api/v1/access-groups", {"name": "gA", "scope": [{"site_id": self.site["A"]}]})["id"],
             "A1": a("POST", "/api/v1/access-groups", {"name": "gA1", "scope": [{"zone_id": self.zone["A1"]}]})["id"],
@@ -80,6 +85,16 @@ class World:
 
     def new_sensor(self, zone):
         return self.admin("POST", "/api/v1/sensors", {"name": uniq("sensor"), "zone_id": self.zone[zone]})["sensor_id"]
+
+    def new_devices(self, zone, n):
+        """n throwaway devices in the zone (merges consume them)."""
+        return [int(self.con.sql(
+            f"insert into devices (merge_scope, zone_id, key, first_seen, last_seen) values ('z:{self.zone[zone]}', "
+            f"{self.zone[zone]}, '{uniq('test')}', '{T0}', '{T0}') returning id").splitlines()[0]) for _ in range(n)]
+
+    def merge_body(self, zone):
+        a, b = self.new_devices(zone, 2)
+        return {"ids": [b], "into": a}
 
 
 # Callers: name -> (role, zones the caller may see). "anon" sends no token.
@@ -135,6 +150,20 @@ ROUTES = {
     ("GET", "/api/v1/devices/{id}"): ("session", Z, lambda w, z: (f"/api/v1/devices/{w.device[z]}", None)),
     ("PATCH", "/api/v1/devices/{id}"): ("analyst", Z, lambda w, z: (f"/api/v1/devices/{w.device[z]}",
                                                                      {"name": "PLC " + z})),
+    # A merge names its devices in the body: out of scope they are a 400 naming the field
+    # (test_merge_stays_in_scope), so this row checks the role gate on devices every role's scope holds.
+    ("POST", "/api/v1/devices/merge"): ("analyst", None, lambda w, z: ("/api/v1/devices/merge",
+                                                                       w.merge_body("A1"))),
+    ("GET", "/api/v1/dpi-events"): ("session", None, lambda w, z: ("/api/v1/dpi-events", None)),
+    ("GET", "/api/v1/zones/{id}/settings"): ("session", Z, lambda w, z: (f"/api/v1/zones/{w.zone[z]}/settings", None)),
+    ("PUT", "/api/v1/zones/{id}/settings"): ("analyst", Z, lambda w, z: (
+        f"/api/v1/zones/{w.zone[z]}/settings", {"subnets": ["10.0.0.0/24"], "vlan_names": {"10": "PLC net"}})),
+    ("GET", "/api/v1/sensors/{id}/settings"): ("session", Z, lambda w, z: (
+        f"/api/v1/sensors/{w.sensor[z]}/settings", None)),
+    ("PUT", "/api/v1/sensors/{id}/settings"): ("analyst", Z, lambda w, z: (
+        f"/api/v1/sensors/{w.sensor[z]}/settings", {"port_names": {"502": "Modbus"}})),
+    ("GET", "/api/v1/sensors/{id}/settings/effective"): ("session", Z, lambda w, z: (
+        f"/api/v1/sensors/{w.sensor[z]}/settings/effective", None)),
     ("GET", "/api/v1/connections"): ("session", None, lambda w, z: ("/api/v1/connections", None)),
     ("GET", "/api/v1/connections/{id}"): ("session", Z, lambda w, z: (f"/api/v1/connections/{w.conn[z]}", None)),
     ("GET", "/api/v1/business-units"): ("session", None, lambda w, z: ("/api/v1/business-units", None)),
@@ -273,12 +302,15 @@ def test_lists_are_filtered_by_scope(world):
         assert ids(con, t, "/api/v1/zones") == sorted(zone[z] for z in zones), caller
         assert ids(con, t, "/api/v1/devices") == sorted(dev[z] for z in inv), caller
         assert ids(con, t, "/api/v1/connections") == sorted(conn[z] for z in inv), caller
+        assert ids(con, t, "/api/v1/dpi-events") == sorted(w.event[z] for z in inv), caller
         r = con.api("GET", "/api/v1/sensors", token=t)
         assert sorted(x["id"] for x in r.body["items"]) == sorted(w.sensor[z] for z in inv), caller
         assert ids(con, t, "/api/v1/business-units") == sorted(w.bu[s] for s in sites), caller
         assert ids(con, t, "/api/v1/regions") == sorted(w.region[s] for s in sites), caller
     # A filter cannot widen the scope.
     assert ids(con, w.token["ro"], f"/api/v1/devices?zone_id={zone['A2']}") == []
+    assert ids(con, w.token["ro"], f"/api/v1/dpi-events?zone_id={zone['A2']}") == []
+    assert ids(con, w.token["ro"], f"/api/v1/dpi-events?device_id={dev['A2']}") == []
     assert ids(con, w.token["analyst"], f"/api/v1/zones?site_id={site['B']}") == []
 
 
@@ -296,6 +328,21 @@ def test_analyst_edits_inventory_in_scope_only(world):
     log = con.api("GET", "/api/v1/audit-log?action=device.update").body["items"]
     assert log[0]["username"] == "analyst"
     assert log[0]["details"] == {"before": {"name": "Boiler PLC"}, "after": {"name": None}}
+
+
+def test_merge_stays_in_scope(world):
+    """Devices outside the caller's scope are named like missing ones (400 on the field), and nothing merges."""
+    w, con = world, world.con
+    t = w.token["analyst"]
+    a1, b1 = w.new_devices("A1", 1)[0], w.new_devices("B1", 1)[0]
+    b2 = w.new_devices("B1", 1)[0]
+    r = con.api("POST", "/api/v1/devices/merge", {"ids": [b1], "into": b2}, token=t)
+    assert r.status == 400 and r.body["error"]["field"] == "into", r
+    r = con.api("POST", "/api/v1/devices/merge", {"ids": [b1], "into": a1}, token=t)
+    assert r.status == 400 and r.body["error"]["field"] == "ids", r
+    assert con.sql(f"select count(*) from devices where merged_into is not null and id in ({a1}, {b1}, {b2})") == "0"
+    r = con.api("POST", "/api/v1/devices/merge", {"ids": [b1], "into": b2})
+    assert r.status == 200 and r.body["merged_ids"] == [b1]
 
 
 def test_scope_follows_changes_at_once(world):
