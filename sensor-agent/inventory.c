@@ -549,7 +549,7 @@ static void transport_packet(struct inventory *inv, const struct dissect_frame *
 		fl->conn = conn_get(inv, &k, to_server && group, ts);
 		if (!fl->conn)
 			return;
-		if (to_server && src)
+		if (to_server && src && !group) /* a broadcast expects no answer from anyone in particular */
 			src->beh.out_conns++;
 	}
 	c = fl->conn;

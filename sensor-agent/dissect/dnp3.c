@@ -178,6 +178,53 @@ static void dnp3_request_events(struct proto_ctx *ctx, uint8_t fc, const uint8_t
 }
 
 /* The application header at the start of a fragment: control, function code, and IIN in responses. */
+/* Device attributes (group 0, IEEE 1815-2012 A.2) in a response: the identity an outstation states.
+ * Objects are walked while they are group 0 with a start-stop range (qualifier 0x00/0x01) and a string
+ * value (data type 1); anything else ends the walk, since other groups cannot be sized without their
+ * whole table. */
+static void dnp3_device_attributes(struct proto_ctx *ctx, const uint8_t *objs, size_t n)
+{
+	struct cursor c;
+	uint8_t group, var, qual, type, len;
+	const uint8_t *v;
+
+	cursor_init(&c, objs, n);
+	while (cursor_u8(&c, &group) && cursor_u8(&c, &var) && cursor_u8(&c, &qual) && group == 0) {
+		uint16_t start, stop;
+		enum proto_attr attr;
+		uint8_t b8;
+
+		if (qual == 0x00) {
+			if (!cursor_u8(&c, &b8))
+				return;
+			start = b8;
+			if (!cursor_u8(&c, &b8))
+				return;
+			stop = b8;
+		} else if (qual == 0x01) {
+			if (!cursor_u16le(&c, &start) || !cursor_u16le(&c, &stop))
+				return;
+		} else {
+			return;
+		}
+		if (start != stop || !cursor_u8(&c, &type) || !cursor_u8(&c, &len) || !cursor_bytes(&c, len, &v))
+			return;
+		if (type != 1) /* VSTR */
+			continue;
+		switch (var) {
+		case 252: attr = PROTO_ATTR_VENDOR; break;
+		case 250: attr = PROTO_ATTR_MODEL; break;
+		case 242: attr = PROTO_ATTR_FIRMWARE; break;
+		case 243: attr = PROTO_ATTR_HARDWARE; break;
+		case 248: attr = PROTO_ATTR_SERIAL; break;
+		case 247: attr = PROTO_ATTR_HOSTNAME; break; /* user-assigned device name */
+		default: continue;
+		}
+		if (len)
+			proto_attr_text(ctx, PROTO_TARGET_SRC, attr, v, len);
+	}
+}
+
 static enum proto_result dnp3_app(struct proto_ctx *ctx, const uint8_t *a, size_t n)
 {
 	uint8_t fc;
@@ -200,6 +247,8 @@ static enum proto_result dnp3_app(struct proto_ctx *ctx, const uint8_t *a, size_
 		proto_function(ctx, fc, "unsolicited_response");
 	if (fc == DNP3_FC_RESPONSE && (a[3] & DNP3_IIN2_NO_FUNC_CODE_SUPPORT))
 		proto_event(ctx, "exception_response", "function code not supported");
+	if (fc == DNP3_FC_RESPONSE && n > 4 && a[4] == 0)
+		dnp3_device_attributes(ctx, a + 4, n - 4);
 	return PROTO_OK;
 }
 

@@ -418,6 +418,49 @@ static void every_prefix_is_safe(void **state)
 	}
 }
 
+/* A response with device attributes (group 0): vendor, model, firmware, serial of the outstation; the walk
+ * stops at the first object of another group and at a truncated one. */
+static void device_attributes(void **state)
+{
+	static struct harness h;
+	uint8_t user[200], frame[300];
+	size_t u = 0, n;
+	static const struct {
+		uint8_t var;
+		const char *s;
+	} attrs[] = { { 252, "ABB" }, { 250, "RTU560 560CMU05" }, { 242, "13.2.1" }, { 248, "1KGT596508" } };
+
+	(void)state;
+	user[u++] = 0xc0; /* transport: FIR, FIN, seq 0 */
+	user[u++] = 0xc1; /* application control */
+	user[u++] = 129;  /* response */
+	user[u++] = 0;
+	user[u++] = 0; /* IIN */
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+		size_t l = strlen(attrs[i].s);
+		const uint8_t hdr[] = { 0, attrs[i].var, 0x00, 0, 0, 1, (uint8_t)l };
+		memcpy(user + u, hdr, sizeof(hdr));
+		u += sizeof(hdr);
+		memcpy(user + u, attrs[i].s, l);
+		u += l;
+	}
+	user[u++] = 30; /* g30v1, ends the walk */
+	user[u++] = 1;
+	n = build_frame(frame, 0x44, user, u);
+	harness_init(&h, D);
+	assert_int_equal(parse1(&h, FROM_OUTSTATION, frame, n), PROTO_OK);
+	assert_string_equal(harness_attr(&h, PROTO_ATTR_VENDOR), "ABB");
+	assert_string_equal(harness_attr(&h, PROTO_ATTR_MODEL), "RTU560 560CMU05");
+	assert_string_equal(harness_attr(&h, PROTO_ATTR_FIRMWARE), "13.2.1");
+	assert_string_equal(harness_attr(&h, PROTO_ATTR_SERIAL), "1KGT596508");
+	/* cut inside the last string: the complete ones before it are still reported, nothing read past */
+	n = build_frame(frame, 0x44, user, u - 2 - 4);
+	harness_init(&h, D);
+	assert_int_equal(parse1(&h, FROM_OUTSTATION, frame, n), PROTO_OK);
+	assert_string_equal(harness_attr(&h, PROTO_ATTR_FIRMWARE), "13.2.1");
+	assert_null(harness_attr(&h, PROTO_ATTR_SERIAL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +474,7 @@ int main(void)
 		cmocka_unit_test(datagrams_with_several_frames),
 		cmocka_unit_test(violations),
 		cmocka_unit_test(every_prefix_is_safe),
+		cmocka_unit_test(device_attributes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
