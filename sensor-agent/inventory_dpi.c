@@ -135,14 +135,15 @@ static int security_rank(const char *mode)
 }
 
 /* How much a protocol's word on a device's identity weighs: what a controller answers about itself over
- * its own control protocol (S7 SZL, CIP identity, Modbus FC 43, BACnet device object, OPC UA) beats
- * what discovery and management protocols announce (SNMP, LLDP/CDP, DCP), which beats what naming and
- * IT protocols imply. A fact is replaced only by one of at least the same weight. */
+ * its own control protocol (S7 SZL, CIP identity, Modbus FC 43, BACnet device object, DNP3 attributes)
+ * beats what discovery and management protocols announce (SNMP, LLDP/CDP, DCP) and what an OPC UA server
+ * says of its application (a software name, not the hardware), which beats what naming and IT protocols
+ * imply. A fact is replaced only by one of at least the same weight. */
 static int source_rank(const char *proto)
 {
-	static const char *const strong[] = { "s7comm", "s7comm_plus", "enip", "mbtcp", "bacnet", "opcua", "dnp3",
+	static const char *const strong[] = { "s7comm", "s7comm_plus", "enip", "mbtcp", "bacnet", "dnp3",
 					      "iec60870_104" };
-	static const char *const middle[] = { "snmp", "lldp", "cdp", "pn_dcp" };
+	static const char *const middle[] = { "snmp", "lldp", "cdp", "pn_dcp", "opcua" };
 
 	for (size_t i = 0; proto && i < sizeof(strong) / sizeof(strong[0]); i++)
 		if (strcmp(proto, strong[i]) == 0)
