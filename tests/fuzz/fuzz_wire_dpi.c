@@ -1,0 +1,35 @@
+/* libFuzzer target for the console's reading of sensor batches with deep-inspection content
+ * (server/wire_dpi.c: the DPI members of device and connection records, event/violation records, the
+ * per-sensor device report): any bytes parse or fail with a bounded error, and whatever parses yields
+ * record objects and reports without crashing or leaking. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/wire_dpi.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct wire_msg m;
+	char err[256];
+
+	if (wire_dpi_parse((const char *)data, size, &m, err, sizeof(err)) != 0) {
+		if (strlen(err) >= sizeof(err))
+			abort();
+		return 0;
+	}
+	if (m.type == WIRE_BATCH) {
+		for (size_t i = 0; i < m.u.batch.nrecords; i++) {
+			json_t *rec = wire_dpi_record(&m, i);
+			if (!rec)
+				abort();
+			if (m.u.batch.records[i].kind == WIRE_REC_DEVICE)
+				free(wire_dpi_device_report(&m.u.batch.records[i].u.dev, rec));
+		}
+	}
+	wire_msg_free(&m);
+	return 0;
+}
