@@ -130,11 +130,13 @@ void api_sensors_create(struct api_call *c, PGconn *db)
 	"and n.dst_addr = o.dst_addr and n.port is not distinct from o.port where o.merge_scope = $1) "
 
 static const char *const move_sql[] = {
-	DEV_PAIRS "insert into device_sightings (device_id, sensor_id, first_seen, last_seen) "
-		  "select p.new_id, x.sensor_id, x.first_seen, x.last_seen from device_sightings x "
+	DEV_PAIRS "insert into device_sightings (device_id, sensor_id, first_seen, last_seen, report) "
+		  "select p.new_id, x.sensor_id, x.first_seen, x.last_seen, x.report from device_sightings x "
 		  "join p on x.device_id = p.old_id on conflict (device_id, sensor_id) do update set "
 		  "first_seen = least(device_sightings.first_seen, excluded.first_seen), "
-		  "last_seen = greatest(device_sightings.last_seen, excluded.last_seen)",
+		  "last_seen = greatest(device_sightings.last_seen, excluded.last_seen), "
+		  "report = case when excluded.last_seen >= device_sightings.last_seen then excluded.report "
+		  "else device_sightings.report end",
 	DEV_PAIRS "insert into device_macs (device_id, sensor_id, mac) select p.new_id, x.sensor_id, x.mac "
 		  "from device_macs x join p on x.device_id = p.old_id on conflict do nothing",
 	DEV_PAIRS "insert into device_ips (device_id, sensor_id, ip) select p.new_id, x.sensor_id, x.ip "
@@ -147,8 +149,16 @@ static const char *const move_sql[] = {
 	DEV_PAIRS "update devices n set first_seen = least(n.first_seen, o.first_seen), "
 		  "last_seen = greatest(n.last_seen, o.last_seen), name = coalesce(n.name, o.name), "
 		  "type = coalesce(n.type, o.type), vendor = coalesce(n.vendor, o.vendor), "
-		  "hostname = coalesce(n.hostname, o.hostname), updated_at = now() "
+		  "hostname = coalesce(n.hostname, o.hostname), "
+		  /* analyst data of both: the device already in the zone wins where both have a value */
+		  "overrides = o.overrides || n.overrides, authorized = n.authorized or o.authorized, "
+		  "importance = coalesce(n.importance, o.importance), "
+		  "description = case when n.description = '' then o.description else n.description end, "
+		  "tags = coalesce((select array_agg(t order by t) from (select distinct t "
+		  "from unnest(n.tags || o.tags) t order by t limit 32) u), '{}'), updated_at = now() "
 		  "from p join devices o on o.id = p.old_id where n.id = p.new_id",
+	/* devices an analyst merged into a paired device follow it to the zone's device */
+	DEV_PAIRS "update devices d set merged_into = p.new_id from p where d.merged_into = p.old_id",
 	DEV_PAIRS "delete from devices d using p where d.id = p.old_id",
 	"update devices set merge_scope = $2, zone_id = $3::bigint, updated_at = now() where merge_scope = $1",
 	CONN_PAIRS "insert into connection_sightings (connection_id, sensor_id, packets, bytes, first_seen, last_seen) "
@@ -163,6 +173,9 @@ static const char *const move_sql[] = {
 		   "last_seen = greatest(n.last_seen, o.last_seen), "
 		   "protocols = array(select distinct u from unnest(n.protocols || o.protocols) u order by u) "
 		   "from p join connections o on o.id = p.old_id where n.id = p.new_id",
+	CONN_PAIRS "insert into connection_functions (connection_id, proto, code, name) "
+		   "select p.new_id, x.proto, x.code, x.name from connection_functions x "
+		   "join p on x.connection_id = p.old_id on conflict do nothing",
 	CONN_PAIRS "delete from connections c using p where c.id = p.old_id",
 	"update connections set merge_scope = $2, zone_id = $3::bigint where merge_scope = $1",
 };

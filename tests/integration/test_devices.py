@@ -459,9 +459,11 @@ def test_retention_purge(console, tmp_path):
     assert con.sql("select count(*) from audit_log where action = 'device.purge'") == "0"
 
     # Untouched for 40 days: the PLC and the device merged into it go, with the connection and the event.
-    con.sql(f"update devices set updated_at = now() - interval '40 days' where id in ({old['id']}, {merged['id']})")
-    con.sql("update connections set updated_at = now() - interval '40 days'")
-    con.sql("update dpi_events set received_at = now() - interval '40 days'")
+    # One transaction (psql -c runs its statements as one): a purge between them would find the devices old
+    # and the events not yet.
+    con.sql(f"update devices set updated_at = now() - interval '40 days' where id in ({old['id']}, {merged['id']}); "
+            "update connections set updated_at = now() - interval '40 days'; "
+            "update dpi_events set received_at = now() - interval '40 days'")
     deadline = time.monotonic() + 20
     while con.sql("select count(*) from audit_log where action = 'device.purge'") == "0":
         assert time.monotonic() < deadline, con.read_log()
@@ -486,3 +488,43 @@ def test_config_rejects_bad_retention(console, tmp_path):
     r = subprocess.run([str(conftest.CONSOLE_BIN), "serve", "--state", c.state_dir, "--db", c.db_url,
                         "--device-retention-days", "0"], capture_output=True, text=True, timeout=30)
     assert r.returncode != 0 and "device_retention_days" in r.stderr
+
+
+def test_placing_a_sensor_keeps_dpi_and_analyst_data(con, tmp_path):
+    """An unassigned sensor's inventory joins the zone's when it is placed: the device both saw becomes one,
+    with both sensors' reports, both analysts' edits (the zone's device winning a conflict), merges made on
+    either side, and the function codes of both connections."""
+    zone = zone_of(con, "place")
+    a = WsSensor(con, tmp_path, "placed-a", zone)
+    a.connect()
+    a.batch(plc("CPU 315-2 PN/DP"), s7_conn(5, "write_var"))
+    za = by_key(con, "mac:00:1b:1b:00:00:01", f"?zone_id={zone}")
+    r = con.api("PATCH", f"/api/v1/devices/{za['id']}", {"model": "CPU 1516", "tags": ["zone"]})
+    assert r.status == 200, r
+
+    b = WsSensor(con, tmp_path, "placed-b", None)
+    b.connect()
+    b.batch(plc("CPU 315-2 PN/DP", firmware="V3.3.0"), s7_conn(0x28, "plc_control"),
+            host("ip:10.20.0.77", ["10.20.0.77"]))
+    unassigned = f"?sensor_id={b.sensor_id}"
+    ub = by_key(con, "mac:00:1b:1b:00:00:01", unassigned)
+    other = by_key(con, "ip:10.20.0.77", unassigned)
+    r = con.api("PATCH", f"/api/v1/devices/{ub['id']}",
+                {"model": "ignored: the zone's override wins", "os": "VxWorks", "tags": ["field"],
+                 "authorized": True, "description": "seen by the unassigned sensor"})
+    assert r.status == 200, r
+    r = con.api("POST", "/api/v1/devices/merge", {"ids": [other["id"]], "into": ub["id"]})
+    assert r.status == 200, r
+
+    r = con.api("PATCH", f"/api/v1/sensors/{b.sensor_id}", {"zone_id": zone})
+    assert r.status == 200, r
+    d = by_key(con, "mac:00:1b:1b:00:00:01", f"?zone_id={zone}")
+    assert d["id"] == za["id"]
+    assert sorted(d["sensor_ids"]) == sorted([a.sensor_id, b.sensor_id])
+    assert d["overrides"]["model"] == "CPU 1516" and d["overrides"]["os"] == "VxWorks"
+    assert d["tags"] == ["field", "zone"] and d["authorized"] is True
+    assert d["description"] == "seen by the unassigned sensor"
+    assert "ip:10.20.0.77" in d["keys"]  # the merge made on the unassigned side follows the device
+    conns = con.api("GET", f"/api/v1/connections?zone_id={zone}").body["items"]
+    assert len(conns) == 1
+    assert {f["code"] for f in conns[0]["functions"]} == {4, 5, 0x28}
