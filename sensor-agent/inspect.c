@@ -116,12 +116,15 @@ void inspect_print_table(FILE *out, json_t *doc)
 static void inspect_usage(FILE *out)
 {
 	fprintf(out, "usage: otwatch-sensor inspect FILE... [--json] [--oui-dir DIR] [--dpi-mem-mib N]\n"
-		     "                               [--dpi-flow-kib N]\n"
+		     "                               [--dpi-flow-kib N] [--baseline-from FILE]... [--operational]\n"
 		     "  Reads pcap/pcapng files into one inventory and prints devices and connections.\n"
 		     "  --json            print the inspect JSON document\n"
 		     "  --oui-dir DIR     IEEE registry CSVs (default " OUI_DEFAULT_DIR ")\n"
 		     "  --dpi-mem-mib N   cap on deep-inspection memory, all flows (default 64)\n"
-		     "  --dpi-flow-kib N  cap on bytes buffered per flow direction (default 64)\n");
+		     "  --dpi-flow-kib N  cap on bytes buffered per flow direction (default 64)\n"
+		     "  --baseline-from F learn a baseline on capture F (repeatable), then report the alerts the\n"
+		     "                    FILEs raise against it\n"
+		     "  --operational     report alerts with an empty baseline (everything is new)\n");
 }
 
 int cmd_inspect(int argc, char **argv)
@@ -131,6 +134,8 @@ int cmd_inspect(int argc, char **argv)
 		{ "oui-dir", required_argument, NULL, 'o' },
 		{ "dpi-mem-mib", required_argument, NULL, 'M' },
 		{ "dpi-flow-kib", required_argument, NULL, 'K' },
+		{ "baseline-from", required_argument, NULL, 'B' },
+		{ "operational", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -140,11 +145,24 @@ int cmd_inspect(int argc, char **argv)
 	struct inventory *inv = NULL;
 	json_t *doc = NULL;
 	size_t mem_cap = 0, flow_cap = 0;
+	const char *baselines[16];
+	size_t n_baselines = 0;
+	bool operational = false;
 	int c, status = 1;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "jo:hM:K:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jo:hM:K:B:O", opts, NULL)) != -1) {
 		switch (c) {
+		case 'B':
+			if (n_baselines == sizeof(baselines) / sizeof(baselines[0])) {
+				fprintf(stderr, "otwatch-sensor: at most 16 --baseline-from captures\n");
+				return 2;
+			}
+			baselines[n_baselines++] = optarg;
+			break;
+		case 'O':
+			operational = true;
+			break;
 		case 'M':
 		case 'K':
 			if (inventory_parse_limit(c, optarg, c == 'M' ? &mem_cap : &flow_cap) < 0) {
@@ -176,6 +194,21 @@ int cmd_inspect(int argc, char **argv)
 	if (!inv || inventory_set_dpi_limits(inv, mem_cap, flow_cap) < 0) {
 		fprintf(stderr, "otwatch-sensor: out of memory\n");
 		goto out;
+	}
+	if ((n_baselines || operational) && inventory_enable_alerts(inv, operational && !n_baselines) < 0) {
+		fprintf(stderr, "otwatch-sensor: out of memory\n");
+		goto out;
+	}
+	for (size_t i = 0; i < n_baselines; i++)
+		if (inspect_read_file(inv, baselines[i]) < 0)
+			goto out;
+	if (n_baselines) {
+		/* the learning period ends: what it held is parsed, then departures from it are alerts */
+		inventory_drain(inv);
+		if (inventory_enable_alerts(inv, true) < 0) {
+			fprintf(stderr, "otwatch-sensor: out of memory\n");
+			goto out;
+		}
 	}
 	for (int i = optind; i < argc; i++)
 		if (inspect_read_file(inv, argv[i]) < 0)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "sensor-agent/alerts.h"
 #include "sensor-agent/dissect/dissect.h"
 #include "sensor-agent/dissect/dpi.h"
 #include "sensor-agent/dissect/registry.h"
@@ -152,6 +153,7 @@ void inventory_free(struct inventory *inv)
 	flows_foreach(inv->flows, flow_drop_dpi, inv);
 	dpi_free(inv->dpi);
 	inv_events_free(inv);
+	alerts_free(inv->alerts);
 	hashmap_free(&inv->devices);
 	hashmap_free(&inv->macs);
 	hashmap_free(&inv->ips);
@@ -173,6 +175,16 @@ int inventory_set_dpi_limits(struct inventory *inv, size_t total_bytes, size_t f
 		return -ENOMEM;
 	dpi_free(inv->dpi);
 	inv->dpi = d;
+	return 0;
+}
+
+int inventory_enable_alerts(struct inventory *inv, bool operational)
+{
+	if (!inv->alerts && !(inv->alerts = alerts_new()))
+		return -ENOMEM;
+	alerts_set_mode(inv->alerts, operational ? ALERTS_OPERATIONAL : ALERTS_LEARNING);
+	if (operational)
+		alerts_clear(inv->alerts); /* what the learning period raised is not reported */
 	return 0;
 }
 
@@ -210,6 +222,31 @@ int64_t inventory_last_packet_usec(const struct inventory *inv)
 	return inv->last_packet;
 }
 
+/* Addresses of the site's own networks (RFC 1918, link-local, unique-local): a new IP-only device there is a
+ * new host; elsewhere it is a remote peer, which the new-connection alert covers. */
+static bool ip_is_local_scope(int version, const uint8_t *a)
+{
+	if (version == 4)
+		return a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
+		       (a[0] == 169 && a[1] == 254);
+	return (a[0] & 0xfe) == 0xfc || ip_is_link_local6(a);
+}
+
+static void alert_new_device(struct inventory *inv, const struct inv_device *d, const struct inv_ip *ip)
+{
+	char addr[64];
+
+	if (!inv->alerts)
+		return;
+	if (d->has_mac)
+		inv_format_mac(d->mac, addr);
+	else if (ip && ip_is_local_scope(ip->key[0], ip->key + 1))
+		inv_format_ip(ip->key[0], ip->key + 1, addr);
+	else
+		return;
+	alerts_new_device(inv->alerts, d->key, addr, inv->now);
+}
+
 static struct inv_device *device_new(struct inventory *inv, const char *key)
 {
 	struct inv_device *d = calloc(1, sizeof(*d));
@@ -244,6 +281,7 @@ struct inv_device *inv_device_for_mac(struct inventory *inv, const uint8_t mac[6
 		device_free(d);
 		return NULL;
 	}
+	alert_new_device(inv, d, NULL);
 	return d;
 }
 
@@ -283,8 +321,8 @@ static void ip_make_own_device(struct inventory *inv, struct inv_ip *ip)
 
 	inv_format_ip(ip->key[0], ip->key + 1, key + 3);
 	d = hashmap_get(&inv->devices, key);
-	if (!d)
-		d = device_new(inv, key);
+	if (!d && (d = device_new(inv, key)))
+		alert_new_device(inv, d, ip);
 	if (d && !device_link_ip(d, ip)) {
 		hashmap_remove(&inv->devices, d->key);
 		device_free(d);
@@ -431,6 +469,13 @@ static void arp_learn(struct inventory *inv, const struct dissect_frame *f, int6
 		ip->arp_claimed = true;
 		return;
 	}
+	if (inv->alerts && ip->arp_claimed && ip->dev && ip->dev->has_mac) {
+		char a[46], m[18], o[18];
+		inv_format_ip(4, f->arp_spa, a);
+		inv_format_mac(f->arp_sha, m);
+		inv_format_mac(ip->dev->mac, o);
+		alerts_ip_conflict(inv->alerts, a, m, o, ts);
+	}
 	ip_release(inv, ip);
 	ip->arp_claimed = true;
 	if (device_link_ip(md, ip))
@@ -549,10 +594,22 @@ static void transport_packet(struct inventory *inv, const struct dissect_frame *
 		fl->conn = conn_get(inv, &k, to_server && group, ts);
 		if (!fl->conn)
 			return;
+		if (inv->alerts && !group && ((struct inv_conn *)fl->conn)->packets == 0) {
+			char cl[46], sv[46];
+			inv_conn_addrs(fl->conn, cl, sv);
+			alerts_new_connection(inv->alerts, f->transport == DISSECT_T_TCP ? "tcp" : "udp", cl, sv, k.port,
+					      ts);
+		}
 		if (to_server && src && !group) /* a broadcast expects no answer from anyone in particular */
 			src->beh.out_conns++;
 	}
 	c = fl->conn;
+	if (inv->alerts && f->transport == DISSECT_T_TCP && (f->tcp_flags & (DISSECT_TCP_SYN | DISSECT_TCP_ACK)) ==
+	    DISSECT_TCP_SYN && to_server && !group) {
+		char cl[46], sv[46];
+		inv_conn_addrs(c, cl, sv);
+		alerts_syn(inv->alerts, cl, sv, c->key.port, ts);
+	}
 	if (f->ip_fragment && flows_note_datagram(inv->flows, f, c, ts) < 0)
 		log_warn("inventory: out of memory tracking fragments");
 	client = to_server ? src : dst;
@@ -682,6 +739,7 @@ void inventory_packet(struct inventory *inv, int linktype, const struct pcap_pkt
 
 	inv->packets++;
 	inv->bytes += h->len;
+	inv->now = ts;
 	if (inv->first_packet == 0 || ts < inv->first_packet)
 		inv->first_packet = ts;
 	if (ts > inv->last_packet)

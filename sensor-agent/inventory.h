@@ -36,6 +36,11 @@ int inventory_set_dpi_limits(struct inventory *inv, size_t total_bytes, size_t f
 /* Parses the --dpi-mem-mib / --dpi-flow-kib option value for opt ('M' or 'K'); 0 and *out in bytes, or -1. */
 int inventory_parse_limit(int opt, const char *arg, size_t *out) __attribute__((warn_unused_result));
 
+/* Turns the alert engines on (alerts.h): in learning mode they build the baseline; switching to operational
+ * forgets the alerts raised so far and reports what departs from the baseline from then on, in the inspect
+ * document's "alerts". -ENOMEM. */
+int inventory_enable_alerts(struct inventory *inv, bool operational) __attribute__((warn_unused_result));
+
 struct settings;
 /* Applies the console's settings (settings.h; borrowed until replaced or the inventory is freed; NULL for
  * none): device records gain external/dynamic_address/vlan_names. With resend every device is sent again;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/timefmt.h"
+#include "sensor-agent/alerts.h"
 #include "sensor-agent/dissect/registry.h"
 #include "sensor-agent/inventory_json.h"
 
@@ -67,6 +68,11 @@ static void confirm(const struct inv_packet_ctx *pc, const struct proto_ctx *ctx
 	}
 	add_role(pc, ctx, false, ctx->src_role);
 	add_role(pc, ctx, true, ctx->dst_role);
+	if (pc->inv->alerts && c && !c->broadcast && c->key.transport != INV_T_ETH) {
+		char cl[46], sv[46];
+		inv_conn_addrs(c, cl, sv);
+		alerts_pair_protocol(pc->inv->alerts, cl, sv, name, ctx->ts);
+	}
 }
 
 static void function(const struct inv_packet_ctx *pc, const struct proto_ctx *ctx, const struct proto_obs *o)
@@ -91,6 +97,11 @@ static void function(const struct inv_packet_ctx *pc, const struct proto_ctx *ct
 	}
 	c->funcs[c->n_funcs++] = (struct inv_func){ ctx->proto, o->name ? o->name : "", code };
 	c->dirty = true;
+	if (pc->inv->alerts && !c->broadcast && c->key.transport != INV_T_ETH) {
+		char cl[46], sv[46];
+		inv_conn_addrs(c, cl, sv);
+		alerts_pair_function(pc->inv->alerts, cl, sv, ctx->proto, code, o->name, ctx->ts);
+	}
 }
 
 /* Keeps printable text only: control bytes and invalid UTF-8 become '?', surrounding blanks and NULs go. */
@@ -304,6 +315,9 @@ static void event(const struct inv_packet_ctx *pc, const struct proto_ctx *ctx, 
 	if (o->text && o->text_len)
 		sanitise(o->text, o->text_len, e->detail, sizeof(e->detail));
 	e->dirty = true;
+	if (inv->alerts)
+		alerts_dpi(inv->alerts, o->kind == PROTO_OBS_VIOLATION, k.proto, name, e->detail[0] ? e->detail : NULL,
+			   k.src[0] ? k.src : NULL, k.dst[0] ? k.dst : NULL, ctx->dir == PROTO_DIR_TO_SERVER, ctx->ts);
 	if (o->kind == PROTO_OBS_EVENT && programming_event(name)) {
 		/* The requester (client) of the PDU is the programming station. */
 		bool src_is_client = ctx->dir == PROTO_DIR_TO_SERVER;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/timefmt.h"
+#include "sensor-agent/alerts.h"
 #include "sensor-agent/classify.h"
 #include "sensor-agent/dissect/registry.h"
 #include "sensor-agent/flows.h"
@@ -243,7 +244,7 @@ static json_t *funcs_json(const struct inv_conn *c)
 	return a;
 }
 
-static void conn_addrs(const struct inv_conn *c, char *src, char *dst)
+void inv_conn_addrs(const struct inv_conn *c, char *src, char *dst)
 {
 	if (c->key.transport == INV_T_ETH) {
 		inv_format_mac(c->key.src, src);
@@ -266,7 +267,7 @@ json_t *inv_conn_json(const struct inv_conn *c, bool increments, bool with_kind)
 		json_decref(pa);
 		return NULL;
 	}
-	conn_addrs(c, src, dst);
+	inv_conn_addrs(c, src, dst);
 	memcpy(protos, c->protos, c->n_protos * sizeof(protos[0]));
 	qsort(protos, c->n_protos, sizeof(protos[0]), str_ptr_cmp);
 	for (uint8_t i = 0; i < c->n_protos; i++)
@@ -399,8 +400,8 @@ json_t *inventory_to_json(const struct inventory *inv)
 	json_object_set_new(stats, "last_packet", time_json(inv->last_packet));
 	json_object_set_new(stats, "truncated", json_boolean(inv->truncated));
 	json_object_set_new(stats, "protocols", inv_dpi_stats_json(inv));
-	doc = json_pack("{s:o, s:o, s:o, s:[], s:o}", "devices", jd, "connections", jc, "events", je, "alerts",
-			"stats", stats);
+	doc = json_pack("{s:o, s:o, s:o, s:o, s:o}", "devices", jd, "connections", jc, "events", je, "alerts",
+			inv->alerts ? alerts_json(inv->alerts) : json_array(), "stats", stats);
 	jd = jc = je = stats = NULL;
 fail:
 	json_decref(jd);

@@ -128,8 +128,12 @@ struct inv_event {
 
 struct settings;
 
+struct alerts;
+
 struct inventory {
 	const struct oui_db *oui;
+	struct alerts *alerts; /* NULL unless alerts were enabled */
+	int64_t now;           /* packet time of the packet being handled */
 	const struct settings *settings; /* the console's settings (not owned), or NULL */
 	struct dpi *dpi;
 	struct hashmap events; /* struct inv_event_key -> struct inv_event */
@@ -171,6 +175,8 @@ int inv_event_cmp(const void *a, const void *b);
 json_t *inv_dpi_stats_json(const struct inventory *inv);
 /* Binds an IPv4 address a DHCP server leased to a MAC device (the lease moves with the client). */
 void inv_dhcp_bind(struct inventory *inv, struct inv_device *d, const uint8_t addr[4], int64_t ts);
+/* Text of a connection's client and server addresses (buffers of 46 bytes). */
+void inv_conn_addrs(const struct inv_conn *c, char *client, char *server);
 /* inventory.c helpers used by inventory_dpi.c */
 struct inv_device *inv_device_for_mac(struct inventory *inv, const uint8_t mac[6]);
 struct inv_ip *inv_ip_find(const struct inventory *inv, int version, const uint8_t *addr);
