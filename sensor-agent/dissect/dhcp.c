@@ -176,16 +176,6 @@ static size_t dhcp_os_hint(const uint8_t *v, size_t len, char *out, size_t cap)
 	return 0;
 }
 
-/* A destination that names no single device: the limited broadcast, IPv4/IPv6 multicast, or a group MAC. */
-static bool dst_is_group(const struct dissect_frame *f)
-{
-	if (f->ip_version == 4 && (memcmp(f->dst_ip, "\xff\xff\xff\xff", 4) == 0 || (f->dst_ip[0] & 0xf0) == 0xe0))
-		return true;
-	if (f->ip_version == 6 && f->dst_ip[0] == 0xff)
-		return true;
-	return (f->has_dst_mac && (f->dst_mac[0] & 1)) || f->link_multicast;
-}
-
 static void dhcp_facts(struct proto_ctx *ctx, const uint8_t *chaddr, const struct dhcp_opts *o, int op,
 		       const uint8_t *yiaddr, const uint8_t *ciaddr)
 {
@@ -223,7 +213,7 @@ static enum proto_result dhcp_parse(void *state, struct proto_ctx *ctx, const ui
 	uint8_t op, htype, hlen;
 	uint32_t cookie;
 	const uint8_t *hdr;
-	bool group = dst_is_group(ctx->frame);
+	bool group = proto_dst_is_group(ctx->frame);
 
 	(void)state;
 	cursor_init(&c, p, len);

@@ -14,74 +14,15 @@
 #include <strings.h>
 
 #include "common/cursor.h"
+#include "sensor-agent/dissect/dns_name.h"
 #include "sensor-agent/dissect/proto.h"
 
 #define DNS_HDR_LEN 12
-#define DNS_NAME_MAX 255     /* octets on the wire, RFC 1035 3.1 */
-#define DNS_MAX_HOPS 64      /* compression pointers followed in one name (a safety net; see above) */
 #define DNS_MAX_FACTS 16     /* facts reported from one message */
 #define DNS_OPCODE_FN 0x10000 /* function code space of non-query opcodes: 0x10000 | opcode */
 
 enum { T_A = 1, T_NS = 2, T_CNAME = 5, T_SOA = 6, T_PTR = 12, T_HINFO = 13, T_MX = 15, T_TXT = 16,
        T_AAAA = 28, T_SRV = 33 };
-
-/* Walks the name at *off. On success *off is past the name as it sits in the message (a pointer ends it)
- * and, when out is not NULL, out holds the dotted text (no trailing dot, "" for the root) and *out_len its
- * length. out must hold DNS_NAME_MAX + 1 bytes. */
-static bool dns_name(const uint8_t *msg, size_t len, size_t *off, char *out, size_t *out_len)
-{
-	struct cursor c;
-	size_t limit = *off, wire = 0, n = 0;
-	unsigned hops = 0;
-	bool jumped = false;
-
-	cursor_init(&c, msg, len);
-	if (!cursor_skip(&c, *off))
-		return false;
-	for (;;) {
-		uint8_t l, lo;
-		const uint8_t *label;
-
-		if (!cursor_u8(&c, &l))
-			return false;
-		if ((l & 0xc0) == 0xc0) {
-			size_t ptr;
-
-			if (!cursor_u8(&c, &lo))
-				return false;
-			ptr = (size_t)(l & 0x3f) << 8 | lo;
-			if (ptr >= limit || ++hops > DNS_MAX_HOPS)
-				return false;
-			if (!jumped)
-				*off = c.off;
-			jumped = true;
-			c.off = limit = ptr; /* ptr < limit <= len */
-			continue;
-		}
-		if (l & 0xc0)
-			return false; /* 0x40 extended and 0x80 reserved label types (RFC 6891 obsoleted 0x40) */
-		if (l == 0)
-			break;
-		if (!cursor_bytes(&c, l, &label))
-			return false;
-		wire += (size_t)l + 1;
-		if (wire + 1 > DNS_NAME_MAX)
-			return false;
-		if (out) {
-			if (n)
-				out[n++] = '.';
-			memcpy(out + n, label, l);
-			n += l;
-		}
-	}
-	if (!jumped)
-		*off = c.off;
-	if (out) {
-		out[n] = 0;
-		*out_len = n;
-	}
-	return true;
-}
 
 /* Query type names (IANA "Resource Record (RR) TYPEs"). NULL: reserved or unassigned. */
 static const char *dns_type_name(uint16_t t)
@@ -121,16 +62,6 @@ static const char *dns_type_name(uint16_t t)
 	case 32769: return "dlv";
 	default: return NULL;
 	}
-}
-
-/* A destination that names no single device: the limited broadcast, IPv4/IPv6 multicast, or a group MAC. */
-static bool dst_is_group(const struct dissect_frame *f)
-{
-	if (f->ip_version == 4 && (memcmp(f->dst_ip, "\xff\xff\xff\xff", 4) == 0 || (f->dst_ip[0] & 0xf0) == 0xe0))
-		return true;
-	if (f->ip_version == 6 && f->dst_ip[0] == 0xff)
-		return true;
-	return (f->has_dst_mac && (f->dst_mac[0] & 1)) || f->link_multicast;
 }
 
 static int hexval(char c)
@@ -274,7 +205,7 @@ static bool dns_rdata_names(const struct dns_msg *m, uint16_t type, size_t rd, s
 		return false;
 	off += skip;
 	for (size_t i = 0; i < names; i++)
-		if (!dns_name(m->p, end, &off, NULL, NULL))
+		if (!dns_name_read(m->p, end, &off, NULL, NULL))
 			return false;
 	return type != T_SOA || end - off == 20;
 }
@@ -289,7 +220,7 @@ static bool dns_rr(struct dns_msg *m, size_t *off, int sec, bool response, const
 	struct cursor c;
 	struct proto_target t = { .kind = PROTO_TARGET_IP };
 
-	if (!dns_name(m->p, m->len, off, NULL, NULL)) {
+	if (!dns_name_read(m->p, m->len, off, NULL, NULL)) {
 		*why = "bad_name";
 		return false;
 	}
@@ -319,12 +250,12 @@ static bool dns_rr(struct dns_msg *m, size_t *off, int sec, bool response, const
 	case T_AAAA:
 		t.ip_version = type == T_A ? 4 : 6;
 		memcpy(t.addr, m->p + rd, rdlen);
-		if (dns_name(m->p, m->len, &owner_off, owner, &owner_len))
+		if (dns_name_read(m->p, m->len, &owner_off, owner, &owner_len))
 			dns_name_fact(m, &t, owner, owner_len);
 		break;
 	case T_PTR:
-		if (dns_name(m->p, m->len, &owner_off, owner, &owner_len) &&
-		    dns_reverse_addr(owner, owner_len, &t) && dns_name(m->p, m->len, &rd, target, &target_len))
+		if (dns_name_read(m->p, m->len, &owner_off, owner, &owner_len) &&
+		    dns_reverse_addr(owner, owner_len, &t) && dns_name_read(m->p, m->len, &rd, target, &target_len))
 			dns_name_fact(m, &t, target, target_len);
 		break;
 	case T_TXT:
@@ -360,7 +291,7 @@ static enum proto_result dns_message(struct proto_ctx *ctx, const uint8_t *p, si
 	struct cursor c;
 	uint16_t flags, counts[4];
 	uint8_t opcode;
-	bool response, group = dst_is_group(ctx->frame);
+	bool response, group = proto_dst_is_group(ctx->frame);
 	size_t off;
 	int32_t last_fn = -1;
 	const char *why = NULL;
@@ -381,7 +312,7 @@ static enum proto_result dns_message(struct proto_ctx *ctx, const uint8_t *p, si
 		uint16_t qtype;
 		const char *name;
 
-		if (!dns_name(p, len, &off, NULL, NULL)) {
+		if (!dns_name_read(p, len, &off, NULL, NULL)) {
 			proto_violation(ctx, "bad_name", "question name");
 			return PROTO_MALFORMED;
 		}

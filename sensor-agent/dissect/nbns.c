@@ -13,11 +13,10 @@
 #include <string.h>
 
 #include "common/cursor.h"
+#include "sensor-agent/dissect/dns_name.h"
 #include "sensor-agent/dissect/proto.h"
 
 #define NBNS_HDR_LEN 12
-#define NBNS_NAME_MAX 255
-#define NBNS_MAX_HOPS 64
 #define NBNS_MAX_FACTS 8
 #define NBNS_FN_NODE_STATUS 0x21 /* function code of an NBSTAT query: outside the opcode space 0-15 */
 
@@ -51,60 +50,14 @@ static bool nb_decode(const uint8_t *label, size_t l, uint8_t nb[16])
  * decodes its first label into the 16 NetBIOS bytes. The first label must be 32 characters 'A'..'P'. */
 static bool nbns_name(const uint8_t *msg, size_t len, size_t *off, uint8_t nb[16])
 {
-	struct cursor c;
-	size_t limit = *off, wire = 0, labels = 0;
-	unsigned hops = 0;
-	bool jumped = false;
+	char text[DNS_NAME_MAX + 1];
+	size_t n;
+	const char *dot;
 
-	cursor_init(&c, msg, len);
-	if (!cursor_skip(&c, *off))
+	if (!dns_name_read(msg, len, off, text, &n) || n == 0)
 		return false;
-	for (;;) {
-		uint8_t l, lo;
-		const uint8_t *label;
-
-		if (!cursor_u8(&c, &l))
-			return false;
-		if ((l & 0xc0) == 0xc0) {
-			size_t ptr;
-
-			if (!cursor_u8(&c, &lo))
-				return false;
-			ptr = (size_t)(l & 0x3f) << 8 | lo;
-			if (ptr >= limit || ++hops > NBNS_MAX_HOPS)
-				return false;
-			if (!jumped)
-				*off = c.off;
-			jumped = true;
-			c.off = limit = ptr; /* ptr < limit <= len */
-			continue;
-		}
-		if (l & 0xc0)
-			return false;
-		if (l == 0)
-			break;
-		if (!cursor_bytes(&c, l, &label))
-			return false;
-		wire += (size_t)l + 1;
-		if (wire + 1 > NBNS_NAME_MAX)
-			return false;
-		if (labels++ == 0 && !nb_decode(label, l, nb))
-			return false;
-	}
-	if (!jumped)
-		*off = c.off;
-	return labels > 0;
-}
-
-/* A destination that names no single device: the limited broadcast, IPv4/IPv6 multicast, or a group MAC.
- * (NetBIOS broadcasts go to the subnet broadcast address, which the group destination MAC reveals.) */
-static bool dst_is_group(const struct dissect_frame *f)
-{
-	if (f->ip_version == 4 && (memcmp(f->dst_ip, "\xff\xff\xff\xff", 4) == 0 || (f->dst_ip[0] & 0xf0) == 0xe0))
-		return true;
-	if (f->ip_version == 6 && f->dst_ip[0] == 0xff)
-		return true;
-	return (f->has_dst_mac && (f->dst_mac[0] & 1)) || f->link_multicast;
+	dot = memchr(text, '.', n);
+	return nb_decode((const uint8_t *)text, dot ? (size_t)(dot - text) : n, nb);
 }
 
 /* The length of a host name in the 15 name bytes (trailing spaces and NULs trimmed); 0 when the name is not a
@@ -207,7 +160,7 @@ static enum proto_result nbns_parse(void *state, struct proto_ctx *ctx, const ui
 	struct cursor c;
 	uint16_t flags, qd, rr[3];
 	uint8_t opcode, rcode;
-	bool response, facts, group = dst_is_group(ctx->frame), nbstat = false;
+	bool response, facts, group = proto_dst_is_group(ctx->frame), nbstat = false;
 	size_t off = NBNS_HDR_LEN;
 	const char *why = NULL;
 

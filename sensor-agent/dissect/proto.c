@@ -27,3 +27,12 @@ void proto_violation(struct proto_ctx *ctx, const char *name, const char *detail
 {
 	named(ctx, PROTO_OBS_VIOLATION, name, detail);
 }
+
+bool proto_dst_is_group(const struct dissect_frame *f)
+{
+	if (f->ip_version == 4 && (memcmp(f->dst_ip, "\xff\xff\xff\xff", 4) == 0 || (f->dst_ip[0] & 0xf0) == 0xe0))
+		return true;
+	if (f->ip_version == 6 && f->dst_ip[0] == 0xff)
+		return true;
+	return (f->has_dst_mac && (f->dst_mac[0] & 1)) || f->link_multicast;
+}

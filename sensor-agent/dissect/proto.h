@@ -169,6 +169,10 @@ static inline void proto_function(struct proto_ctx *ctx, uint32_t code, const ch
 void proto_event(struct proto_ctx *ctx, const char *name, const char *detail);
 void proto_violation(struct proto_ctx *ctx, const char *name, const char *detail);
 
+/* True when the frame's destination names no single device: the IPv4 limited broadcast, IPv4/IPv6 multicast,
+ * or a group MAC (which also reveals a subnet-directed broadcast). */
+bool proto_dst_is_group(const struct dissect_frame *f);
+
 /* The dissectors the registry knows (one per file). */
 extern const struct dissector dissector_modbus, dissector_s7comm, dissector_dnp3, dissector_enip,
 	dissector_bacnet, dissector_iec104, dissector_opcua, dissector_pn_dcp, dissector_dhcp, dissector_dns,

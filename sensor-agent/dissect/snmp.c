@@ -218,15 +218,6 @@ static bool is_default_community(const struct ber *b)
 	return (b->len == 6 && memcmp(b->v, "public", 6) == 0) || (b->len == 7 && memcmp(b->v, "private", 7) == 0);
 }
 
-static bool dst_is_group(const struct dissect_frame *f)
-{
-	if (f->ip_version == 4 && (memcmp(f->dst_ip, "\xff\xff\xff\xff", 4) == 0 || (f->dst_ip[0] & 0xf0) == 0xe0))
-		return true;
-	if (f->ip_version == 6 && f->dst_ip[0] == 0xff)
-		return true;
-	return (f->has_dst_mac && (f->dst_mac[0] & 1)) || f->link_multicast;
-}
-
 /* Manager = client, agent = server. A response from port 162 answers an inform, so its sender is the
  * manager; notifications come from the agent. */
 static void snmp_roles(struct proto_ctx *ctx, uint8_t type)
@@ -237,7 +228,7 @@ static void snmp_roles(struct proto_ctx *ctx, uint8_t type)
 	if (type == PDU_RESPONSE && ctx->frame->src_port == 162)
 		agent_sends = false;
 	ctx->src_role = agent_sends ? PROTO_ROLE_SERVER : PROTO_ROLE_CLIENT;
-	ctx->dst_role = dst_is_group(ctx->frame) ? PROTO_ROLE_NONE : agent_sends ? PROTO_ROLE_CLIENT
+	ctx->dst_role = proto_dst_is_group(ctx->frame) ? PROTO_ROLE_NONE : agent_sends ? PROTO_ROLE_CLIENT
 										 : PROTO_ROLE_SERVER;
 }
 
