@@ -146,9 +146,8 @@ static bool is_new(struct alerts *a, const struct bkey *k)
 	return a->mode == ALERTS_OPERATIONAL;
 }
 
-static void raise_alert(struct alerts *a, const char *engine, const char *severity, const char *title,
-			const char *src, const char *dst, const char *proto, const char *remediation, int64_t ts,
-			const char *message)
+void alerts_raise(struct alerts *a, const char *engine, const char *severity, const char *title, const char *src,
+		  const char *dst, const char *proto, const char *remediation, int64_t ts, const char *message)
 {
 	struct akey k;
 	struct alert *al;
@@ -208,7 +207,7 @@ void alerts_new_device(struct alerts *a, const char *key, const char *addr, int6
 	if (!is_new(a, &k))
 		return;
 	snprintf(msg, sizeof(msg), "A device not seen while learning appeared: %s", key);
-	raise_alert(a, "policy_violation", "minor", "New device", addr, NULL, NULL, REM_NEW, ts, msg);
+	alerts_raise(a, "policy_violation", "minor", "New device", addr, NULL, NULL, REM_NEW, ts, msg);
 }
 
 void alerts_new_connection(struct alerts *a, const char *transport, const char *client, const char *server,
@@ -220,7 +219,7 @@ void alerts_new_connection(struct alerts *a, const char *transport, const char *
 	if (!is_new(a, &k))
 		return;
 	snprintf(msg, sizeof(msg), "New %s connection %s -> %s port %u", transport, client, server, port);
-	raise_alert(a, "policy_violation", "warning", "New connection", client, server, NULL, REM_NEW, ts, msg);
+	alerts_raise(a, "policy_violation", "warning", "New connection", client, server, NULL, REM_NEW, ts, msg);
 }
 
 void alerts_syn(struct alerts *a, const char *client, const char *server, unsigned port, int64_t ts)
@@ -245,7 +244,7 @@ void alerts_syn(struct alerts *a, const char *client, const char *server, unsign
 		return;
 	snprintf(msg, sizeof(msg), "%s probed at least %d TCP ports of %s within a minute", client, SCAN_PORTS,
 		 server);
-	raise_alert(a, "anomaly", "major", "Port scan", client, server, "tcp", REM_SCAN, ts, msg);
+	alerts_raise(a, "anomaly", "major", "Port scan", client, server, "tcp", REM_SCAN, ts, msg);
 	it->n = 0; /* the next window's probes count again on the same alert */
 	it->window_start = ts;
 }
@@ -258,7 +257,7 @@ void alerts_pair_protocol(struct alerts *a, const char *client, const char *serv
 	if (!is_new(a, &k))
 		return;
 	snprintf(msg, sizeof(msg), "%s started speaking %s to %s", client, proto, server);
-	raise_alert(a, "policy_violation", "minor", "New protocol between devices", client, server, proto, REM_NEW,
+	alerts_raise(a, "policy_violation", "minor", "New protocol between devices", client, server, proto, REM_NEW,
 		    ts, msg);
 }
 
@@ -281,13 +280,13 @@ void alerts_pair_function(struct alerts *a, const char *client, const char *serv
 	if (writer_new) {
 		snprintf(msg, sizeof(msg), "%s wrote to %s over %s (%s) and did not while learning", client, server,
 			 proto, name);
-		raise_alert(a, "policy_violation", "major", "Write from a new source", client, server, proto,
+		alerts_raise(a, "policy_violation", "major", "Write from a new source", client, server, proto,
 			    REM_WRITE, ts, msg);
 		return;
 	}
 	snprintf(msg, sizeof(msg), "%s used %s function %s (%u) on %s for the first time", client, proto,
 		 name && *name ? name : "?", code, server);
-	raise_alert(a, "policy_violation", "minor", "New function code between devices", client, server, proto,
+	alerts_raise(a, "policy_violation", "minor", "New function code between devices", client, server, proto,
 		    REM_NEW, ts, msg);
 }
 
@@ -324,7 +323,7 @@ void alerts_dpi(struct alerts *a, bool violation, const char *proto, const char 
 	if (violation) {
 		snprintf(msg, sizeof(msg), "%s violation %s from %s%s%s", proto, name, src ? src : "?",
 			 detail ? ": " : "", detail ? detail : "");
-		raise_alert(a, "protocol_violation", "minor", "Protocol violation", src, dst, proto, REM_PROTO, ts, msg);
+		alerts_raise(a, "protocol_violation", "minor", "Protocol violation", src, dst, proto, REM_PROTO, ts, msg);
 		return;
 	}
 	if (strcmp(name, "exception_response") == 0) {
@@ -339,7 +338,7 @@ void alerts_dpi(struct alerts *a, bool violation, const char *proto, const char 
 		if (++it->n >= STORM_EXCEPTIONS) {
 			snprintf(msg, sizeof(msg), "%s answered %u requests from %s with %s exceptions within a minute",
 				 src ? src : "?", it->n, dst ? dst : "?", proto);
-			raise_alert(a, "protocol_violation", "minor", "Exception storm", src, dst, proto, REM_PROTO, ts,
+			alerts_raise(a, "protocol_violation", "minor", "Exception storm", src, dst, proto, REM_PROTO, ts,
 				    msg);
 			it->n = 0;
 			it->window_start = ts;
@@ -360,7 +359,7 @@ void alerts_dpi(struct alerts *a, bool violation, const char *proto, const char 
 			return;
 		snprintf(msg, sizeof(msg), "%s: %s -> %s%s%s", program_rules[i].event, station ? station : "?",
 			 target ? target : "?", detail ? " " : "", detail ? detail : "");
-		raise_alert(a, "policy_violation", program_rules[i].severity, program_rules[i].title, station, target,
+		alerts_raise(a, "policy_violation", program_rules[i].severity, program_rules[i].title, station, target,
 			    proto, REM_PROGRAM, ts, msg);
 		return;
 	}
@@ -369,7 +368,7 @@ void alerts_dpi(struct alerts *a, bool violation, const char *proto, const char 
 			continue;
 		snprintf(msg, sizeof(msg), "%s sent %s to %s over %s%s%s", station ? station : "?", name,
 			 target ? target : "?", proto, detail ? ": " : "", detail ? detail : "");
-		raise_alert(a, "operational", op_rules[i].severity, op_rules[i].title, station, target, proto, REM_OPS,
+		alerts_raise(a, "operational", op_rules[i].severity, op_rules[i].title, station, target, proto, REM_OPS,
 			    ts, msg);
 		return;
 	}
@@ -380,7 +379,7 @@ void alerts_ip_conflict(struct alerts *a, const char *ip, const char *mac, const
 	char msg[192];
 
 	snprintf(msg, sizeof(msg), "%s announced %s, which %s announced before", mac, ip, owner_mac);
-	raise_alert(a, "anomaly", "major", "ARP spoofing or IP address conflict", mac, owner_mac, "arp", REM_SPOOF, ts,
+	alerts_raise(a, "anomaly", "major", "ARP spoofing or IP address conflict", mac, owner_mac, "arp", REM_SPOOF, ts,
 		    msg);
 }
 

@@ -41,6 +41,11 @@ void alerts_pair_function(struct alerts *a, const char *client, const char *serv
  * the PDU was a request. */
 void alerts_dpi(struct alerts *a, bool violation, const char *proto, const char *name, const char *detail,
 		const char *src, const char *dst, bool src_is_client, int64_t ts);
+/* Raises an alert, or counts another occurrence of the same (engine, title, src, dst, protocol). engine,
+ * severity ("warning"|"minor"|"major"|"critical") and remediation must be static strings; the others are copied.
+ * Used by the engines in other files (indicator matches). */
+void alerts_raise(struct alerts *a, const char *engine, const char *severity, const char *title, const char *src,
+		  const char *dst, const char *proto, const char *remediation, int64_t ts, const char *message);
 /* ARP: mac announced ip, which owner_mac announced before. */
 void alerts_ip_conflict(struct alerts *a, const char *ip, const char *mac, const char *owner_mac, int64_t ts);
 
