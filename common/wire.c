@@ -1,8 +1,10 @@
 #include "common/wire.h"
 
 #include "common/timefmt.h"
+#include "common/wire_impl.h"
 
 #include <arpa/inet.h>
+#include <openssl/evp.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -10,15 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Field errors are written as "<path>.<field>: <problem>"; the path is "" at the top level and "records[i]"
- * inside a batch. */
-struct perr {
-	char *buf;
-	size_t len;
-	const char *path;
-};
-
-__attribute__((format(printf, 3, 4))) static int fail(struct perr *e, const char *field, const char *fmt, ...)
+int wire_fail(struct perr *e, const char *field, const char *fmt, ...)
 {
 	va_list ap;
 	int n = 0;
@@ -79,34 +73,34 @@ bool wire_is_uuid(const char *s)
 	return s[WIRE_SENSOR_ID_LEN] == '\0';
 }
 
-/* ---- field readers: each returns 0 or a -EINVAL from fail() ---- */
+/* ---- field readers: each returns 0 or a -EINVAL from wire_fail() ---- */
 
-static int get_str(struct perr *e, json_t *o, const char *f, size_t maxlen, bool nullable, const char **out)
+int wire_get_str(struct perr *e, json_t *o, const char *f, size_t maxlen, bool nullable, const char **out)
 {
 	json_t *v = json_object_get(o, f);
 
 	if (!v)
-		return fail(e, f, "missing");
+		return wire_fail(e, f, "missing");
 	if (json_is_null(v) && nullable) {
 		*out = NULL;
 		return 0;
 	}
 	if (!json_is_string(v))
-		return fail(e, f, nullable ? "not a string or null" : "not a string");
+		return wire_fail(e, f, nullable ? "not a string or null" : "not a string");
 	if (json_string_length(v) > maxlen)
-		return fail(e, f, "longer than %zu bytes", maxlen);
+		return wire_fail(e, f, "longer than %zu bytes", maxlen);
 	*out = json_string_value(v);
 	return 0;
 }
 
-static int get_int(struct perr *e, json_t *o, const char *f, int64_t lo, int64_t hi, int64_t *out)
+int wire_get_int(struct perr *e, json_t *o, const char *f, int64_t lo, int64_t hi, int64_t *out)
 {
 	json_t *v = json_object_get(o, f);
 
 	if (!v)
-		return fail(e, f, "missing");
+		return wire_fail(e, f, "missing");
 	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-		return fail(e, f, "not an integer %lld..%lld", (long long)lo, (long long)hi);
+		return wire_fail(e, f, "not an integer %lld..%lld", (long long)lo, (long long)hi);
 	*out = json_integer_value(v);
 	return 0;
 }
@@ -114,21 +108,21 @@ static int get_int(struct perr *e, json_t *o, const char *f, int64_t lo, int64_t
 static int get_u64(struct perr *e, json_t *o, const char *f, uint64_t *out)
 {
 	int64_t v = 0;
-	int r = get_int(e, o, f, 0, INT64_MAX, &v);
+	int r = wire_get_int(e, o, f, 0, INT64_MAX, &v);
 	if (r == 0)
 		*out = (uint64_t)v;
 	return r;
 }
 
-static int get_time(struct perr *e, json_t *o, const char *f, int64_t *out)
+int wire_get_time(struct perr *e, json_t *o, const char *f, int64_t *out)
 {
 	const char *s = NULL;
-	int r = get_str(e, o, f, 40, false, &s);
+	int r = wire_get_str(e, o, f, 40, false, &s);
 
 	if (r)
 		return r;
 	if (!timefmt_parse_rfc3339(s, out))
-		return fail(e, f, "not an RFC 3339 time");
+		return wire_fail(e, f, "not an RFC 3339 time");
 	return 0;
 }
 
@@ -137,11 +131,11 @@ static int get_array(struct perr *e, json_t *o, const char *f, json_t **out)
 	json_t *v = json_object_get(o, f);
 
 	if (!v)
-		return fail(e, f, "missing");
+		return wire_fail(e, f, "missing");
 	if (!json_is_array(v))
-		return fail(e, f, "not an array");
+		return wire_fail(e, f, "not an array");
 	if (json_array_size(v) > WIRE_MAX_LIST)
-		return fail(e, f, "more than %d entries", WIRE_MAX_LIST);
+		return wire_fail(e, f, "more than %d entries", WIRE_MAX_LIST);
 	*out = v;
 	return 0;
 }
@@ -159,15 +153,15 @@ static int get_str_array(struct perr *e, json_t *o, const char *f, size_t maxlen
 	json_array_foreach(*out, i, v) {
 		if (!json_is_string(v) || json_string_length(v) > maxlen || json_string_length(v) == 0 ||
 		    (ok && !ok(json_string_value(v))))
-			return fail(e, f, "entry %zu: not %s", i, what);
+			return wire_fail(e, f, "entry %zu: not %s", i, what);
 	}
 	return 0;
 }
 
-static int get_enum(struct perr *e, json_t *o, const char *f, const char *const *names, int *out)
+int wire_get_enum(struct perr *e, json_t *o, const char *f, const char *const *names, int *out)
 {
 	const char *s = NULL;
-	int r = get_str(e, o, f, WIRE_MAX_NAME, false, &s);
+	int r = wire_get_str(e, o, f, WIRE_MAX_NAME, false, &s);
 
 	if (r)
 		return r;
@@ -177,7 +171,7 @@ static int get_enum(struct perr *e, json_t *o, const char *f, const char *const 
 			return 0;
 		}
 	}
-	return fail(e, f, "unknown value");
+	return wire_fail(e, f, "unknown value");
 }
 
 /* ---- records ---- */
@@ -198,21 +192,21 @@ static int parse_device(struct perr *e, json_t *o, struct wire_device *d)
 	json_t *v;
 	int r, role;
 
-	if ((r = get_str(e, o, "key", WIRE_MAX_KEY, false, &d->key)))
+	if ((r = wire_get_str(e, o, "key", WIRE_MAX_KEY, false, &d->key)))
 		return r;
 	if (!is_device_key(d->key))
-		return fail(e, "key", "not \"mac:<mac>\" or \"ip:<ip>\"");
+		return wire_fail(e, "key", "not \"mac:<mac>\" or \"ip:<ip>\"");
 	if ((r = get_str_array(e, o, "macs", 17, wire_is_mac, "a MAC address", &d->macs)) ||
 	    (r = get_str_array(e, o, "ips", 45, wire_is_ip, "an IP address", &d->ips)) ||
 	    (r = get_array(e, o, "vlans", &d->vlans)))
 		return r;
 	json_array_foreach(d->vlans, i, v) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 4095)
-			return fail(e, "vlans", "entry %zu: not an integer 0..4095", i);
+			return wire_fail(e, "vlans", "entry %zu: not an integer 0..4095", i);
 	}
-	if ((r = get_str(e, o, "vendor", WIRE_MAX_STR, true, &d->vendor)) ||
-	    (r = get_str(e, o, "hostname", WIRE_MAX_STR, true, &d->hostname)) ||
-	    (r = get_str(e, o, "type", WIRE_MAX_NAME, true, &d->type)) ||
+	if ((r = wire_get_str(e, o, "vendor", WIRE_MAX_STR, true, &d->vendor)) ||
+	    (r = wire_get_str(e, o, "hostname", WIRE_MAX_STR, true, &d->hostname)) ||
+	    (r = wire_get_str(e, o, "type", WIRE_MAX_NAME, true, &d->type)) ||
 	    (r = get_array(e, o, "protocols", &d->protocols)))
 		return r;
 	json_array_foreach(d->protocols, i, v) {
@@ -221,19 +215,19 @@ static int parse_device(struct perr *e, json_t *o, struct wire_device *d)
 		struct perr pe = *e;
 
 		if (!json_is_object(v))
-			return fail(e, "protocols", "entry %zu: not an object", i);
+			return wire_fail(e, "protocols", "entry %zu: not an object", i);
 		snprintf(sub, sizeof(sub), "protocols[%zu]", i);
 		/* Name the nested field as "records[3].protocols[1].role". */
 		char path[96];
 		snprintf(path, sizeof(path), "%s%s%s", e->path, e->path[0] ? "." : "", sub);
 		pe.path = path;
-		if ((r = get_str(&pe, v, "name", WIRE_MAX_NAME, false, &name)) ||
-		    (r = get_enum(&pe, v, "role", roles, &role)))
+		if ((r = wire_get_str(&pe, v, "name", WIRE_MAX_NAME, false, &name)) ||
+		    (r = wire_get_enum(&pe, v, "role", roles, &role)))
 			return r;
 		if (!name[0])
-			return fail(&pe, "name", "empty");
+			return wire_fail(&pe, "name", "empty");
 	}
-	if ((r = get_time(e, o, "first_seen", &d->first_seen)) || (r = get_time(e, o, "last_seen", &d->last_seen)))
+	if ((r = wire_get_time(e, o, "first_seen", &d->first_seen)) || (r = wire_get_time(e, o, "last_seen", &d->last_seen)))
 		return r;
 	return 0;
 }
@@ -246,49 +240,57 @@ static int parse_connection(struct perr *e, json_t *o, struct wire_connection *c
 	int64_t n = 0;
 	int r, t;
 
-	if ((r = get_enum(e, o, "transport", transports, &t)))
+	if ((r = wire_get_enum(e, o, "transport", transports, &t)))
 		return r;
 	c->transport = (enum wire_transport)(t + 1);
 	addr_ok = c->transport == WIRE_TR_ETH ? wire_is_mac : wire_is_ip;
-	if ((r = get_str(e, o, "src_addr", 45, false, &c->src_addr)))
+	if ((r = wire_get_str(e, o, "src_addr", 45, false, &c->src_addr)))
 		return r;
 	if (!addr_ok(c->src_addr))
-		return fail(e, "src_addr", "not %s", c->transport == WIRE_TR_ETH ? "a MAC address" : "an IP address");
-	if ((r = get_str(e, o, "dst_addr", 45, false, &c->dst_addr)))
+		return wire_fail(e, "src_addr", "not %s", c->transport == WIRE_TR_ETH ? "a MAC address" : "an IP address");
+	if ((r = wire_get_str(e, o, "dst_addr", 45, false, &c->dst_addr)))
 		return r;
 	if (!addr_ok(c->dst_addr))
-		return fail(e, "dst_addr", "not %s", c->transport == WIRE_TR_ETH ? "a MAC address" : "an IP address");
+		return wire_fail(e, "dst_addr", "not %s", c->transport == WIRE_TR_ETH ? "a MAC address" : "an IP address");
 	v = json_object_get(o, "port");
 	if (!v)
-		return fail(e, "port", "missing");
+		return wire_fail(e, "port", "missing");
 	if (json_is_null(v)) {
 		c->port = -1;
 	} else {
-		if ((r = get_int(e, o, "port", 0, 65535, &n)))
-			return fail(e, "port", "not an integer 0..65535 or null");
+		if ((r = wire_get_int(e, o, "port", 0, 65535, &n)))
+			return wire_fail(e, "port", "not an integer 0..65535 or null");
 		c->port = (int)n;
 	}
 	v = json_object_get(o, "broadcast");
 	if (!json_is_boolean(v))
-		return fail(e, "broadcast", v ? "not a boolean" : "missing");
+		return wire_fail(e, "broadcast", v ? "not a boolean" : "missing");
 	c->broadcast = json_is_true(v);
 	if ((r = get_str_array(e, o, "protocols", WIRE_MAX_NAME, NULL, "a protocol name", &c->protocols)) ||
-	    (r = get_int(e, o, "packets", 0, INT64_MAX, &c->packets)) ||
-	    (r = get_int(e, o, "bytes", 0, INT64_MAX, &c->bytes)) ||
-	    (r = get_time(e, o, "first_seen", &c->first_seen)) || (r = get_time(e, o, "last_seen", &c->last_seen)))
+	    (r = wire_get_int(e, o, "packets", 0, INT64_MAX, &c->packets)) ||
+	    (r = wire_get_int(e, o, "bytes", 0, INT64_MAX, &c->bytes)) ||
+	    (r = wire_get_time(e, o, "first_seen", &c->first_seen)) || (r = wire_get_time(e, o, "last_seen", &c->last_seen)))
 		return r;
 	return 0;
 }
 
 static int parse_health(struct perr *e, json_t *o, struct wire_health *h)
 {
-	static const char *const events[] = { "capture_truncated", "capture_error", "stats", "capture_drops", NULL };
-	int r, ev;
+	static const char *const events[] = { "capture_truncated", "capture_error", "stats", "capture_drops", "mode",
+					      NULL };
+	static const char *const modes[] = { "learning", "operational", NULL };
+	static const char *const reasons[] = { "console", "quiet_period", "activation", NULL };
+	int r, ev, x;
+	int64_t rev;
 
-	if ((r = get_time(e, o, "at", &h->at)) || (r = get_enum(e, o, "event", events, &ev)))
+	if ((r = wire_get_time(e, o, "at", &h->at)) || (r = wire_get_enum(e, o, "event", events, &ev)))
 		return r;
 	h->event = events[ev];
 	h->obj = o;
+	if (strcmp(h->event, "mode") == 0 &&
+	    ((r = wire_get_enum(e, o, "mode", modes, &x)) || (r = wire_get_enum(e, o, "reason", reasons, &x)) ||
+	     (r = wire_get_int(e, o, "rev", 0, INT64_MAX, &rev))))
+		return r;
 	return 0;
 }
 
@@ -296,16 +298,17 @@ static int parse_device_remove(struct perr *e, json_t *o, struct wire_device_rem
 {
 	int r;
 
-	if ((r = get_str(e, o, "key", WIRE_MAX_KEY, false, &d->key)))
+	if ((r = wire_get_str(e, o, "key", WIRE_MAX_KEY, false, &d->key)))
 		return r;
 	if (!is_device_key(d->key))
-		return fail(e, "key", "not \"mac:<mac>\" or \"ip:<ip>\"");
+		return wire_fail(e, "key", "not \"mac:<mac>\" or \"ip:<ip>\"");
 	return 0;
 }
 
 static int parse_record(struct perr *e, json_t *o, struct wire_record *rec)
 {
-	static const char *const kinds[] = { "device", "connection", "health", "device_remove", NULL };
+	static const char *const kinds[] = { "device", "connection", "health", "device_remove", "event", "violation",
+					     "alert",  NULL };
 	int r, k;
 
 	if (!json_is_object(o)) {
@@ -313,14 +316,18 @@ static int parse_record(struct perr *e, json_t *o, struct wire_record *rec)
 		snprintf(e->buf, e->len, "%s: not an object", e->path);
 		return -EINVAL;
 	}
-	if ((r = get_u64(e, o, "seq", &rec->seq)) || (r = get_enum(e, o, "kind", kinds, &k)))
+	if ((r = get_u64(e, o, "seq", &rec->seq)) || (r = wire_get_enum(e, o, "kind", kinds, &k)))
 		return r;
 	rec->kind = (enum wire_rec_kind)(k + 1);
+	rec->obj = o;
 	switch (rec->kind) {
 	case WIRE_REC_DEVICE: return parse_device(e, o, &rec->u.dev);
 	case WIRE_REC_CONNECTION: return parse_connection(e, o, &rec->u.conn);
 	case WIRE_REC_HEALTH: return parse_health(e, o, &rec->u.health);
 	case WIRE_REC_DEVICE_REMOVE: return parse_device_remove(e, o, &rec->u.dev_remove);
+	case WIRE_REC_EVENT:
+	case WIRE_REC_VIOLATION: return wire_parse_event(e, o, rec);
+	case WIRE_REC_ALERT: return wire_parse_alert(e, o, rec);
 	}
 	return -EINVAL;
 }
@@ -339,18 +346,18 @@ static int parse_proto(struct perr *e, json_t *o, unsigned *major, unsigned *min
 	const char *s = NULL, *p;
 	unsigned long v[2];
 	char *end;
-	int r = get_str(e, o, "proto", 16, false, &s);
+	int r = wire_get_str(e, o, "proto", 16, false, &s);
 
 	if (r)
 		return r;
 	p = s;
 	for (int i = 0; i < 2; i++) {
 		if (!isdigit((unsigned char)*p))
-			return fail(e, "proto", "not \"MAJOR.MINOR\"");
+			return wire_fail(e, "proto", "not \"MAJOR.MINOR\"");
 		errno = 0;
 		v[i] = strtoul(p, &end, 10);
 		if (errno || v[i] > 65535 || (i == 0 && *end != '.') || (i == 1 && *end != '\0'))
-			return fail(e, "proto", "not \"MAJOR.MINOR\"");
+			return wire_fail(e, "proto", "not \"MAJOR.MINOR\"");
 		p = end + 1;
 	}
 	*major = (unsigned)v[0];
@@ -364,12 +371,12 @@ static int parse_hello(struct perr *e, json_t *o, struct wire_msg *m)
 	int r, mode;
 
 	if ((r = parse_proto(e, o, &m->u.hello.major, &m->u.hello.minor)) ||
-	    (r = get_str(e, o, "sensor_id", WIRE_SENSOR_ID_LEN, false, &m->u.hello.sensor_id)))
+	    (r = wire_get_str(e, o, "sensor_id", WIRE_SENSOR_ID_LEN, false, &m->u.hello.sensor_id)))
 		return r;
 	if (!wire_is_uuid(m->u.hello.sensor_id))
-		return fail(e, "sensor_id", "not a UUID");
-	if ((r = get_str(e, o, "version", WIRE_MAX_NAME, false, &m->u.hello.version)) ||
-	    (r = get_enum(e, o, "mode", modes, &mode)) ||
+		return wire_fail(e, "sensor_id", "not a UUID");
+	if ((r = wire_get_str(e, o, "version", WIRE_MAX_NAME, false, &m->u.hello.version)) ||
+	    (r = wire_get_enum(e, o, "mode", modes, &mode)) ||
 	    (r = get_u64(e, o, "first_seq", &m->u.hello.first_seq)) ||
 	    (r = get_u64(e, o, "last_seq", &m->u.hello.last_seq)))
 		return r;
@@ -388,23 +395,23 @@ static int parse_batch(struct perr *e, json_t *o, struct wire_msg *m)
 	if ((r = get_u64(e, o, "seq_from", &from)) || (r = get_u64(e, o, "seq_to", &to)))
 		return r;
 	if (from == 0)
-		return fail(e, "seq_from", "must be at least 1");
+		return wire_fail(e, "seq_from", "must be at least 1");
 	if (to < from)
-		return fail(e, "seq_to", "less than seq_from");
+		return wire_fail(e, "seq_to", "less than seq_from");
 	if (to - from >= WIRE_MAX_RECORDS)
-		return fail(e, "seq_to", "more than %d records in one batch", WIRE_MAX_RECORDS);
+		return wire_fail(e, "seq_to", "more than %d records in one batch", WIRE_MAX_RECORDS);
 	n = (size_t)(to - from) + 1;
 	recs = json_object_get(o, "records");
 	if (!recs)
-		return fail(e, "records", "missing");
+		return wire_fail(e, "records", "missing");
 	if (!json_is_array(recs))
-		return fail(e, "records", "not an array");
+		return wire_fail(e, "records", "not an array");
 	if (json_array_size(recs) != n)
-		return fail(e, "records", "%zu records for seq %llu..%llu", json_array_size(recs),
+		return wire_fail(e, "records", "%zu records for seq %llu..%llu", json_array_size(recs),
 			    (unsigned long long)from, (unsigned long long)to);
 	m->u.batch.records = calloc(n, sizeof(*m->u.batch.records));
 	if (!m->u.batch.records)
-		return fail(e, "records", "out of memory");
+		return wire_fail(e, "records", "out of memory");
 	m->u.batch.seq_from = from;
 	m->u.batch.seq_to = to;
 	m->u.batch.nrecords = n;
@@ -414,7 +421,7 @@ static int parse_batch(struct perr *e, json_t *o, struct wire_msg *m)
 		if ((r = parse_record(&re, v, &m->u.batch.records[i])))
 			return r;
 		if (m->u.batch.records[i].seq != from + i)
-			return fail(&re, "seq", "%llu, expected %llu (records must be consecutive)",
+			return wire_fail(&re, "seq", "%llu, expected %llu (records must be consecutive)",
 				    (unsigned long long)m->u.batch.records[i].seq, (unsigned long long)(from + i));
 	}
 	return 0;
@@ -447,14 +454,14 @@ static int get_name_map(struct perr *e, json_t *o, const char *member, const cha
 	if (!m)
 		return 0;
 	if (!json_is_object(m) || json_object_size(m) > 4096)
-		return fail(e, f, "not an object of at most 4096 names");
+		return wire_fail(e, f, "not an object of at most 4096 names");
 	json_object_foreach(m, k, v) {
 		char *end;
 		long n = strtol(k, &end, 10);
 		if (!isdigit((unsigned char)k[0]) || *end || n < lo || n > hi)
-			return fail(e, f, "key \"%.20s\" is not a number %ld..%ld", k, lo, hi);
+			return wire_fail(e, f, "key \"%.20s\" is not a number %ld..%ld", k, lo, hi);
 		if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > WIRE_MAX_NAME)
-			return fail(e, f, "name of %s is not a string of 1..%d bytes", k, WIRE_MAX_NAME);
+			return wire_fail(e, f, "name of %s is not a string of 1..%d bytes", k, WIRE_MAX_NAME);
 	}
 	return 0;
 }
@@ -466,25 +473,28 @@ static int parse_settings(struct perr *e, json_t *s)
 	int r;
 
 	if (!json_is_object(s))
-		return fail(e, "settings", "not an object");
+		return wire_fail(e, "settings", "not an object");
 	if ((a = json_object_get(s, "subnets"))) {
 		if (!json_is_array(a) || json_array_size(a) > WIRE_MAX_LIST)
-			return fail(e, "settings.subnets", "not an array of at most %d subnets", WIRE_MAX_LIST);
+			return wire_fail(e, "settings.subnets", "not an array of at most %d subnets", WIRE_MAX_LIST);
 		json_array_foreach(a, i, v)
 			if (!json_is_string(v) || !wire_is_cidr(json_string_value(v)))
-				return fail(e, "settings.subnets", "entry %zu is not a CIDR subnet", i);
+				return wire_fail(e, "settings.subnets", "entry %zu is not a CIDR subnet", i);
 	}
+	if ((a = json_object_get(s, "learning_quiet_period")) && !json_is_null(a) &&
+	    (!json_is_integer(a) || json_integer_value(a) < 60 || json_integer_value(a) > 365LL * 86400))
+		return wire_fail(e, "settings.learning_quiet_period", "not a number of seconds 60..31536000");
 	if ((r = get_name_map(e, s, "vlan_names", "settings.vlan_names", 1, 4094)) ||
 	    (r = get_name_map(e, s, "port_names", "settings.port_names", 1, 65535)))
 		return r;
 	if ((a = json_object_get(s, "dhcp_ranges"))) {
 		if (!json_is_array(a) || json_array_size(a) > WIRE_MAX_LIST)
-			return fail(e, "settings.dhcp_ranges", "not an array of at most %d ranges", WIRE_MAX_LIST);
+			return wire_fail(e, "settings.dhcp_ranges", "not an array of at most %d ranges", WIRE_MAX_LIST);
 		json_array_foreach(a, i, v) {
 			const char *lo = json_string_value(json_object_get(v, "start"));
 			const char *hi = json_string_value(json_object_get(v, "end"));
 			if (!lo || !hi || !wire_is_ip(lo) || !wire_is_ip(hi) || !strchr(lo, ':') != !strchr(hi, ':'))
-				return fail(e, "settings.dhcp_ranges", "entry %zu needs start and end addresses of one family",
+				return wire_fail(e, "settings.dhcp_ranges", "entry %zu needs start and end addresses of one family",
 					    i);
 		}
 	}
@@ -500,9 +510,86 @@ int wire_check_settings(json_t *settings, char *err, size_t errlen)
 	return parse_settings(&e, settings);
 }
 
+bool wire_is_evidence_ref(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!isalnum((unsigned char)s[n]) && s[n] != '_' && s[n] != '-')
+			return false;
+	return n > 0 && n <= WIRE_MAX_EVIDENCE_REF;
+}
+
+/* evidence_request {id, ref} and evidence {id, ref, pcap | error}. */
+static int parse_evidence(struct perr *e, json_t *root, struct wire_msg *m)
+{
+	uint64_t id;
+	const char *ref, *pcap = NULL, *error = NULL;
+	int r;
+
+	if ((r = wire_get_int(e, root, "id", 0, INT64_MAX, (int64_t *)&id)) ||
+	    (r = wire_get_str(e, root, "ref", WIRE_MAX_EVIDENCE_REF, false, &ref)))
+		return r;
+	if (!wire_is_evidence_ref(ref))
+		return wire_fail(e, "ref", "not 1..%d characters of [A-Za-z0-9_-]", WIRE_MAX_EVIDENCE_REF);
+	if (m->type == WIRE_EVIDENCE_REQUEST) {
+		m->u.evidence_request.id = id;
+		m->u.evidence_request.ref = ref;
+		return 0;
+	}
+	if (json_object_get(root, "error") &&
+	    (r = wire_get_str(e, root, "error", WIRE_MAX_STR, false, &error)))
+		return r;
+	if (!error) {
+		/* base64 of at most WIRE_MAX_EVIDENCE_BYTES */
+		if ((r = wire_get_str(e, root, "pcap", (WIRE_MAX_EVIDENCE_BYTES + 2) / 3 * 4, false, &pcap)))
+			return r;
+		m->u.evidence.pcap_len = json_string_length(json_object_get(root, "pcap"));
+	}
+	m->u.evidence.id = id;
+	m->u.evidence.ref = ref;
+	m->u.evidence.pcap = pcap;
+	m->u.evidence.error = error;
+	return 0;
+}
+
+static int parse_config(struct perr *e, json_t *root, struct wire_msg *m)
+{
+	static const char *const modes[] = { "learning", "operational", NULL };
+	json_t *req = json_object_get(root, "mode_request"), *v;
+	char path[48];
+	size_t i;
+	int r, mode;
+
+	m->u.config.settings = json_object_get(root, "settings");
+	if ((r = parse_settings(e, m->u.config.settings)))
+		return r;
+	if (req && !json_is_null(req)) {
+		struct perr me = { e->buf, e->len, "mode_request" };
+		if (!json_is_object(req))
+			return wire_fail(e, "mode_request", "not an object or null");
+		if ((r = wire_get_enum(&me, req, "mode", modes, &mode)) ||
+		    (r = wire_get_int(&me, req, "rev", 1, INT64_MAX, &m->u.config.mode_rev)))
+			return r;
+		m->u.config.mode = modes[mode];
+	}
+	m->u.config.learned = json_object_get(root, "learned");
+	if (!m->u.config.learned)
+		return 0;
+	if (!json_is_array(m->u.config.learned) || json_array_size(m->u.config.learned) > WIRE_MAX_LEARNED)
+		return wire_fail(e, "learned", "not an array of at most %d items", WIRE_MAX_LEARNED);
+	json_array_foreach(m->u.config.learned, i, v) {
+		snprintf(path, sizeof(path), "learned[%zu]", i);
+		if ((r = wire_parse_learn(e, v, path)))
+			return r;
+	}
+	return 0;
+}
+
 int wire_parse(const char *buf, size_t len, struct wire_msg *out, char *err, size_t errlen)
 {
-	static const char *const types[] = { "hello", "batch", "pong", "welcome", "ack", "ping", "config", NULL };
+	static const char *const types[] = { "hello", "batch", "pong", "welcome", "ack", "ping", "config",
+					     "evidence_request", "evidence", NULL };
 	struct perr e = { err, errlen, "" };
 	json_error_t jerr;
 	json_t *root;
@@ -522,7 +609,7 @@ int wire_parse(const char *buf, size_t len, struct wire_msg *out, char *err, siz
 		r = -EINVAL;
 		goto out;
 	}
-	if ((r = get_enum(&e, root, "type", types, &t)))
+	if ((r = wire_get_enum(&e, root, "type", types, &t)))
 		goto out;
 	out->type = (enum wire_type)(t + 1);
 	switch (out->type) {
@@ -532,10 +619,9 @@ int wire_parse(const char *buf, size_t len, struct wire_msg *out, char *err, siz
 	case WIRE_ACK: r = get_u64(&e, root, "seq", &out->u.ack.seq); break;
 	case WIRE_PING:
 	case WIRE_PONG: r = 0; break;
-	case WIRE_CONFIG:
-		out->u.config.settings = json_object_get(root, "settings");
-		r = parse_settings(&e, out->u.config.settings);
-		break;
+	case WIRE_CONFIG: r = parse_config(&e, root, out); break;
+	case WIRE_EVIDENCE_REQUEST:
+	case WIRE_EVIDENCE: r = parse_evidence(&e, root, out); break;
 	}
 out:
 	if (r)
@@ -582,11 +668,85 @@ json_t *wire_build_ack(uint64_t seq)
 
 json_t *wire_build_ping(void) { return json_pack("{s:s}", "type", "ping"); }
 
-json_t *wire_build_config(json_t *settings)
+json_t *wire_build_config(json_t *settings, const char *mode, int64_t mode_rev, json_t *learned)
 {
-	return json_pack("{s:s, s:O}", "type", "config", "settings", settings);
+	json_t *m = json_pack("{s:s, s:O}", "type", "config", "settings", settings);
+
+	if (m && mode &&
+	    json_object_set_new(m, "mode_request", json_pack("{s:s, s:I}", "mode", mode, "rev", (json_int_t)mode_rev))) {
+		json_decref(m);
+		return NULL;
+	}
+	if (m && learned && json_object_set(m, "learned", learned)) {
+		json_decref(m);
+		return NULL;
+	}
+	return m;
 }
 json_t *wire_build_pong(void) { return json_pack("{s:s}", "type", "pong"); }
+
+static char *wire_base64(const void *data, size_t len)
+{
+	char *out = malloc((len + 2) / 3 * 4 + 1);
+
+	if (out && len > INT32_MAX / 2) {
+		free(out);
+		return NULL;
+	}
+	if (out)
+		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	return out;
+}
+
+int wire_base64_decode(const char *in, size_t len, uint8_t **out, size_t *outlen)
+{
+	size_t pad = 0;
+	uint8_t *buf;
+	int n;
+
+	*out = NULL;
+	*outlen = 0;
+	if (len % 4 || len > INT32_MAX / 2)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] == '=')
+			pad++;
+		else if (pad || (!isalnum((unsigned char)in[i]) && in[i] != '+' && in[i] != '/'))
+			return -EINVAL; /* padding only at the end */
+	}
+	if (pad > 2)
+		return -EINVAL;
+	if (!(buf = malloc(len / 4 * 3 + 1)))
+		return -ENOMEM;
+	n = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)len);
+	if (n < 0 || (size_t)n < pad) {
+		free(buf);
+		return -EINVAL;
+	}
+	*out = buf;
+	*outlen = (size_t)n - pad;
+	return 0;
+}
+
+json_t *wire_build_evidence_request(uint64_t id, const char *ref)
+{
+	return json_pack("{s:s, s:I, s:s}", "type", "evidence_request", "id", (json_int_t)id, "ref", ref);
+}
+
+json_t *wire_build_evidence(uint64_t id, const char *ref, const void *data, size_t len, const char *error)
+{
+	json_t *m;
+	char *b64;
+
+	if (!data)
+		return json_pack("{s:s, s:I, s:s, s:s}", "type", "evidence", "id", (json_int_t)id, "ref", ref, "error",
+				 error ? error : "not available");
+	if (!(b64 = wire_base64(data, len)))
+		return NULL;
+	m = json_pack("{s:s, s:I, s:s, s:s}", "type", "evidence", "id", (json_int_t)id, "ref", ref, "pcap", b64);
+	free(b64);
+	return m;
+}
 
 char *wire_encode(json_t *msg, size_t *len)
 {

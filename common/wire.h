@@ -33,9 +33,27 @@ enum wire_type {
 	WIRE_ACK,
 	WIRE_PING,
 	WIRE_CONFIG, /* console -> sensor: the sensor's effective settings */
+	WIRE_EVIDENCE_REQUEST, /* console -> sensor: send the evidence capture `ref` */
+	WIRE_EVIDENCE,         /* sensor -> console: the capture (base64 pcap) or an error */
 };
 
-enum wire_rec_kind { WIRE_REC_DEVICE = 1, WIRE_REC_CONNECTION, WIRE_REC_HEALTH, WIRE_REC_DEVICE_REMOVE };
+#define WIRE_MAX_EVIDENCE_REF 64            /* bytes of an evidence reference: [A-Za-z0-9_-] */
+#define WIRE_MAX_EVIDENCE_BYTES (1u << 20)   /* largest evidence capture (before base64; fits a 4 MiB frame) */
+
+enum wire_rec_kind {
+	WIRE_REC_DEVICE = 1,
+	WIRE_REC_CONNECTION,
+	WIRE_REC_HEALTH,
+	WIRE_REC_DEVICE_REMOVE,
+	WIRE_REC_EVENT,     /* a DPI event (plc_stop, program_download, ...) with a count */
+	WIRE_REC_VIOLATION, /* a protocol violation with a count */
+	WIRE_REC_ALERT,     /* an alert of the detection engines (issue 5) */
+};
+
+#define WIRE_MAX_DETAIL 1024  /* bytes of an event's detail, an alert's message or remediation */
+#define WIRE_MAX_TITLE 128    /* bytes of an alert title */
+#define WIRE_MAX_LEARNED 200000 /* learned baseline items in one config message */
+#define WIRE_MAX_LEARN_ITEMS 64 /* learn items of one alert */
 
 enum wire_transport { WIRE_TR_TCP = 1, WIRE_TR_UDP, WIRE_TR_ETH };
 
@@ -64,8 +82,10 @@ struct wire_connection {
 	int64_t first_seen, last_seen;
 };
 
-/* A health record: `event` is "capture_truncated", "capture_error" or "stats"; `obj` is the whole record
- * (the details are its other members). */
+/* A health record: `event` is "capture_truncated", "capture_error", "stats", "capture_drops" or "mode"; `obj` is
+ * the whole record (the details are its other members). A "mode" record has "mode" ("learning"|"operational"),
+ * "reason" ("console" | "quiet_period" | "activation") and "rev" (the console's mode request it applied, 0 when
+ * none). */
 struct wire_health {
 	int64_t at;
 	const char *event;
@@ -78,14 +98,38 @@ struct wire_device_remove {
 	const char *key;
 };
 
+/* An event or violation record: counts are increments; times may be null on the wire (0 here). */
+struct wire_event {
+	const char *proto, *name;
+	const char *src, *dst; /* IP, MAC or NULL */
+	const char *detail;    /* NULL when absent */
+	int64_t count, first_seen, last_seen;
+};
+
+/* An alert record: the occurrences since the sensor's previous record of the same alert (count >= 1, between
+ * first_seen and last_seen, packet time). engine: policy_violation | protocol_violation | anomaly | operational |
+ * malware; severity: warning | minor | major | critical. learn is the baseline item that "learn" adds on the
+ * zone's sensors, or an array of 1..WIRE_MAX_LEARN_ITEMS of them (an alert that aggregates several new items),
+ * each checked like wire_check_learn; NULL when absent. evidence names the sensor's evidence capture (NULL when
+ * none). */
+struct wire_alert {
+	const char *engine, *severity, *title, *message, *remediation;
+	const char *src, *dst, *src_mac, *dst_mac, *protocol, *evidence;
+	int64_t count, first_seen, last_seen;
+	json_t *learn;
+};
+
 struct wire_record {
 	uint64_t seq;
 	enum wire_rec_kind kind;
+	json_t *obj; /* the record object (borrowed from the message tree) */
 	union {
 		struct wire_device dev;
 		struct wire_connection conn;
 		struct wire_health health;
 		struct wire_device_remove dev_remove;
+		struct wire_event ev;
+		struct wire_alert alert;
 	} u;
 };
 
@@ -109,13 +153,31 @@ struct wire_msg {
 			uint64_t applied_seq;
 		} welcome;
 		struct {
+			uint64_t id;     /* the console's request id, echoed in the answer */
+			const char *ref; /* checked: 1..WIRE_MAX_EVIDENCE_REF bytes of [A-Za-z0-9_-] */
+		} evidence_request;
+		struct {
+			uint64_t id;
+			const char *ref;
+			const char *pcap;  /* base64 of a pcap file (NULL when error is set) */
+			size_t pcap_len;
+			const char *error; /* NULL on success */
+		} evidence;
+		struct {
 			uint64_t seq;
 		} ack;
 		struct {
 			/* Validated, borrowed from root: {"subnets": ["10.0.0.0/24", ...], "vlan_names": {"10":
-			 * "name"}, "port_names": {"502": "name"}, "dhcp_ranges": [{"start": ip, "end": ip}]};
-			 * every member optional. */
+			 * "name"}, "port_names": {"502": "name"}, "dhcp_ranges": [{"start": ip, "end": ip}],
+			 * "learning_quiet_period": seconds}; every member optional. */
 			json_t *settings;
+			/* The console's latest mode request ("learning"|"operational", rev >= 1), or NULL/0 when it
+			 * made none: the sensor applies a rev once. */
+			const char *mode;
+			int64_t mode_rev;
+			/* The items learned from alerts in the sensor's zone (array of learn items, borrowed), or
+			 * NULL when the member is absent: the sensor's whole learned set, replacing the previous. */
+			json_t *learned;
 		} config;
 	} u;
 };
@@ -140,13 +202,25 @@ json_t *wire_build_batch(uint64_t seq_from, uint64_t seq_to, json_t *records);
 json_t *wire_build_welcome(uint64_t applied_seq);
 json_t *wire_build_ack(uint64_t seq);
 json_t *wire_build_ping(void);
-/* Borrows settings (a validated settings object; copied into the message). */
-json_t *wire_build_config(json_t *settings);
+/* Borrows settings (a validated settings object; copied into the message) and learned (an array of learn items,
+ * or NULL); mode NULL for no mode request. */
+json_t *wire_build_config(json_t *settings, const char *mode, int64_t mode_rev, json_t *learned);
+/* Checks a learn item: {"kind": "device"|"connection"|"pair_protocol"|"pair_function"|"writer"|"programmer"|
+ * "alert"|"arp_binding", "a": str, "b": str, "proto": str, "code": 0..4294967295, "title"?: str}; 0 or -EINVAL
+ * (err names the field). */
+int wire_check_learn(json_t *item, char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Checks a settings object as a config message carries it; 0 or -EINVAL with the field named in err. */
 int wire_check_settings(json_t *settings, char *err, size_t errlen) __attribute__((warn_unused_result));
 /* "a.b.c.d/n" or IPv6 "x::/n" with a prefix length valid for the family. */
 bool wire_is_cidr(const char *s);
 json_t *wire_build_pong(void);
+json_t *wire_build_evidence_request(uint64_t id, const char *ref);
+/* data/len: the pcap (base64-encoded here), or NULL with error set. */
+json_t *wire_build_evidence(uint64_t id, const char *ref, const void *data, size_t len, const char *error);
+/* Decodes standard base64 (padding required) into a heap buffer (free()); 0, -EINVAL or -ENOMEM. */
+int wire_base64_decode(const char *in, size_t len, uint8_t **out, size_t *outlen);
+/* [A-Za-z0-9_-]{1,WIRE_MAX_EVIDENCE_REF}: safe as a file name. */
+bool wire_is_evidence_ref(const char *s);
 
 /* Compact JSON text of a message, heap-allocated (free()); *len gets its length. Steals `msg`. NULL on failure. */
 char *wire_encode(json_t *msg, size_t *len);

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/timefmt.h"
 
 /* Text members of a device record, each a string of at most WIRE_MAX_STR bytes or null. */
 static const char *const device_texts[] = { "oui_vendor", "model", "firmware", "serial", "os", "fqdn", "plc_mode" };
@@ -48,22 +47,6 @@ static bool name_ok(const char *s)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
 			return false;
 	return true;
-}
-
-static bool addr_ok(json_t *v)
-{
-	if (json_is_null(v))
-		return true;
-	return str_ok(v, 1, 45, false) && (wire_is_ip(json_string_value(v)) || wire_is_mac(json_string_value(v)));
-}
-
-static bool time_ok(json_t *v, bool nullable)
-{
-	int64_t t;
-
-	if (json_is_null(v))
-		return nullable;
-	return str_ok(v, 1, 40, false) && timefmt_parse_rfc3339(json_string_value(v), &t);
 }
 
 static int check_device(json_t *o, size_t i, char *err, size_t errlen)
@@ -145,32 +128,6 @@ static int check_connection(json_t *o, size_t i, char *err, size_t errlen)
 	return 0;
 }
 
-/* An event or violation record. Times may be null (a sensor without packet time for it): ingest then uses the
- * other one. */
-static int check_event(json_t *o, size_t i, char *err, size_t errlen)
-{
-	json_t *v;
-
-	if (!str_ok(json_object_get(o, "proto"), 0, WIRE_MAX_NAME, false))
-		return fail(err, errlen, i, "proto", "not a string of at most %d bytes", WIRE_MAX_NAME);
-	if (!str_ok(json_object_get(o, "name"), 1, WIRE_MAX_NAME, false))
-		return fail(err, errlen, i, "name", "not a string of 1 to %d bytes", WIRE_MAX_NAME);
-	if (!(v = json_object_get(o, "src_addr")) || !addr_ok(v))
-		return fail(err, errlen, i, "src_addr", "not an IP address, a MAC address or null");
-	if (!(v = json_object_get(o, "dst_addr")) || !addr_ok(v))
-		return fail(err, errlen, i, "dst_addr", "not an IP address, a MAC address or null");
-	v = json_object_get(o, "count");
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return fail(err, errlen, i, "count", "not an integer 0..%lld", (long long)INT64_MAX);
-	if (!(v = json_object_get(o, "first_seen")) || !time_ok(v, true))
-		return fail(err, errlen, i, "first_seen", "not an RFC 3339 time or null");
-	if (!(v = json_object_get(o, "last_seen")) || !time_ok(v, true))
-		return fail(err, errlen, i, "last_seen", "not an RFC 3339 time or null");
-	if ((v = json_object_get(o, "detail")) && !str_ok(v, 0, WIRE_DPI_MAX_DETAIL, true))
-		return fail(err, errlen, i, "detail", "not a string of at most %d bytes or null", WIRE_DPI_MAX_DETAIL);
-	return 0;
-}
-
 json_t *wire_dpi_record(const struct wire_msg *m, size_t i)
 {
 	return json_array_get(json_object_get(m->root, "records"), i);
@@ -191,92 +148,11 @@ static int check_batch(const struct wire_msg *m, char *err, size_t errlen)
 	return rc;
 }
 
-/* 0: not a DPI kind, 1: event, 2: violation. */
-static int dpi_kind(json_t *rec)
-{
-	const char *k = json_string_value(json_object_get(rec, "kind"));
-
-	if (!k)
-		return 0;
-	return strcmp(k, "event") == 0 ? 1 : strcmp(k, "violation") == 0 ? 2 : 0;
-}
-
-/* If the message is a batch with event/violation records: checks them, replaces each with a health stand-in,
- * parses the result with wire_parse() and marks them. Returns 1 when it is no such batch (wire_parse() decides). */
-static int parse_with_events(const char *buf, size_t len, struct wire_msg *out, char *err, size_t errlen)
-{
-	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL), *recs, *rec;
-	unsigned char *kinds = NULL;
-	char *text = NULL, myerr[256];
-	size_t i, n = 0;
-	int rc = 1;
-
-	recs = json_object_get(root, "records");
-	if (!json_is_array(recs) || !json_is_string(json_object_get(root, "type")) ||
-	    strcmp(json_string_value(json_object_get(root, "type")), "batch") != 0)
-		goto out;
-	json_array_foreach(recs, i, rec)
-		n += dpi_kind(rec) != 0;
-	if (n == 0)
-		goto out;
-	if (!(kinds = calloc(json_array_size(recs), 1))) {
-		snprintf(err, errlen, "records: out of memory");
-		rc = -ENOMEM;
-		goto out;
-	}
-	json_array_foreach(recs, i, rec) {
-		if (!(kinds[i] = (unsigned char)dpi_kind(rec)))
-			continue;
-		if (check_event(rec, i, myerr, sizeof(myerr)) < 0) {
-			snprintf(err, errlen, "%s", myerr);
-			rc = -EINVAL;
-			goto out;
-		}
-		/* A stand-in wire_parse accepts; its time is any valid one (it is not used). */
-		if (json_object_set_new(rec, "kind", json_string("health")) ||
-		    json_object_set_new(rec, "at", json_string("1970-01-01T00:00:00Z")) ||
-		    json_object_set_new(rec, "event", json_string("stats"))) {
-			snprintf(err, errlen, "records: out of memory");
-			rc = -ENOMEM;
-			goto out;
-		}
-	}
-	if (!(text = json_dumps(root, JSON_COMPACT))) {
-		snprintf(err, errlen, "records: out of memory");
-		rc = -ENOMEM;
-		goto out;
-	}
-	if ((rc = wire_parse(text, strlen(text), out, err, errlen)) < 0)
-		goto out;
-	for (i = 0; i < out->u.batch.nrecords; i++) {
-		if (kinds[i])
-			out->u.batch.records[i].kind = kinds[i] == 1 ? WIRE_DPI_REC_EVENT : WIRE_DPI_REC_VIOLATION;
-	}
-out:
-	free(text);
-	free(kinds);
-	json_decref(root);
-	return rc;
-}
-
-/* A cheap look for the new kinds in compact JSON (what sensors send): such a batch skips the wire_parse() that would
- * fail on them. A miss costs only that failed pass; a false hit costs the JSON pass that finds nothing. */
-static bool maybe_events(const char *buf, size_t len)
-{
-	return memmem(buf, len, "\"kind\":\"event\"", 14) || memmem(buf, len, "\"kind\":\"violation\"", 18);
-}
-
 int wire_dpi_parse(const char *buf, size_t len, struct wire_msg *out, char *err, size_t errlen)
 {
-	int rc = maybe_events(buf, len) ? parse_with_events(buf, len, out, err, errlen) : 1;
+	int rc;
 
-	if (rc > 0 && (rc = wire_parse(buf, len, out, err, errlen)) < 0) {
-		int again = parse_with_events(buf, len, out, err, errlen);
-		if (again != 0)
-			return again > 0 ? rc : -EINVAL;
-		rc = 0;
-	}
-	if (rc < 0)
+	if (wire_parse(buf, len, out, err, errlen) < 0)
 		return -EINVAL;
 	if (out->type == WIRE_BATCH && (rc = check_batch(out, err, errlen)) < 0) {
 		wire_msg_free(out);

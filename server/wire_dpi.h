@@ -1,25 +1,14 @@
-/* The deep-inspection additions to otwatch.v1 records (docs/architecture.md "Records"), checked by the console:
- * the optional DPI members of device records (model, firmware, attributes, ...) and connection records
- * (functions), and the record kinds "event" and "violation".
- *
- * common/wire.c ignores unknown members, so the additions to device and connection records reach the console
- * unchecked; wire_dpi_parse() checks them with the same strictness and field-named errors. common/wire.c also
- * refuses the two new record kinds; until it knows them, wire_dpi_parse() checks those records itself, hands
- * wire_parse() a stand-in of a known kind for each, and marks them in the parsed message with the console-side
- * kinds below. Any other unknown kind is refused exactly as before. (Moving both into common/wire.c removes the
- * stand-in and its second JSON pass: see the issue 4 notes.) */
+/* The deep-inspection additions to otwatch.v1 device and connection records (docs/architecture.md "Records"),
+ * checked by the console: the optional DPI members of device records (model, firmware, attributes, ...) and
+ * connection records (functions). common/wire.c ignores unknown members, so they reach the console unchecked;
+ * wire_dpi_parse() checks them with the same strictness and field-named errors. (The event, violation and alert
+ * record kinds are common/wire.c's own.) */
 #pragma once
 #include <jansson.h>
 #include <stddef.h>
 
 #include "common/wire.h"
 
-/* Console-side record kinds of parsed batches (beyond enum wire_rec_kind). Their wire_record's u.health.obj is
- * the record object (members checked: proto, name, src_addr, dst_addr, count, first_seen, last_seen, detail). */
-#define WIRE_DPI_REC_EVENT ((enum wire_rec_kind)0x100)
-#define WIRE_DPI_REC_VIOLATION ((enum wire_rec_kind)0x101)
-
-#define WIRE_DPI_MAX_DETAIL 1024 /* bytes of an event's detail */
 #define WIRE_DPI_MAX_ATTRS 64    /* attributes per device record */
 #define WIRE_DPI_MAX_FUNCS 256   /* functions per connection record */
 

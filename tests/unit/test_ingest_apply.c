@@ -476,8 +476,8 @@ static void test_dpi_parse_spaced(void **state)
 	struct wire_msg m;
 
 	assert_int_equal(wire_dpi_parse(b, strlen(b), &m, err, sizeof(err)), 0);
-	assert_true(m.u.batch.records[0].kind == WIRE_DPI_REC_VIOLATION);
-	assert_true(m.u.batch.records[1].kind == WIRE_DPI_REC_EVENT);
+	assert_true(m.u.batch.records[0].kind == WIRE_REC_VIOLATION);
+	assert_true(m.u.batch.records[1].kind == WIRE_REC_EVENT);
 	wire_msg_free(&m);
 }
 

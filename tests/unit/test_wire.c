@@ -20,6 +20,14 @@
 	     "\"dst_addr\":\"10.0.0.9\",\"port\":502,\"broadcast\":false,\"protocols\":[\"modbus\"],"          \
 	     "\"packets\":10,\"bytes\":1200,\"first_seen\":\"2024-01-01T00:00:00Z\","                          \
 	     "\"last_seen\":\"2024-01-01T00:00:05.5Z\"}"
+#define ALERT "{\"seq\":%d,\"kind\":\"alert\",\"engine\":\"policy_violation\",\"severity\":\"minor\","      \
+	      "\"title\":\"New connection\",\"message\":\"m\",\"remediation\":\"r\",\"src\":\"10.0.0.1\","         \
+	      "\"dst\":\"10.0.0.9\",\"src_mac\":\"00:1d:9c:c6:72:e8\",\"dst_mac\":null,\"protocol\":null,"        \
+	      "\"count\":2,\"first_seen\":\"2024-01-01T00:00:00Z\",\"last_seen\":\"2024-01-01T00:00:01Z\","         \
+	      "\"learn\":{\"kind\":\"connection\",\"a\":\"10.0.0.1\",\"b\":\"10.0.0.9\",\"proto\":\"tcp\","        \
+	      "\"code\":502},\"evidence\":\"e-1\"}"
+#define EVENT "{\"seq\":%d,\"kind\":\"event\",\"proto\":\"s7comm\",\"name\":\"plc_stop\",\"src_addr\":\"10.0.0.1\"," \
+	      "\"dst_addr\":null,\"count\":1,\"first_seen\":null,\"last_seen\":\"2024-01-01T00:00:01Z\"}"
 #define HEALTH "{\"seq\":%d,\"kind\":\"health\",\"at\":\"2024-01-01T00:00:00.000Z\",\"event\":\"stats\"," \
 	       "\"drops\":3}"
 
@@ -255,7 +263,7 @@ static void test_batch_shape_errors(void **state)
 	snprintf(buf, sizeof(buf), "{\"type\":\"batch\",\"seq_from\":4,\"seq_to\":4,\"records\":[%s]}", rec);
 	expect_error(buf, "records[0].seq: 5, expected 4");
 	expect_error("{\"type\":\"batch\",\"seq_from\":1,\"seq_to\":1,\"records\":[7]}", "records[0]: not an object");
-	expect_error(batch_with(REC1(HEALTH), "kind", "\"alert\""), "records[0].kind: unknown value");
+	expect_error(batch_with(REC1(HEALTH), "kind", "\"alarm\""), "records[0].kind: unknown value");
 	expect_error(batch_with(REC1(HEALTH), "seq", NULL), "records[0].seq: missing");
 }
 
@@ -356,7 +364,7 @@ static void test_config(void **state)
 	assert_int_equal(m.type, WIRE_CONFIG);
 	settings = json_deep_copy(m.u.config.settings);
 	wire_msg_free(&m);
-	text = wire_encode(wire_build_config(settings), NULL);
+	text = wire_encode(wire_build_config(settings, NULL, 0, NULL), NULL);
 	assert_non_null(text);
 	assert_int_equal(parse(text, &m, err, sizeof(err)), 0);
 	assert_true(json_equal(m.u.config.settings, settings));
@@ -374,6 +382,119 @@ static void test_config(void **state)
 	assert_false(wire_is_cidr("192.168.0.0/"));
 	assert_false(wire_is_cidr("192.168.0.0"));
 	assert_false(wire_is_cidr("::1/129"));
+}
+
+static void test_alert_and_event(void **state)
+{
+	struct wire_msg m;
+	char err[256], b[8192];
+
+	snprintf(b, sizeof(b), "{\"type\":\"batch\",\"seq_from\":1,\"seq_to\":2,\"records\":[" ALERT "," EVENT "]}", 1, 2);
+	assert_int_equal(parse(b, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.u.batch.records[0].kind, WIRE_REC_ALERT);
+	assert_string_equal(m.u.batch.records[0].u.alert.engine, "policy_violation");
+	assert_string_equal(m.u.batch.records[0].u.alert.src_mac, "00:1d:9c:c6:72:e8");
+	assert_null(m.u.batch.records[0].u.alert.dst_mac);
+	assert_null(m.u.batch.records[0].u.alert.protocol);
+	assert_int_equal(m.u.batch.records[0].u.alert.count, 2);
+	assert_non_null(m.u.batch.records[0].u.alert.learn);
+	assert_string_equal(m.u.batch.records[0].u.alert.evidence, "e-1");
+	assert_int_equal(m.u.batch.records[1].kind, WIRE_REC_EVENT);
+	assert_int_equal(m.u.batch.records[1].u.ev.first_seen, 0);
+	assert_true(m.u.batch.records[1].u.ev.last_seen > 0);
+	assert_ptr_equal(m.u.batch.records[1].obj, json_array_get(json_object_get(m.root, "records"), 1));
+	wire_msg_free(&m);
+	expect_error(batch_with(REC1(ALERT), "engine", "\"magic\""), "records[0].engine: unknown value");
+	expect_error(batch_with(REC1(ALERT), "severity", "\"high\""), "records[0].severity: unknown value");
+	expect_error(batch_with(REC1(ALERT), "count", "0"), "records[0].count: not an integer 1..");
+	expect_error(batch_with(REC1(ALERT), "src", "\"nowhere\""), "records[0].src: not an IP address, a MAC");
+	expect_error(batch_with(REC1(ALERT), "src_mac", "\"10.0.0.1\""), "records[0].src_mac: not a MAC address");
+	expect_error(batch_with(REC1(ALERT), "title", "\"\""), "records[0].title: empty");
+	expect_error(batch_with(REC1(ALERT), "last_seen", "\"2023-01-01T00:00:00Z\""),
+		     "records[0].last_seen: before first_seen");
+	expect_error(batch_with(REC1(ALERT), "learn", "{\"kind\":\"x\"}"), "records[0].learn.kind: unknown value");
+	expect_error(batch_with(REC1(ALERT), "learn", "{\"kind\":\"alert\",\"a\":\"\",\"b\":\"\",\"proto\":\"\",\"code\":1}"),
+		     "records[0].learn.title: missing");
+	expect_error(batch_with(REC1(ALERT), "learn", "[]"), "records[0].learn: not an array of 1..64 items");
+	expect_error(batch_with(REC1(ALERT), "learn", "7"), "records[0].learn: not an object");
+	expect_error(batch_with(REC1(ALERT), "learn", "[{\"kind\":\"device\",\"a\":\"x\",\"b\":\"\",\"proto\":\"\",\"code\":0},{}]"),
+		     "records[0].learn[1].kind: missing");
+	expect_error(batch_with(REC1(EVENT), "count", "-1"), "records[0].count: not an integer");
+	expect_error(batch_with(REC1(EVENT), "src_addr", "7"), "records[0].src_addr: not a string or null");
+	expect_error(batch_with(REC1(EVENT), "first_seen", "\"yesterday\""), "records[0].first_seen: not an RFC 3339");
+	expect_error(batch_with(REC1(HEALTH), "event", "\"mode\""), "records[0].mode: missing");
+}
+
+static void test_config_mode_and_learned(void **state)
+{
+	struct wire_msg m;
+	char err[256];
+	json_t *settings = json_object(), *learned = json_loads("[{\"kind\":\"device\",\"a\":\"mac:00:01:02:03:04:05\","
+								  "\"b\":\"\",\"proto\":\"\",\"code\":0}]", 0, NULL);
+	char *text = wire_encode(wire_build_config(settings, "operational", 3, learned), NULL);
+
+	assert_non_null(text);
+	assert_int_equal(parse(text, &m, err, sizeof(err)), 0);
+	assert_string_equal(m.u.config.mode, "operational");
+	assert_int_equal(m.u.config.mode_rev, 3);
+	assert_int_equal(json_array_size(m.u.config.learned), 1);
+	wire_msg_free(&m);
+	free(text);
+	assert_int_equal(parse("{\"type\":\"config\",\"settings\":{}}", &m, err, sizeof(err)), 0);
+	assert_null(m.u.config.mode);
+	assert_null(m.u.config.learned);
+	wire_msg_free(&m);
+	expect_error("{\"type\":\"config\",\"settings\":{},\"mode_request\":{\"mode\":\"x\",\"rev\":1}}",
+		     "mode_request.mode: unknown value");
+	expect_error("{\"type\":\"config\",\"settings\":{},\"mode_request\":{\"mode\":\"learning\",\"rev\":0}}",
+		     "mode_request.rev: not an integer 1..");
+	expect_error("{\"type\":\"config\",\"settings\":{},\"learned\":[{\"kind\":\"device\"}]}",
+		     "learned[0].a: missing");
+	expect_error("{\"type\":\"config\",\"settings\":{\"learning_quiet_period\":5}}",
+		     "settings.learning_quiet_period: not a number of seconds");
+	json_decref(settings);
+	json_decref(learned);
+}
+
+static void test_evidence(void **state)
+{
+	static const uint8_t pcap[] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0xff };
+	struct wire_msg m;
+	char err[256];
+	uint8_t *out;
+	size_t n;
+	char *text = wire_encode(wire_build_evidence_request(7, "a-1_B"), NULL);
+
+	assert_int_equal(parse(text, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.type, WIRE_EVIDENCE_REQUEST);
+	assert_int_equal(m.u.evidence_request.id, 7);
+	assert_string_equal(m.u.evidence_request.ref, "a-1_B");
+	wire_msg_free(&m);
+	free(text);
+	for (size_t len = 0; len <= sizeof(pcap); len++) {
+		text = wire_encode(wire_build_evidence(8, "r", pcap, len, NULL), NULL);
+		assert_int_equal(parse(text, &m, err, sizeof(err)), 0);
+		assert_int_equal(m.type, WIRE_EVIDENCE);
+		assert_null(m.u.evidence.error);
+		assert_int_equal(wire_base64_decode(m.u.evidence.pcap, m.u.evidence.pcap_len, &out, &n), 0);
+		assert_int_equal(n, len);
+		assert_memory_equal(out, pcap, len);
+		free(out);
+		wire_msg_free(&m);
+		free(text);
+	}
+	text = wire_encode(wire_build_evidence(9, "r", NULL, 0, "no such capture"), NULL);
+	assert_int_equal(parse(text, &m, err, sizeof(err)), 0);
+	assert_string_equal(m.u.evidence.error, "no such capture");
+	assert_null(m.u.evidence.pcap);
+	wire_msg_free(&m);
+	free(text);
+	expect_error("{\"type\":\"evidence_request\",\"id\":1,\"ref\":\"../etc/passwd\"}", "ref: not 1..64 characters");
+	expect_error("{\"type\":\"evidence\",\"id\":1,\"ref\":\"x\"}", "pcap: missing");
+	expect_error("{\"type\":\"evidence_request\",\"id\":-1,\"ref\":\"x\"}", "id: not an integer");
+	assert_int_equal(wire_base64_decode("abc", 3, &out, &n), -EINVAL);
+	assert_int_equal(wire_base64_decode("ab=c", 4, &out, &n), -EINVAL);
+	assert_int_equal(wire_base64_decode("a*bc", 4, &out, &n), -EINVAL);
 }
 
 static void test_truncated_error_buffer(void **state)
@@ -407,7 +528,8 @@ int main(void)
 		cmocka_unit_test(test_batch_shape_errors), cmocka_unit_test(test_device_errors),
 		cmocka_unit_test(test_connection_errors),  cmocka_unit_test(test_health_errors),
 		cmocka_unit_test(test_truncated_error_buffer), cmocka_unit_test(test_helpers),
-		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_config),		   cmocka_unit_test(test_alert_and_event),
+		cmocka_unit_test(test_config_mode_and_learned), cmocka_unit_test(test_evidence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
