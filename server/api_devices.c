@@ -101,6 +101,9 @@ const struct http_body_spec api_devices_merge_body = { merge_fields, 2, 0 };
 	"where p.device_id = any (g.ids)) x), '[]'), "                                                          \
 	"'sensor_ids', coalesce((select jsonb_agg(distinct s.sensor_id order by s.sensor_id) "                  \
 	"from device_sightings s where s.device_id = any (g.ids)), '[]'), "                                     \
+	"'new', exists (select 1 from device_sightings s join sensors n on n.id = s.sensor_id "                   \
+	"where s.device_id = any (g.ids) and n.mode = 'operational' and n.mode_changed_at is not null "          \
+	"and g.first_seen > n.mode_changed_at), "                                                                \
 	"'authorized', d.authorized, 'importance', d.importance, 'description', d.description, "                \
 	"'tags', to_jsonb(d.tags), 'reported', json_build_object('type', r.type, 'vendor', r.vendor, "          \
 	"'model', r.model, 'firmware', r.firmware, 'serial', r.serial, 'os', r.os, 'hostname', r.hostname, "     \

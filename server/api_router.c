@@ -14,9 +14,12 @@
 #include "server/api_devices.h"
 #include "server/api_directory.h"
 #include "server/api_enroll.h"
+#include "server/api_exclusions.h"
 #include "server/api_inventory.h"
+#include "server/api_maintenance.h"
 #include "server/api_principal.h"
 #include "server/api_access_groups.h"
+#include "server/api_alerts.h"
 #include "server/api_audit.h"
 #include "server/api_hierarchy.h"
 #include "server/api_users.h"
@@ -65,6 +68,23 @@ static const struct api_route routes[] = {
 	{ API_GET, "/api/v1/dpi-events", api_dpi_events_list, 0, NULL },
 	{ API_GET, "/api/v1/connections", api_connections_list, 0, NULL },
 	{ API_GET, "/api/v1/connections/{id}", api_connections_get, 0, NULL },
+	{ API_GET, "/api/v1/alerts", api_alerts_list, 0, NULL },
+	{ API_POST, "/api/v1/alerts/actions", api_alerts_bulk_action, API_R_ANALYST, &api_alerts_bulk_body },
+	{ API_GET, "/api/v1/alerts/{id}", api_alerts_get, 0, NULL },
+	{ API_POST, "/api/v1/alerts/{id}/actions", api_alerts_action, API_R_ANALYST, &api_alerts_action_body },
+	{ API_POST, "/api/v1/alerts/{id}/comments", api_alerts_comment, API_R_ANALYST, &api_alerts_comment_body },
+	{ API_GET, "/api/v1/alerts/{id}/pcap", api_alerts_pcap, 0, NULL },
+	{ API_GET, "/api/v1/exclusion-rules", api_exclusions_list, 0, NULL },
+	{ API_POST, "/api/v1/exclusion-rules", api_exclusions_create, API_R_ANALYST, &api_exclusions_create_body },
+	{ API_GET, "/api/v1/exclusion-rules/{id}", api_exclusions_get, 0, NULL },
+	{ API_PATCH, "/api/v1/exclusion-rules/{id}", api_exclusions_update, API_R_ANALYST,
+	  &api_exclusions_update_body },
+	{ API_DELETE, "/api/v1/exclusion-rules/{id}", api_exclusions_delete, API_R_ANALYST, NULL },
+	{ API_GET, "/api/v1/maintenance-windows", api_maintenance_list, 0, NULL },
+	{ API_POST, "/api/v1/maintenance-windows", api_maintenance_create, API_R_ANALYST,
+	  &api_maintenance_create_body },
+	{ API_GET, "/api/v1/maintenance-windows/{id}", api_maintenance_get, 0, NULL },
+	{ API_DELETE, "/api/v1/maintenance-windows/{id}", api_maintenance_delete, API_R_ANALYST, NULL },
 	{ API_GET, "/api/v1/meta/routes", api_meta_routes, API_R_ADMIN, NULL },
 	{ API_GET, "/api/v1/business-units", api_business_units_list, 0, NULL },
 	{ API_POST, "/api/v1/business-units", api_business_units_create, API_R_ADMIN, &api_business_units_create_body },
@@ -266,13 +286,13 @@ static const char *nz(const char *s)
 void api_list(struct api_call *c, PGconn *db, const char *sql, const struct http_list_params *lp, int nextra,
 	      const char *const *extra)
 {
-	const char *params[8];
+	const char *params[12];
 	char limit[24], cursor[HTTP_CURSOR_MAX];
 	PGresult *res = NULL;
 	json_t *items = NULL, *out = NULL;
 	int rows;
 
-	if (nextra < 0 || nextra > 6) {
+	if (nextra < 0 || nextra > 10) {
 		api_fail(c, 500, "internal", NULL, "internal error");
 		return;
 	}

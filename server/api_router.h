@@ -104,6 +104,7 @@ struct api_call {
 	json_t *resp;               /* NULL for 204 */
 	char *set_cookie;           /* heap; NULL for none */
 	char *resp_text;            /* heap: a non-JSON 200 answer (exports); resp must be NULL */
+	size_t resp_len;            /* its length when binary; 0: strlen(resp_text) */
 	const char *resp_type;      /* its Content-Type (static string) */
 	const char *resp_filename;  /* Content-Disposition attachment name (static string), or NULL */
 	struct http_error err;      /* used when status >= 400 */

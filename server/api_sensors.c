@@ -16,16 +16,19 @@ static const struct http_field create_fields[] = {
 static const struct http_field update_fields[] = {
 	{ "name", HTTP_FT_STRING, HTTP_FF_NO_CTRL, 1, 200 },
 	{ "zone_id", HTTP_FT_ID, HTTP_FF_NULLABLE, 0, 0 },
+	{ "mode", HTTP_FT_STRING, HTTP_FF_NO_CTRL, 1, 20 },
 };
 const struct http_body_spec api_sensors_create_body = { create_fields, 2, 0 };
-const struct http_body_spec api_sensors_update_body = { update_fields, 2, 1 };
+const struct http_body_spec api_sensors_update_body = { update_fields, 3, 1 };
 
 #define SENSOR_JSON                                                                                            \
 	"json_build_object('id', s.id, 'name', s.name, 'zone_id', s.zone_id, 'site_id', z.site_id, 'status', "  \
 	"case when s.revoked_at is not null then 'revoked' when s.zone_id is null then 'unassigned' "           \
 	"else 'placed' end, 'connected', s.connected, 'last_seen', " API_TS("s.last_seen") ", "                \
 	"'applied_seq', s.applied_seq, 'software_version', s.software_version, 'mode', s.mode, "               \
-	"'created_at', " API_TS("s.created_at") ")::text"
+	"'learning', s.mode = 'learning', 'mode_changed_at', " API_TS("s.mode_changed_at") ", "                \
+	"'mode_request', case when s.mode_request_rev > 0 then json_build_object('mode', s.mode_request, "      \
+	"'rev', s.mode_request_rev) end, 'created_at', " API_TS("s.created_at") ")::text"
 #define SENSOR_FROM " from sensors s left join zones z on z.id = s.zone_id "
 
 static bool id_param(struct api_call *c)
@@ -200,11 +203,16 @@ void api_sensors_update(struct api_call *c, PGconn *db)
 	const char *zone_id = api_body_id(c, "zone_id", zone);
 	bool set_zone = api_body_has(c, "zone_id");
 	const char *lock_params[2] = { c->param, api_scope(c) };
-	const char *params[4] = { c->param, set_zone ? "1" : NULL, zone_id, api_body_str(c, "name") };
+	const char *mode = api_body_str(c, "mode");
+	const char *params[5] = { c->param, set_zone ? "1" : NULL, zone_id, api_body_str(c, "name"), mode };
 	PGresult *res = NULL;
 	json_t *before = NULL, *after = NULL, *details = NULL;
 	bool was_unassigned;
 
+	if (mode && strcmp(mode, "learning") != 0 && strcmp(mode, "operational") != 0) {
+		api_fail(c, 400, "invalid_field", "mode", "field 'mode' must be \"learning\" or \"operational\"");
+		return;
+	}
 	if (!id_param(c) || (set_zone && !zone_in_scope(c, db, zone_id)))
 		return;
 	if (!db_begin(db)) {
@@ -233,8 +241,10 @@ void api_sensors_update(struct api_call *c, PGconn *db)
 	PQclear(res);
 	res = db_exec_state(db,
 			    "update sensors set zone_id = case when $2::int is null then zone_id else $3::bigint end, "
-			    "name = coalesce($4, name), updated_at = now() where id = $1::uuid",
-			    4, params, state);
+			    "name = coalesce($4, name), mode_request = coalesce($5, mode_request), "
+			    "mode_request_rev = mode_request_rev + ($5::text is not null)::int, updated_at = now() "
+			    "where id = $1::uuid",
+			    5, params, state);
 	if (!res) {
 		if (strcmp(state, "23505") == 0)
 			api_fail(c, 409, "conflict", "name", "a sensor with this name already exists");

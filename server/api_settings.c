@@ -14,8 +14,9 @@ static const struct http_field settings_fields[] = {
 	{ "vlan_names", HTTP_FT_ANY, HTTP_FF_NULLABLE, 0, 0 },
 	{ "port_names", HTTP_FT_ANY, HTTP_FF_NULLABLE, 0, 0 },
 	{ "dhcp_ranges", HTTP_FT_ANY, HTTP_FF_NULLABLE, 0, 0 },
+	{ "learning_quiet_period", HTTP_FT_ANY, HTTP_FF_NULLABLE, 0, 0 },
 };
-const struct http_body_spec api_settings_body = { settings_fields, 4, 0 };
+const struct http_body_spec api_settings_body = { settings_fields, 5, 0 };
 
 /* A scoped object's settings document(s): `sql` ($1 id, $2 scope) returns one row of nullable jsonb text
  * columns for a visible object, none otherwise. Returns the row count (0 answered 404), -1 answered 500. */

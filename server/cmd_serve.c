@@ -127,7 +127,8 @@ int cmd_serve(int argc, char **argv)
 	if (rc < 0)
 		goto out;
 	env.gw = gw; /* no request runs before the loop does */
-	if ((rc = retention_start(base, workers, cfg.device_retention_days, cfg.retention_interval, &retention)) < 0) {
+	if ((rc = retention_start(base, workers, cfg.device_retention_days, cfg.alert_retention_days,
+				   cfg.retention_interval, &retention)) < 0) {
 		log_error("serve: cannot start the retention timer");
 		goto out;
 	}

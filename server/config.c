@@ -100,6 +100,8 @@ static const struct config_param config_params[] = {
 	  "largest message from a sensor, bytes" },
 	{ "device_retention_days", INT(device_retention_days), "90", 1, 36500, NULL,
 	  "devices (and connections, DPI events) inactive this many days are purged" },
+	{ "alert_retention_days", INT(alert_retention_days), "90", 1, 36500, NULL,
+	  "alerts detected (or, outside the partitioned range, last touched) this many days ago are purged" },
 	{ "retention_interval", INT(retention_interval), "3600", 1, 86400, NULL, "seconds between two purge runs" },
 };
 #define NPARAMS (sizeof(config_params) / sizeof(config_params[0]))

@@ -37,8 +37,15 @@ struct config_push {
 	void *ctx;
 };
 
+/* Per sensor: id, zone settings, own settings, mode request and its revision, the learned items of its zone
+ * (or its own, unplaced) in a stable order. */
 static const char *const load_sql =
-	"select s.id::text, zs.settings::text, ss.settings::text from sensors s "
+	"select s.id::text, zs.settings::text, ss.settings::text, s.mode_request, s.mode_request_rev, "
+	"(select coalesce(jsonb_agg(e.item order by l.id, e.n), '[]') from learned_items l cross join lateral "
+	"  jsonb_array_elements(case jsonb_typeof(l.item) when 'array' then l.item else jsonb_build_array(l.item) end) "
+	"  with ordinality e(item, n) "
+	"  where (s.zone_id is not null and l.zone_id = s.zone_id) or (s.zone_id is null and l.sensor_id = s.id))::text "
+	"from sensors s "
 	"left join zone_settings zs on zs.zone_id = s.zone_id left join sensor_settings ss on ss.sensor_id = s.id "
 	"where s.revoked_at is null and (s.id = $1::uuid or s.zone_id = $2::bigint or ($3::boolean and s.connected))";
 
@@ -59,7 +66,12 @@ static void load(struct config_push *cp, const char *sensor_id, const char *zone
 		json_t *zone = PQgetisnull(res, r, 1) ? NULL : json_loads(PQgetvalue(res, r, 1), 0, NULL);
 		json_t *own = PQgetisnull(res, r, 2) ? NULL : json_loads(PQgetvalue(res, r, 2), 0, NULL);
 		json_t *eff = sensor_settings_effective(zone, own);
-		char *text = eff ? sensor_settings_config_message(eff) : NULL;
+		json_t *learned = json_loads(PQgetvalue(res, r, 5), 0, NULL);
+		const char *mode = PQgetisnull(res, r, 3) ? NULL : PQgetvalue(res, r, 3);
+		char *text = eff && learned ? sensor_settings_config_message(eff, mode, strtoll(PQgetvalue(res, r, 4), NULL, 10),
+									    learned)
+					    : NULL;
+		json_decref(learned);
 		if (text)
 			cp->fn(cp->ctx, PQgetvalue(res, r, 0), text);
 		else

@@ -20,6 +20,7 @@
 #include "common/timefmt.h"
 #include "common/wire.h"
 #include "server/config_push.h"
+#include "server/gateway_evidence.h"
 #include "server/gateway_tls.h"
 #include "server/ingest.h"
 #include "server/wire_dpi.h"
@@ -58,7 +59,7 @@ struct gw_conn {
 	char *last_config; /* the config message last sent on this connection (heap), NULL before the first */
 };
 
-enum ev_kind { EV_REPLY, EV_KICK, EV_CONFIG };
+enum ev_kind { EV_REPLY, EV_KICK, EV_CONFIG, EV_EVIDENCE };
 
 /* Handed from other threads to the service thread. */
 struct gw_event {
@@ -71,6 +72,7 @@ struct gw_event {
 	char reason[REASON_MAX + 1];
 	char sensor_id[WIRE_SENSOR_ID_LEN + 1];
 	char *text; /* EV_CONFIG: the message (heap) */
+	char ref[WIRE_MAX_EVIDENCE_REF + 1]; /* EV_EVIDENCE: the capture; seq is the request id */
 };
 
 struct gateway {
@@ -82,6 +84,8 @@ struct gateway {
 	struct ingest *ingest;
 	struct config_push *push;
 	atomic_bool stop;
+
+	struct evidence_waits evidence;
 
 	pthread_mutex_t mu; /* guards events and ctx_alive */
 	struct gw_event *ev_head, *ev_tail;
@@ -314,6 +318,26 @@ static void resume_paused(struct gateway *gw)
 	gw->npaused = 0;
 }
 
+int gateway_fetch_evidence(struct gateway *gw, const char *sensor_id, const char *ref, int timeout_ms, uint8_t **data,
+			   size_t *len, char *err, size_t errlen)
+{
+	struct gw_event *ev;
+	uint64_t id;
+
+	*data = NULL;
+	*len = 0;
+	if (!wire_is_evidence_ref(ref))
+		return -EINVAL;
+	if (!(ev = sensor_event(EV_EVIDENCE, sensor_id)) || !(id = evidence_wait_begin(&gw->evidence, sensor_id))) {
+		free(ev);
+		return -ENOMEM;
+	}
+	ev->seq = id;
+	snprintf(ev->ref, sizeof(ev->ref), "%s", ref);
+	post_event(gw, ev);
+	return evidence_wait_end(&gw->evidence, id, timeout_ms, data, len, err, errlen);
+}
+
 static void handle_event(struct gateway *gw, struct gw_event *ev)
 {
 	struct gw_conn *c;
@@ -341,6 +365,16 @@ static void handle_event(struct gateway *gw, struct gw_event *ev)
 			log_debug("sensor %s: config sent", k->cn);
 			conn_send_text(k, ev->text, strlen(ev->text));
 		}
+		return;
+	}
+	if (ev->kind == EV_EVIDENCE) {
+		FOREACH_CONN(gw, k) {
+			if (k->authed && !k->closing && strcasecmp(k->cn, ev->sensor_id) == 0) {
+				conn_send(k, wire_build_evidence_request(ev->seq, ev->ref));
+				return;
+			}
+		}
+		evidence_wait_complete(&gw->evidence, ev->seq, ev->sensor_id, -ENOTCONN, NULL, 0, "sensor not connected");
 		return;
 	}
 	c = conn_find(gw, ev->conn_id);
@@ -458,6 +492,20 @@ static int handle_message(struct gateway *gw, struct gw_conn *c)
 		c->ping_out = false;
 		wire_msg_free(&m);
 		return 0;
+	case WIRE_EVIDENCE: {
+		uint8_t *data = NULL;
+		size_t len = 0;
+		int rc = -ENOENT;
+		if (c->authed && !m.u.evidence.error)
+			rc = wire_base64_decode(m.u.evidence.pcap, m.u.evidence.pcap_len, &data, &len);
+		if (c->authed)
+			evidence_wait_complete(&gw->evidence, m.u.evidence.id, c->cn, rc, data, len,
+					       m.u.evidence.error ? m.u.evidence.error : rc ? "not base64" : NULL);
+		else
+			free(data);
+		wire_msg_free(&m);
+		return 0;
+	}
 	default:
 		wire_msg_free(&m);
 		log_warn("sensor %s: unexpected message type; closing", c->cn);
@@ -633,6 +681,7 @@ static void gateway_free(struct gateway *gw)
 		event_free(ev);
 	}
 	pthread_mutex_destroy(&gw->mu);
+	evidence_waits_destroy(&gw->evidence);
 	free(gw->listen_addr);
 	free(gw->ca);
 	free(gw->cert);
@@ -651,6 +700,7 @@ int gateway_start(const struct gateway_opts *opts, struct gateway **out)
 	if (!gw)
 		return -ENOMEM;
 	pthread_mutex_init(&gw->mu, NULL);
+	evidence_waits_init(&gw->evidence);
 	gw->opts = *opts;
 	gw->listen_addr = opts->listen_addr ? strdup(opts->listen_addr) : NULL;
 	gw->ca = strdup(opts->ca_cert_path);

@@ -2,6 +2,7 @@
  * applies batches to PostgreSQL and hands acks back. Started and stopped by `otwatch-console serve`. */
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 struct gateway;
 
@@ -20,5 +21,10 @@ struct gateway_opts {
 int gateway_start(const struct gateway_opts *opts, struct gateway **out) __attribute__((warn_unused_result));
 /* Thread-safe: closes the sensor's connection (if any) with status 4003 and `reason`; used on revocation. */
 void gateway_kick_sensor(struct gateway *gw, const char *sensor_id, const char *reason);
+/* Any thread: asks the connected sensor for its evidence capture `ref` and waits up to timeout_ms. 0 with *data
+ * (heap, free()) and *len; -ENOTCONN (not connected), -ENOENT (the sensor has none; err has its message),
+ * -ETIMEDOUT, -EINVAL (a bad ref) or -ENOMEM. */
+int gateway_fetch_evidence(struct gateway *gw, const char *sensor_id, const char *ref, int timeout_ms, uint8_t **data,
+			   size_t *len, char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Stops accepting, closes connections, finishes the batch being written, joins the threads, frees gw. */
 void gateway_stop(struct gateway *gw);

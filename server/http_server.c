@@ -100,7 +100,7 @@ static void security_headers(struct evkeyvalq *h)
 }
 
 /* A 200 answer that is not JSON (exports); takes text. */
-static void send_text(struct evhttp_request *req, char *text, const char *type, const char *filename)
+static void send_text(struct evhttp_request *req, char *text, size_t len, const char *type, const char *filename)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evbuffer *buf = evbuffer_new();
@@ -117,7 +117,7 @@ static void send_text(struct evhttp_request *req, char *text, const char *type, 
 		snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", filename);
 		evhttp_add_header(h, "Content-Disposition", disp);
 	}
-	if (evbuffer_add_reference(buf, text, strlen(text), free_text, NULL) != 0) {
+	if (evbuffer_add_reference(buf, text, len ? len : strlen(text), free_text, NULL) != 0) {
 		free(text);
 		evbuffer_free(buf);
 		evhttp_send_reply(req, 500, reason_phrase(500), NULL);
@@ -227,7 +227,7 @@ static void call_done(struct worker_job *job, bool cancelled)
 		else
 			send_error(c->req, &c->err, 0);
 	} else if (c->status == 200 && c->resp_text) {
-		send_text(c->req, c->resp_text, c->resp_type, c->resp_filename);
+		send_text(c->req, c->resp_text, c->resp_len, c->resp_type, c->resp_filename);
 		c->resp_text = NULL;
 	} else {
 		send_json(c->req, c->status, c->resp, c->set_cookie, 0);

@@ -199,6 +199,37 @@ static bool action_ok(const char *s)
 	return true;
 }
 
+/* "a,b" of values in `allowed` (no repeats) as the array literal "{a,b}". */
+static bool parse_set(const char *value, const char *const *allowed, char *out, size_t cap)
+{
+	size_t n = 0, used = 1;
+	const char *p = value;
+
+	if (cap < 3 || !*value)
+		return false;
+	out[0] = '{';
+	out[1] = '\0';
+	while (*p) {
+		size_t len = strcspn(p, ","), i;
+		for (i = 0; allowed[i]; i++)
+			if (strlen(allowed[i]) == len && strncmp(p, allowed[i], len) == 0)
+				break;
+		if (!allowed[i] || used + len + 2 > cap)
+			return false;
+		if (n++)
+			out[used++] = ',';
+		memcpy(out + used, p, len);
+		used += len;
+		out[used] = '\0';
+		p += len;
+		if (*p == ',' && !*++p)
+			return false; /* a trailing comma */
+	}
+	out[used++] = '}';
+	out[used] = '\0';
+	return true;
+}
+
 /* One list parameter: k indexes the key table of http_list_params_parse. */
 static int parse_one(size_t k, const char *key, const char *value, enum http_id_kind id_kind,
 		     struct http_list_params *out, struct http_error *err)
@@ -251,6 +282,25 @@ static int parse_one(size_t k, const char *key, const char *value, enum http_id_
 		}
 		http_error_set(err, 400, "invalid_query", key, "username must be 1 to 256 characters");
 		return -EINVAL;
+	case 12:
+	case 13:
+	case 14: {
+		static const char *const statuses[] = { "new", "closed", "learned", "muted", NULL };
+		static const char *const severities[] = { "warning", "minor", "major", "critical", NULL };
+		static const char *const engines[] = { "policy_violation", "protocol_violation", "anomaly", "operational",
+						       "malware", NULL };
+		const char *const *allowed = k == 12 ? statuses : k == 13 ? severities : engines;
+		char *dest = k == 12 ? out->status : k == 13 ? out->severity : out->engine;
+		size_t cap = k == 14 ? sizeof(out->engine) : sizeof(out->status);
+		if (parse_set(value, allowed, dest, cap))
+			return 0;
+		http_error_set(err, 400, "invalid_query", key, "%s must be a comma-separated list of %s", key,
+			       k == 12 ? "new, closed, learned, muted"
+			       : k == 13 ? "warning, minor, major, critical"
+					 : "policy_violation, protocol_violation, anomaly, operational, malware");
+		dest[0] = '\0';
+		return -EINVAL;
+	}
 	case 11:
 		if (strcmp(value, "csv") == 0 || strcmp(value, "jsonl") == 0) {
 			snprintf(out->format, sizeof(out->format), "%s", value);
@@ -291,12 +341,14 @@ int http_list_params_parse(const char *query, unsigned filters, enum http_id_kin
 	}
 	TAILQ_FOREACH(kv, &q, next) {
 		static const char *const keys[] = { "limit", "cursor", "site_id", "zone_id", "sensor_id", "region_id",
-						    "business_unit_id", "from", "to", "username", "action", "format" };
+						    "business_unit_id", "from", "to", "username", "action", "format",
+						    "status", "severity", "engine" };
 		/* the filter bit each key needs (limit and cursor: none) */
 		static const unsigned need[] = { 0, 0, HTTP_FILTER_SITE_ID, HTTP_FILTER_ZONE_ID,
 						 HTTP_FILTER_SENSOR_ID, HTTP_FILTER_REGION_ID,
 						 HTTP_FILTER_BUSINESS_UNIT_ID, HTTP_FILTER_TIME, HTTP_FILTER_TIME,
-						 HTTP_FILTER_USERNAME, HTTP_FILTER_ACTION, HTTP_FILTER_FORMAT };
+						 HTTP_FILTER_USERNAME, HTTP_FILTER_ACTION, HTTP_FILTER_FORMAT,
+						 HTTP_FILTER_ALERT, HTTP_FILTER_ALERT, HTTP_FILTER_ALERT };
 		const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
 		unsigned bit = 0;
 		size_t k;

@@ -56,6 +56,7 @@ enum {
 	HTTP_FILTER_USERNAME = 1u << 6, /* 1..256 characters, no control characters */
 	HTTP_FILTER_ACTION = 1u << 7,   /* 1..64 characters of [a-z0-9._] */
 	HTTP_FILTER_FORMAT = 1u << 8,   /* csv or jsonl (exports) */
+	HTTP_FILTER_ALERT = 1u << 9,    /* status, severity, engine: comma-separated lists of the alert model's values */
 };
 
 /* List parameters. Absent values are empty strings, so they go to SQL as NULL parameters. */
@@ -71,6 +72,8 @@ struct http_list_params {
 	char username[257];
 	char action[65];
 	char format[8];
+	/* PostgreSQL array literals ("{new,muted}") of validated values, "" when absent */
+	char status[64], severity[64], engine[128];
 };
 
 /* Parses a raw (still percent-encoded) query string, NULL or "" for none. Accepts limit, cursor and the

@@ -111,6 +111,10 @@ static const struct {
 	  " on conflict (sensor_id, kind, proto, name, src_addr, dst_addr) do update set count = o.count + excluded.count,"
 	  "  first_seen = least(o.first_seen, excluded.first_seen), last_seen = greatest(o.last_seen, excluded.last_seen),"
 	  "  detail = coalesce(excluded.detail, o.detail), received_at = now()" },
+	/* An alert record: suppression, zone dedupe and the lifecycle are the database's (sql/006_alerts.sql). */
+	{ "otw_alert",
+	  "select otw_alert_ingest($1::uuid, $2::bigint, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::bigint,"
+	  " $14::timestamptz, $15::timestamptz, $16::jsonb, $17)" },
 };
 
 /* Maps a failed result to the outcome codes of the header. */
@@ -261,7 +265,7 @@ static void sb_array_elem(struct sbuf *b, const char *s)
 
 /* Parameters of one statement; the strings live in `text`, addressed by offsets until the statement is sent
  * (the buffer may move while it grows). */
-#define MAX_PARAMS 15
+#define MAX_PARAMS 20
 struct stmt_params {
 	struct sbuf text;
 	size_t off[MAX_PARAMS];
@@ -363,45 +367,70 @@ static void canon_key(const char *key, char out[72])
 	snprintf(out, 72, "%.*s:%s", (int)(colon - key), key, addr);
 }
 
-/* An address member of a DPI event (checked: an IP, a MAC or null) in canonical text, or NULL. */
-static void sp_addr(struct stmt_params *sp, json_t *v)
+static void sp_canon(struct stmt_params *sp, const char *addr)
 {
 	char buf[64];
 
-	if (!json_is_string(v)) {
+	if (!addr) {
 		sp_str(sp, NULL);
 		return;
 	}
-	canon_addr(json_string_value(v), buf);
+	canon_addr(addr, buf);
 	sp_str(sp, buf);
-}
-
-/* A time member of a DPI event (checked: RFC 3339 or null), normalised to UTC milliseconds, or NULL. */
-static void sp_time_member(struct stmt_params *sp, json_t *v)
-{
-	int64_t t;
-
-	if (json_is_string(v) && timefmt_parse_rfc3339(json_string_value(v), &t))
-		sp_time(sp, t);
-	else
-		sp_str(sp, NULL);
 }
 
 static const char *dpi_event_params(struct stmt_params *sp, const struct wire_record *r, const char *sensor_id)
 {
-	json_t *o = r->u.health.obj;
+	const struct wire_event *ev = &r->u.ev;
 
 	sp_str(sp, sensor_id);
-	sp_str(sp, r->kind == WIRE_DPI_REC_VIOLATION ? "violation" : "event");
-	sp_str(sp, json_string_value(json_object_get(o, "proto")));
-	sp_str(sp, json_string_value(json_object_get(o, "name")));
-	sp_addr(sp, json_object_get(o, "src_addr"));
-	sp_addr(sp, json_object_get(o, "dst_addr"));
-	sp_i64(sp, json_integer_value(json_object_get(o, "count")));
-	sp_time_member(sp, json_object_get(o, "first_seen"));
-	sp_time_member(sp, json_object_get(o, "last_seen"));
-	sp_str(sp, json_string_value(json_object_get(o, "detail")));
+	sp_str(sp, r->kind == WIRE_REC_VIOLATION ? "violation" : "event");
+	sp_str(sp, ev->proto);
+	sp_str(sp, ev->name);
+	sp_canon(sp, ev->src);
+	sp_canon(sp, ev->dst);
+	sp_i64(sp, ev->count);
+	if (ev->first_seen)
+		sp_time(sp, ev->first_seen);
+	else
+		sp_str(sp, NULL);
+	if (ev->last_seen)
+		sp_time(sp, ev->last_seen);
+	else
+		sp_str(sp, NULL);
+	sp_str(sp, ev->detail);
 	return "otw_dpi_event";
+}
+
+static const char *alert_params(struct stmt_params *sp, const struct wire_record *r, const char *zone,
+				const char *sensor_id)
+{
+	const struct wire_alert *al = &r->u.alert;
+	char *learn = al->learn ? json_dumps(al->learn, JSON_COMPACT) : NULL;
+
+	if (al->learn && !learn) {
+		sp->text.oom = true;
+		return "otw_alert";
+	}
+	sp_str(sp, sensor_id);
+	sp_str(sp, zone);
+	sp_str(sp, al->engine);
+	sp_str(sp, al->severity);
+	sp_str(sp, al->title);
+	sp_str(sp, al->message);
+	sp_str(sp, al->remediation);
+	sp_str(sp, al->protocol);
+	sp_canon(sp, al->src);
+	sp_canon(sp, al->dst);
+	sp_canon(sp, al->src_mac);
+	sp_canon(sp, al->dst_mac);
+	sp_i64(sp, al->count);
+	sp_time(sp, al->first_seen);
+	sp_time(sp, al->last_seen);
+	sp_str(sp, learn);
+	sp_str(sp, al->evidence);
+	free(learn);
+	return "otw_alert";
 }
 
 /* Fills the parameters of one record's statement and returns its name. `rec` is the record's JSON object. */
@@ -411,9 +440,10 @@ static const char *record_params(struct stmt_params *sp, const struct wire_recor
 	char buf[72];
 
 	sp_reset(sp);
-	if (r->kind == WIRE_DPI_REC_EVENT || r->kind == WIRE_DPI_REC_VIOLATION)
-		return dpi_event_params(sp, r, sensor_id);
 	switch (r->kind) {
+	case WIRE_REC_EVENT:
+	case WIRE_REC_VIOLATION: return dpi_event_params(sp, r, sensor_id);
+	case WIRE_REC_ALERT: return alert_params(sp, r, zone, sensor_id);
 	case WIRE_REC_DEVICE: {
 		const struct wire_device *d = &r->u.dev;
 		char *report = wire_dpi_device_report(d, rec);

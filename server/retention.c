@@ -18,7 +18,7 @@ struct retention {
 	struct worker_job job; /* first: the worker callbacks get &job */
 	struct event *timer;
 	struct workers *w;
-	int64_t days;
+	int64_t days, alert_days;
 	bool busy; /* loop thread: a purge is queued or running */
 };
 
@@ -101,12 +101,53 @@ out:
 	return rc;
 }
 
+int64_t retention_purge_alerts(PGconn *db, int64_t alert_days)
+{
+	char days_text[24];
+	const char *p = days_text;
+	PGresult *res = NULL;
+	json_t *details = NULL;
+	int64_t rc = -EIO, n;
+
+	snprintf(days_text, sizeof(days_text), "%lld", (long long)alert_days);
+	if (!db_begin(db))
+		return -EIO;
+	res = db_exec(db, "select pg_try_advisory_xact_lock(" RETENTION_LOCK_KEY ")", 0, NULL);
+	if (!res)
+		goto out;
+	if (PQgetvalue(res, 0, 0)[0] != 't') {
+		rc = 0; /* another node is at it */
+		goto out;
+	}
+	PQclear(res);
+	if (!(res = db_exec(db, "select otw_alert_partitions($1::bigint), otw_alert_retention($1::bigint)", 1, &p)))
+		goto out;
+	n = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	if (n > 0) {
+		details = json_pack("{s:I, s:I}", "retention_days", (json_int_t)alert_days, "alerts", (json_int_t)n);
+		if (!details || audit_write(db, NULL, "console", "alert.purge", NULL, details) != 0)
+			goto out;
+	}
+	if (!db_commit(db))
+		goto out;
+	if (n > 0)
+		log_info("retention: purged %lld alerts older than %lld days", (long long)n, (long long)alert_days);
+	rc = n;
+out:
+	db_rollback(db);
+	PQclear(res);
+	json_decref(details);
+	return rc;
+}
+
 static void job_run(struct worker_job *job, PGconn *db)
 {
 	struct retention *r = (struct retention *)job;
 
 	if (db && retention_purge(db, r->days) < 0)
 		log_warn("retention: purge failed; retrying at the next interval");
+	if (db && retention_purge_alerts(db, r->alert_days) < 0)
+		log_warn("retention: alert purge failed; retrying at the next interval");
 }
 
 static void job_done(struct worker_job *job, bool cancelled)
@@ -132,8 +173,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		r->busy = true;
 }
 
-int retention_start(struct event_base *base, struct workers *w, int64_t days, int64_t interval_sec,
-		    struct retention **out)
+int retention_start(struct event_base *base, struct workers *w, int64_t days, int64_t alert_days,
+		    int64_t interval_sec, struct retention **out)
 {
 	struct retention *r = calloc(1, sizeof(*r));
 	struct timeval tv = { .tv_sec = (time_t)interval_sec, .tv_usec = 0 };
@@ -142,6 +183,7 @@ int retention_start(struct event_base *base, struct workers *w, int64_t days, in
 		return -ENOMEM;
 	r->w = w;
 	r->days = days;
+	r->alert_days = alert_days;
 	if (!(r->timer = event_new(base, -1, EV_PERSIST, on_timer, r)) || event_add(r->timer, &tv) != 0) {
 		retention_free(r);
 		return -ENOMEM;

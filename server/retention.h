@@ -13,11 +13,15 @@
 struct retention;
 
 /* Loop thread: arms the timer. 0 or -ENOMEM. */
-int retention_start(struct event_base *base, struct workers *w, int64_t days, int64_t interval_sec,
-		    struct retention **out) __attribute__((warn_unused_result));
+int retention_start(struct event_base *base, struct workers *w, int64_t days, int64_t alert_days,
+		    int64_t interval_sec, struct retention **out) __attribute__((warn_unused_result));
 /* Loop thread, after workers_stop() delivered the pending job's completion: disarms and frees (NULL is fine). */
 void retention_free(struct retention *r);
 
 /* One purge on db (blocking, its own transaction). Returns the number of devices purged (merged ones not
  * counted), or -EIO; 0 also when another node holds the purge lock. */
 int64_t retention_purge(PGconn *db, int64_t days) __attribute__((warn_unused_result));
+/* Alerts: keeps the month partitions of the managed range, purges what is past alert_days (partitions whole),
+ * closes alerts without occurrences for that long; audits "alert.purge" with the count. The number purged or
+ * -EIO. */
+int64_t retention_purge_alerts(PGconn *db, int64_t alert_days) __attribute__((warn_unused_result));

@@ -9,7 +9,9 @@
 
 #include "common/wire.h"
 
-static const char *const members[] = { "subnets", "vlan_names", "port_names", "dhcp_ranges" };
+static const char *const members[] = { "subnets", "vlan_names", "port_names", "dhcp_ranges",
+					"learning_quiet_period" };
+#define QUIET_DEFAULT (7 * 86400) /* seconds without a new baseline item that end learning */
 #define NMEMBERS (sizeof(members) / sizeof(members[0]))
 
 /* A decimal integer lo..hi without sign, blanks or leading zeros. */
@@ -225,7 +227,16 @@ int sensor_settings_check(json_t *body, json_t **out, struct http_error *err)
 		case 0: rc = check_subnets(v, &canon, err); break;
 		case 1: rc = check_names(v, "vlan_names", 4094, &canon, err); break;
 		case 2: rc = check_names(v, "port_names", 65535, &canon, err); break;
-		default: rc = check_ranges(v, &canon, err); break;
+		case 3: rc = check_ranges(v, &canon, err); break;
+		default:
+			if (!json_is_integer(v) || json_integer_value(v) < 60 || json_integer_value(v) > 365LL * 86400) {
+				http_error_set(err, 400, "invalid_field", k,
+					       "learning_quiet_period must be a number of seconds 60..31536000");
+				rc = -EINVAL;
+			} else {
+				canon = json_incref(v);
+			}
+			break;
 		}
 		if (rc == 0 && json_object_set_new(doc, k, canon))
 			rc = -ENOMEM;
@@ -248,7 +259,7 @@ int sensor_settings_check(json_t *body, json_t **out, struct http_error *err)
 
 static json_t *empty_of(size_t m)
 {
-	return m == 1 || m == 2 ? json_object() : json_array();
+	return m == 1 || m == 2 ? json_object() : m == 4 ? json_integer(QUIET_DEFAULT) : json_array();
 }
 
 json_t *sensor_settings_view(json_t *doc, bool absent_as_null)
@@ -285,9 +296,9 @@ json_t *sensor_settings_effective(json_t *zone, json_t *sensor)
 	return o;
 }
 
-char *sensor_settings_config_message(json_t *effective)
+char *sensor_settings_config_message(json_t *effective, const char *mode, int64_t mode_rev, json_t *learned)
 {
-	json_t *msg = wire_build_config(effective);
+	json_t *msg = wire_build_config(effective, mode, mode_rev, learned);
 	char *text = msg ? json_dumps(msg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 
 	json_decref(msg);

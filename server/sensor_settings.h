@@ -6,6 +6,7 @@
 #pragma once
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "server/http_util.h"
 
@@ -30,6 +31,7 @@ json_t *sensor_settings_view(json_t *doc, bool absent_as_null);
  * members. New reference, NULL when out of memory. */
 json_t *sensor_settings_effective(json_t *zone, json_t *sensor);
 
-/* The console -> sensor message {"type":"config","settings":<effective>} as compact JSON text with sorted keys
- * (equal settings give equal text); free() it. NULL when out of memory. */
-char *sensor_settings_config_message(json_t *effective);
+/* The console -> sensor message {"type":"config","settings":<effective>,"mode_request":{"mode","rev"}?,
+ * "learned":[items]} as compact JSON text with sorted keys (equal contents give equal text); free() it. mode NULL:
+ * no mode request; learned NULL: no member. NULL when out of memory. */
+char *sensor_settings_config_message(json_t *effective, const char *mode, int64_t mode_rev, json_t *learned);

@@ -209,7 +209,10 @@ class Console:
                 status, payload, rh = r.status, r.read(), r.headers
         except urllib.error.HTTPError as e:
             status, payload, rh = e.code, e.read(), e.headers
-        if payload and not (rh.get("Content-Type") or "").startswith("application/json"):
+        ctype = rh.get("Content-Type") or ""
+        if payload and ctype.startswith("application/vnd.tcpdump.pcap"):
+            return Response(status, payload, rh)  # evidence captures: the bytes
+        if payload and not ctype.startswith("application/json"):
             return Response(status, payload.decode(), rh)  # exports (CSV, JSON lines): the text
         return Response(status, json.loads(payload) if payload else None, rh)
 

@@ -245,7 +245,8 @@ def test_sensor_lifecycle_and_enrollment(c, tmp_path):
     s = c.api("GET", f"/api/v1/sensors/{sid}").body
     assert s["status"] == "unassigned" and s["zone_id"] is None and s["connected"] is False
     assert set(s) == {"id", "name", "zone_id", "site_id", "status", "connected", "last_seen", "applied_seq",
-                      "software_version", "mode", "created_at"}
+                      "software_version", "mode", "learning", "mode_changed_at", "mode_request",
+                      "created_at"}
 
     csr = make_csr(tmp_path)
     r = c.api("POST", "/api/v1/enroll", {"token": act["enrollment_token"], "csr": "not a csr"}, token=None)

@@ -380,27 +380,28 @@ def test_settings_validation_and_config_push(con, tmp_path):
     zone, other = zone_of(con, "cfg"), zone_of(con, "cfg2")
     s = WsSensor(con, tmp_path, "edge-cfg", zone)
     s.connect()
+    quiet = {"learning_quiet_period": 7 * 86400}  # the default: learning ends after 7 days without news
     empty = {"subnets": [], "vlan_names": {}, "port_names": {}, "dhcp_ranges": []}
-    assert s.next_config() == {"type": "config", "settings": empty}
+    assert s.next_config() == {"type": "config", "settings": dict(empty, **quiet), "learned": []}
 
     body = {"subnets": ["10.20.0.0/16", "2001:DB8::/32"], "vlan_names": {"10": "PLC net", "20": "HMI"},
             "port_names": {"502": "Modbus HMI"}, "dhcp_ranges": [{"start": "10.20.0.100", "end": "10.20.0.200"}]}
     r = con.api("PUT", f"/api/v1/zones/{zone}/settings", body)
     assert r.status == 200, r
     zone_doc = dict(body, subnets=["10.20.0.0/16", "2001:db8::/32"])
-    assert r.body == zone_doc
-    assert con.api("GET", f"/api/v1/zones/{zone}/settings").body == zone_doc
-    assert s.next_config() == {"type": "config", "settings": zone_doc}
+    assert r.body == dict(zone_doc, **quiet)
+    assert con.api("GET", f"/api/v1/zones/{zone}/settings").body == dict(zone_doc, **quiet)
+    assert s.next_config() == {"type": "config", "settings": dict(zone_doc, **quiet), "learned": []}
 
     # The sensor's own settings override: lists as a whole, names per VLAN/port; null inherits.
     r = con.api("PUT", f"/api/v1/sensors/{s.sensor_id}/settings",
                 {"vlan_names": {"20": "Operators", "30": "Cameras"}, "dhcp_ranges": [], "subnets": None})
     assert r.status == 200, r
     assert r.body == {"subnets": None, "vlan_names": {"20": "Operators", "30": "Cameras"}, "port_names": None,
-                      "dhcp_ranges": []}
+                      "dhcp_ranges": [], "learning_quiet_period": None}
     effective = {"subnets": zone_doc["subnets"], "vlan_names": {"10": "PLC net", "20": "Operators", "30": "Cameras"},
-                 "port_names": {"502": "Modbus HMI"}, "dhcp_ranges": []}
-    assert s.next_config() == {"type": "config", "settings": effective}
+                 "port_names": {"502": "Modbus HMI"}, "dhcp_ranges": [], **quiet}
+    assert s.next_config() == {"type": "config", "settings": effective, "learned": []}
     assert con.api("GET", f"/api/v1/sensors/{s.sensor_id}/settings/effective").body == effective
     assert con.api("GET", f"/api/v1/sensors/{s.sensor_id}/settings").body == r.body
 
@@ -412,11 +413,13 @@ def test_settings_validation_and_config_push(con, tmp_path):
                        ({"port_names": {"70000": "x"}}, "port_names.70000"),
                        ({"dhcp_ranges": [{"start": "10.0.0.9", "end": "10.0.0.1"}]}, "dhcp_ranges[0].end"),
                        ({"dhcp_ranges": [{"start": "10.0.0.1", "end": "::1"}]}, "dhcp_ranges[0].end"),
-                       ({"dhcp_ranges": "10.0.0.1-10.0.0.9"}, "dhcp_ranges")):
+                       ({"dhcp_ranges": "10.0.0.1-10.0.0.9"}, "dhcp_ranges"),
+                       ({"learning_quiet_period": 59}, "learning_quiet_period"),
+                       ({"learning_quiet_period": "7d"}, "learning_quiet_period")):
         field_error(con.api("PUT", f"/api/v1/zones/{zone}/settings", bad), field)
         field_error(con.api("PUT", f"/api/v1/sensors/{s.sensor_id}/settings", bad), field)
     field_error(con.api("PUT", f"/api/v1/zones/{zone}/settings", {"gateways": []}), "gateways", "unknown_field")
-    assert con.api("GET", f"/api/v1/zones/{zone}/settings").body == zone_doc
+    assert con.api("GET", f"/api/v1/zones/{zone}/settings").body == dict(zone_doc, **quiet)
     assert con.api("PUT", "/api/v1/zones/999999/settings", {}).status == 404
     assert con.api("GET", "/api/v1/sensors/00000000-0000-4000-8000-000000000000/settings").status == 404
 
@@ -430,7 +433,7 @@ def test_settings_validation_and_config_push(con, tmp_path):
     # PUT replaces: {} clears the sensor's own document; a reconnect gets the current config after its welcome.
     assert con.api("PUT", f"/api/v1/sensors/{s.sensor_id}/settings", {}).status == 200
     assert s.next_config()["settings"] == {"subnets": ["192.168.0.0/24"], "vlan_names": {}, "port_names": {},
-                                           "dhcp_ranges": []}
+                                           "dhcp_ranges": [], **quiet}
     s.close()
     s.connect()
     assert s.next_config()["settings"]["subnets"] == ["192.168.0.0/24"]
@@ -440,7 +443,10 @@ def test_settings_validation_and_config_push(con, tmp_path):
     assert ("zone.settings", str(zone)) in actions and ("sensor.settings", s.sensor_id) in actions
     entry = [x for x in con.api("GET", "/api/v1/audit-log?action=zone.settings").body["items"]
              if x["object"] == str(zone)][0]
-    assert entry["details"]["before"] == empty and entry["details"]["after"] == zone_doc
+    assert entry["details"]["before"] == dict(empty, **quiet) and entry["details"]["after"] == dict(zone_doc, **quiet)
+    # A shorter learning period for one sensor reaches it in its settings.
+    assert con.api("PUT", f"/api/v1/sensors/{s.sensor_id}/settings", {"learning_quiet_period": 3600}).status == 200
+    assert con.api("GET", f"/api/v1/sensors/{s.sensor_id}/settings/effective").body["learning_quiet_period"] == 3600
 
 
 def test_retention_purge(console, tmp_path):

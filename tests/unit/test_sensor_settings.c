@@ -118,9 +118,10 @@ static void overlay_and_message(void **state)
 	json_t *sensor = parse("{\"vlan_names\":{\"20\":\"Operators\",\"30\":\"Cams\"},\"port_names\":{\"502\":\"Modbus\"},"
 			       "\"dhcp_ranges\":[]}");
 	json_t *eff = sensor_settings_effective(zone, sensor), *view;
-	char *msg = sensor_settings_config_message(eff);
+	char *msg = sensor_settings_config_message(eff, NULL, 0, NULL);
 
-	assert_string_equal(msg, "{\"settings\":{\"dhcp_ranges\":[],\"port_names\":{\"502\":\"Modbus\"},"
+	assert_string_equal(msg, "{\"settings\":{\"dhcp_ranges\":[],\"learning_quiet_period\":604800,"
+				 "\"port_names\":{\"502\":\"Modbus\"},"
 				 "\"subnets\":[\"10.0.0.0/16\"],\"vlan_names\":{\"10\":\"PLC net\",\"20\":\"Operators\","
 				 "\"30\":\"Cams\"}},\"type\":\"config\"}");
 	/* What sensors parse (common/wire.c) accepts it. */
@@ -133,11 +134,16 @@ static void overlay_and_message(void **state)
 	}
 	free(msg);
 	json_decref(eff);
-	/* Nothing set anywhere: four empty members. */
+	/* Nothing set anywhere: four empty members and the default quiet period; a mode request and learned items. */
 	eff = sensor_settings_effective(NULL, NULL);
-	msg = sensor_settings_config_message(eff);
-	assert_string_equal(msg, "{\"settings\":{\"dhcp_ranges\":[],\"port_names\":{},\"subnets\":[],\"vlan_names\":{}},"
-				 "\"type\":\"config\"}");
+	{
+		json_t *learned = json_array();
+		msg = sensor_settings_config_message(eff, "operational", 2, learned);
+		json_decref(learned);
+	}
+	assert_string_equal(msg, "{\"learned\":[],\"mode_request\":{\"mode\":\"operational\",\"rev\":2},"
+				 "\"settings\":{\"dhcp_ranges\":[],\"learning_quiet_period\":604800,\"port_names\":{},"
+				 "\"subnets\":[],\"vlan_names\":{}},\"type\":\"config\"}");
 	free(msg);
 	json_decref(eff);
 	/* A sensor's view shows what it inherits as null; the zone's shows empty values. */
@@ -146,7 +152,7 @@ static void overlay_and_message(void **state)
 	assert_int_equal(json_object_size(json_object_get(view, "vlan_names")), 2);
 	json_decref(view);
 	view = sensor_settings_view(NULL, false);
-	assert_true(json_is_array(json_object_get(view, "subnets")) && json_object_size(view) == 4);
+	assert_true(json_is_array(json_object_get(view, "subnets")) && json_object_size(view) == 5);
 	json_decref(view);
 	/* The zone document was not changed by the overlay. */
 	assert_string_equal(json_string_value(json_object_get(json_object_get(zone, "vlan_names"), "20")), "HMI");
