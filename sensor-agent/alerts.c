@@ -5,58 +5,7 @@
 #include <string.h>
 
 #include "common/timefmt.h"
-#include "sensor-agent/dissect/hashmap.h"
-
-#define ADDR_LEN 46
-#define BASELINE_MAX 200000  /* items learnt (~40 MiB at most); beyond, nothing new is learnt or alerts */
-#define ALERTS_MAX 100000    /* distinct alerts kept; beyond, they are counted as dropped */
-#define SCAN_WINDOW_USEC (60LL * 1000000)
-#define SCAN_PORTS 8         /* distinct ports of one host probed within the window: a port scan */
-#define STORM_EXCEPTIONS 20  /* exception responses on one pair within the window: an exception storm */
-#define STORM_WINDOW_USEC (60LL * 1000000)
-
-enum bkind { B_DEVICE = 1, B_CONN, B_PAIR_PROTO, B_PAIR_FUNC, B_PROGRAMMER, B_WRITER, B_SCAN, B_STORM };
-
-/* One key for every kind of baseline item and counter (fixed size: the hash map compares bytes). */
-struct bkey {
-	uint8_t kind;
-	uint8_t pad[3]; /* explicit, so that every byte of a key is a member (struct copies keep padding undefined) */
-	uint32_t code;
-	char a[ADDR_LEN], b[ADDR_LEN];
-	char proto[24];
-};
-
-struct bitem {
-	struct bkey key;
-	/* B_SCAN: distinct ports probed in the current window; B_STORM: exceptions seen */
-	int64_t window_start;
-	uint16_t ports[SCAN_PORTS];
-	uint32_t n;
-	bool alerted;
-};
-
-struct akey {
-	char engine[20];
-	char title[64];
-	char src[ADDR_LEN], dst[ADDR_LEN];
-	char proto[24];
-};
-
-struct alert {
-	struct akey key;
-	const char *severity, *remediation;
-	char message[192];
-	uint64_t count;
-	int64_t first_seen, last_seen;
-};
-
-struct alerts {
-	enum alerts_mode mode;
-	struct hashmap baseline; /* struct bkey -> struct bitem (learnt items) */
-	struct hashmap counters; /* struct bkey -> struct bitem (scan windows, exception counts) */
-	struct hashmap alerts;   /* struct akey -> struct alert */
-	uint64_t dropped;
-};
+#include "sensor-agent/alerts_internal.h"
 
 static void copy(char *dst, size_t cap, const char *src)
 {
@@ -70,12 +19,13 @@ struct alerts *alerts_new(void)
 	if (!a)
 		return NULL;
 	hashmap_init(&a->baseline, sizeof(struct bkey));
+	hashmap_init(&a->learned, sizeof(struct bkey));
 	hashmap_init(&a->counters, sizeof(struct bkey));
 	hashmap_init(&a->alerts, sizeof(struct akey));
 	return a;
 }
 
-static void free_values(struct hashmap *m)
+void alerts_free_values(struct hashmap *m)
 {
 	for (size_t i = 0; i < m->cap; i++)
 		if (m->slots[i].key)
@@ -87,25 +37,63 @@ void alerts_free(struct alerts *a)
 {
 	if (!a)
 		return;
-	free_values(&a->baseline);
-	free_values(&a->counters);
-	free_values(&a->alerts);
+	alerts_free_values(&a->baseline);
+	alerts_free_values(&a->learned);
+	alerts_free_values(&a->counters);
+	alerts_free_alerts(a);
 	free(a);
 }
 
-void alerts_set_mode(struct alerts *a, enum alerts_mode m) { a->mode = m; }
-enum alerts_mode alerts_mode(const struct alerts *a) { return a->mode; }
+
+void alerts_free_alert(struct alert *al)
+{
+	if (al) {
+		free(al->learn);
+		free(al);
+	}
+}
+
+void alerts_free_alerts(struct alerts *a)
+{
+	for (size_t i = 0; i < a->alerts.cap; i++)
+		if (a->alerts.slots[i].key)
+			alerts_free_alert(a->alerts.slots[i].value);
+	hashmap_free(&a->alerts);
+}
+
+/* Adds a learn item to the alert (own: the alert's B_ALERT item, which covers everything it aggregates). */
+static void add_learn(struct alert *al, const struct bkey *k, const struct bkey *own)
+{
+	struct bkey *v;
+
+	for (uint32_t i = 0; i < al->nlearn; i++)
+		if (memcmp(&al->learn[i], k, sizeof(*k)) == 0 || memcmp(&al->learn[i], own, sizeof(*own)) == 0)
+			return;
+	if (al->nlearn >= ALERT_LEARN_MAX)
+		return;
+	if (!(v = realloc(al->learn, (al->nlearn + 1) * sizeof(*v))))
+		return;
+	al->learn = v;
+	al->learn[al->nlearn] = al->nlearn + 1 == ALERT_LEARN_MAX ? *own : *k;
+	al->nlearn++;
+}
 
 void alerts_clear(struct alerts *a)
 {
-	free_values(&a->alerts);
+	alerts_free_alerts(a);
 	hashmap_init(&a->alerts, sizeof(struct akey));
 	a->dropped = 0;
 }
 
 size_t alerts_count(const struct alerts *a) { return a->alerts.count; }
 
-static struct bkey bkey(uint8_t kind, const char *x, const char *y, const char *proto, uint32_t code)
+void alerts_set_evidence_hook(struct alerts *a, alerts_evidence_fn save, void *ud)
+{
+	a->evidence_save = save;
+	a->evidence_ud = ud;
+}
+
+struct bkey alerts_bkey(uint8_t kind, const char *x, const char *y, const char *proto, uint32_t code)
 {
 	struct bkey k;
 
@@ -118,7 +106,7 @@ static struct bkey bkey(uint8_t kind, const char *x, const char *y, const char *
 	return k;
 }
 
-static struct bitem *item_get(struct hashmap *m, const struct bkey *k, bool create)
+struct bitem *alerts_item_get(struct hashmap *m, const struct bkey *k, bool create)
 {
 	struct bitem *it = hashmap_get(m, k);
 
@@ -135,22 +123,53 @@ static struct bitem *item_get(struct hashmap *m, const struct bkey *k, bool crea
 	return it;
 }
 
-/* In learning mode the item joins the baseline (returns false); in operational mode returns true when it is
- * new, and learns it so that it alerts once (later occurrences are counted on the alert). */
-static bool is_new(struct alerts *a, const struct bkey *k)
+static bool known(const struct alerts *a, const struct bkey *k)
 {
-	if (hashmap_get(&a->baseline, k))
+	return hashmap_get(&a->baseline, k) || hashmap_get(&a->learned, k);
+}
+
+/* In learning mode the item joins the baseline (returns false) and restarts the quiet period; in operational
+ * mode returns true when it is new, and learns it so that it alerts once (later occurrences are counted on the
+ * alert). */
+static bool is_new(struct alerts *a, const struct bkey *k, int64_t ts)
+{
+	if (known(a, k))
 		return false;
-	if (!item_get(&a->baseline, k, true))
+	if (!alerts_item_get(&a->baseline, k, true))
 		return false; /* full, or out of memory: stay quiet rather than alert on everything */
-	return a->mode == ALERTS_OPERATIONAL;
+	a->changes++;
+	if (a->mode == ALERTS_OPERATIONAL)
+		return true;
+	if (ts > a->last_new)
+		a->last_new = ts;
+	return false;
+}
+
+uint32_t alerts_title_code(const char *title)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *title; title++)
+		h = (h ^ (uint8_t)*title) * 16777619u;
+	return h;
 }
 
 void alerts_raise(struct alerts *a, const char *engine, const char *severity, const char *title, const char *src,
 		  const char *dst, const char *proto, const char *remediation, int64_t ts, const char *message)
 {
+	alerts_raise_item(a, engine, severity, title, src, dst, proto, remediation, ts, message, NULL);
+}
+
+void alerts_raise_item(struct alerts *a, const char *engine, const char *severity, const char *title,
+		       const char *src, const char *dst, const char *proto, const char *remediation, int64_t ts,
+		       const char *message, const struct bkey *learn)
+{
+	struct bkey own = alerts_bkey(B_ALERT, src, dst, proto, alerts_title_code(title));
 	struct akey k;
 	struct alert *al;
+
+	if (hashmap_get(&a->learned, &own))
+		return; /* an analyst learned this alert */
 
 	memset(&k, 0, sizeof(k));
 	copy(k.engine, sizeof(k.engine), engine);
@@ -176,7 +195,12 @@ void alerts_raise(struct alerts *a, const char *engine, const char *severity, co
 			free(al);
 			return;
 		}
+		if (a->evidence_save && !a->evidence_save(a->evidence_ud, al->evidence))
+			al->evidence[0] = '\0';
 	}
+	add_learn(al, learn ? learn : &own, &own);
+	if (al->count == al->reported || ts < al->win_first)
+		al->win_first = ts;
 	al->count++;
 	if (ts < al->first_seen)
 		al->first_seen = ts;
@@ -201,36 +225,38 @@ static const char REM_SPOOF[] = "Two MAC addresses claim one IP address: check f
 
 void alerts_new_device(struct alerts *a, const char *key, const char *addr, int64_t ts)
 {
-	struct bkey k = bkey(B_DEVICE, key, NULL, NULL, 0);
+	struct bkey k = alerts_bkey(B_DEVICE, key, NULL, NULL, 0);
 	char msg[160];
 
-	if (!is_new(a, &k))
+	if (!is_new(a, &k, ts))
 		return;
 	snprintf(msg, sizeof(msg), "A device not seen while learning appeared: %s", key);
-	alerts_raise(a, "policy_violation", "minor", "New device", addr, NULL, NULL, REM_NEW, ts, msg);
+	alerts_raise_item(a, "policy_violation", "minor", "New device", addr, NULL, NULL, REM_NEW, ts, msg, &k);
 }
 
 void alerts_new_connection(struct alerts *a, const char *transport, const char *client, const char *server,
 			   unsigned port, int64_t ts)
 {
-	struct bkey k = bkey(B_CONN, client, server, transport, port);
+	struct bkey k = alerts_bkey(B_CONN, client, server, transport, port);
 	char msg[160];
 
-	if (!is_new(a, &k))
+	if (!is_new(a, &k, ts))
 		return;
+	alerts_internet_connection(a, client, server, transport, port, ts);
 	snprintf(msg, sizeof(msg), "New %s connection %s -> %s port %u", transport, client, server, port);
-	alerts_raise(a, "policy_violation", "warning", "New connection", client, server, NULL, REM_NEW, ts, msg);
+	alerts_raise_item(a, "policy_violation", "warning", "New connection", client, server, NULL, REM_NEW, ts, msg,
+			  &k);
 }
 
 void alerts_syn(struct alerts *a, const char *client, const char *server, unsigned port, int64_t ts)
 {
-	struct bkey k = bkey(B_SCAN, client, server, NULL, 0);
-	struct bitem *it = item_get(&a->counters, &k, true);
+	struct bkey k = alerts_bkey(B_SCAN, client, server, NULL, 0);
+	struct bitem *it = alerts_item_get(&a->counters, &k, true);
 	char msg[160];
 
 	if (!it)
 		return;
-	if (ts - it->window_start > SCAN_WINDOW_USEC) {
+	if (ts - it->window_start > SCAN_WINDOW_USEC || ts < it->window_start) { /* packet time may go back: a replay */
 		it->window_start = ts;
 		it->n = 0;
 	}
@@ -251,14 +277,14 @@ void alerts_syn(struct alerts *a, const char *client, const char *server, unsign
 
 void alerts_pair_protocol(struct alerts *a, const char *client, const char *server, const char *proto, int64_t ts)
 {
-	struct bkey k = bkey(B_PAIR_PROTO, client, server, proto, 0);
+	struct bkey k = alerts_bkey(B_PAIR_PROTO, client, server, proto, 0);
 	char msg[160];
 
-	if (!is_new(a, &k))
+	if (!is_new(a, &k, ts))
 		return;
 	snprintf(msg, sizeof(msg), "%s started speaking %s to %s", client, proto, server);
-	alerts_raise(a, "policy_violation", "minor", "New protocol between devices", client, server, proto, REM_NEW,
-		    ts, msg);
+	alerts_raise_item(a, "policy_violation", "minor", "New protocol between devices", client, server, proto,
+			  REM_NEW, ts, msg, &k);
 }
 
 static bool is_write(const char *name)
@@ -270,24 +296,24 @@ static bool is_write(const char *name)
 void alerts_pair_function(struct alerts *a, const char *client, const char *server, const char *proto,
 			  uint32_t code, const char *name, int64_t ts)
 {
-	struct bkey k = bkey(B_PAIR_FUNC, client, server, proto, code);
-	struct bkey w = bkey(B_WRITER, client, server, proto, 0);
-	bool writer_new = is_write(name) && is_new(a, &w);
+	struct bkey k = alerts_bkey(B_PAIR_FUNC, client, server, proto, code);
+	struct bkey w = alerts_bkey(B_WRITER, client, server, proto, 0);
+	bool writer_new = is_write(name) && is_new(a, &w, ts);
 	char msg[160];
 
-	if (!is_new(a, &k) && !writer_new)
+	if (!is_new(a, &k, ts) && !writer_new)
 		return;
 	if (writer_new) {
 		snprintf(msg, sizeof(msg), "%s wrote to %s over %s (%s) and did not while learning", client, server,
 			 proto, name);
-		alerts_raise(a, "policy_violation", "major", "Write from a new source", client, server, proto,
-			    REM_WRITE, ts, msg);
+		alerts_raise_item(a, "policy_violation", "major", "Write from a new source", client, server, proto,
+				  REM_WRITE, ts, msg, &w);
 		return;
 	}
 	snprintf(msg, sizeof(msg), "%s used %s function %s (%u) on %s for the first time", client, proto,
 		 name && *name ? name : "?", code, server);
-	alerts_raise(a, "policy_violation", "minor", "New function code between devices", client, server, proto,
-		    REM_NEW, ts, msg);
+	alerts_raise_item(a, "policy_violation", "minor", "New function code between devices", client, server, proto,
+			  REM_NEW, ts, msg, &k);
 }
 
 struct op_rule {
@@ -327,11 +353,11 @@ void alerts_dpi(struct alerts *a, bool violation, const char *proto, const char 
 		return;
 	}
 	if (strcmp(name, "exception_response") == 0) {
-		struct bkey k = bkey(B_STORM, src, dst, proto, 0);
-		struct bitem *it = item_get(&a->counters, &k, true);
+		struct bkey k = alerts_bkey(B_STORM, src, dst, proto, 0);
+		struct bitem *it = alerts_item_get(&a->counters, &k, true);
 		if (!it)
 			return;
-		if (ts - it->window_start > STORM_WINDOW_USEC) {
+		if (ts - it->window_start > STORM_WINDOW_USEC || ts < it->window_start) {
 			it->window_start = ts;
 			it->n = 0;
 		}
@@ -350,17 +376,17 @@ void alerts_dpi(struct alerts *a, bool violation, const char *proto, const char 
 		if (strcmp(name, program_rules[i].event) != 0)
 			continue;
 		/* Stations that programmed controllers while learning are the authorized programming devices. */
-		k = bkey(B_PROGRAMMER, station, NULL, NULL, 0);
+		k = alerts_bkey(B_PROGRAMMER, station, NULL, NULL, 0);
 		if (a->mode == ALERTS_LEARNING) {
-			(void)item_get(&a->baseline, &k, true);
+			(void)is_new(a, &k, ts);
 			return;
 		}
-		if (hashmap_get(&a->baseline, &k))
+		if (known(a, &k))
 			return;
 		snprintf(msg, sizeof(msg), "%s: %s -> %s%s%s", program_rules[i].event, station ? station : "?",
 			 target ? target : "?", detail ? " " : "", detail ? detail : "");
-		alerts_raise(a, "policy_violation", program_rules[i].severity, program_rules[i].title, station, target,
-			    proto, REM_PROGRAM, ts, msg);
+		alerts_raise_item(a, "policy_violation", program_rules[i].severity, program_rules[i].title, station,
+				  target, proto, REM_PROGRAM, ts, msg, &k);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(op_rules) / sizeof(op_rules[0]); i++) {
@@ -374,13 +400,30 @@ void alerts_dpi(struct alerts *a, bool violation, const char *proto, const char 
 	}
 }
 
+void alerts_arp_binding(struct alerts *a, const char *ip, const char *mac, int64_t ts)
+{
+	struct bkey k = alerts_bkey(B_ARP, ip, mac, NULL, 0);
+
+	if (a->mode == ALERTS_LEARNING)
+		(void)is_new(a, &k, ts);
+}
+
 void alerts_ip_conflict(struct alerts *a, const char *ip, const char *mac, const char *owner_mac, int64_t ts)
 {
+	struct bkey k = alerts_bkey(B_ARP, ip, mac, NULL, 0);
 	char msg[192];
 
+	/* While learning, address changes (DHCP, replaced devices) are bindings to learn; later, a binding learnt
+	 * is its owner announcing it again. */
+	if (a->mode == ALERTS_LEARNING) {
+		(void)is_new(a, &k, ts);
+		return;
+	}
+	if (known(a, &k))
+		return;
 	snprintf(msg, sizeof(msg), "%s announced %s, which %s announced before", mac, ip, owner_mac);
-	alerts_raise(a, "anomaly", "major", "ARP spoofing or IP address conflict", mac, owner_mac, "arp", REM_SPOOF, ts,
-		    msg);
+	alerts_raise_item(a, "anomaly", "major", "ARP spoofing or IP address conflict", mac, owner_mac, "arp",
+			  REM_SPOOF, ts, msg, &k);
 }
 
 static int alert_cmp(const void *x, const void *y)
@@ -417,12 +460,13 @@ json_t *alerts_json(const struct alerts *a)
 	for (size_t i = 0; i < n; i++) {
 		const struct alert *al = v[i];
 		json_array_append_new(
-			arr, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:s, s:s, s:s}", "engine", al->key.engine,
+			arr, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:s, s:s, s:s, s:o}", "engine", al->key.engine,
 				       "severity", al->severity, "title", al->key.title, "message", al->message, "src",
 				       str_or_null(al->key.src), "dst", str_or_null(al->key.dst), "protocol",
 				       str_or_null(al->key.proto), "count", (json_int_t)al->count, "first_seen",
 				       timefmt_rfc3339_ms(al->first_seen, t1), "last_seen",
-				       timefmt_rfc3339_ms(al->last_seen, t2), "remediation", al->remediation));
+				       timefmt_rfc3339_ms(al->last_seen, t2), "remediation", al->remediation, "evidence",
+				       str_or_null(al->evidence)));
 	}
 	free(v);
 	return arr;

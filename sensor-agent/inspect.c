@@ -1,5 +1,6 @@
 #include "sensor-agent/inspect.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,8 @@
 #include "common/log.h"
 #include "sensor-agent/capture.h"
 #include "sensor-agent/commands.h"
+#include "sensor-agent/evidence.h"
+#include "sensor-agent/indicators.h"
 #include "sensor-agent/oui.h"
 #include "sensor-agent/progress.h"
 
@@ -117,6 +120,7 @@ static void inspect_usage(FILE *out)
 {
 	fprintf(out, "usage: otwatch-sensor inspect FILE... [--json] [--oui-dir DIR] [--dpi-mem-mib N]\n"
 		     "                               [--dpi-flow-kib N] [--baseline-from FILE]... [--operational]\n"
+		     "                               [--indicators BUNDLE.json] [--evidence-dir DIR [--evidence-mem-mib N]]\n"
 		     "  Reads pcap/pcapng files into one inventory and prints devices and connections.\n"
 		     "  --json            print the inspect JSON document\n"
 		     "  --oui-dir DIR     IEEE registry CSVs (default " OUI_DEFAULT_DIR ")\n"
@@ -124,7 +128,14 @@ static void inspect_usage(FILE *out)
 		     "  --dpi-flow-kib N  cap on bytes buffered per flow direction (default 64)\n"
 		     "  --baseline-from F learn a baseline on capture F (repeatable), then report the alerts the\n"
 		     "                    FILEs raise against it\n"
-		     "  --operational     report alerts with an empty baseline (everything is new)\n");
+		     "  --operational     report alerts with an empty baseline (everything is new)\n"
+		     "  --indicators B    malware engine: raise \"Known-bad ...\" alerts for the IPs, domains, TLS server\n"
+		     "                    names and file names of indicator bundle B (JSON: {\"name\", \"version\",\n"
+		     "                    \"indicators\": [{\"type\": ip|domain|sni|file_name, \"value\", \"description\",\n"
+		     "                    \"severity\", \"reference\"}]}); with --operational or --baseline-from\n"
+		     "  --evidence-dir D  keep each alert's evidence capture (the last packets of its flow) as D/REF.pcap;\n"
+		     "                    alerts carry \"evidence\": REF and stats.evidence the store's figures\n"
+		     "  --evidence-mem-mib N  cap on the packets kept for evidence, all flows (default 32)\n");
 }
 
 int cmd_inspect(int argc, char **argv)
@@ -136,6 +147,9 @@ int cmd_inspect(int argc, char **argv)
 		{ "dpi-flow-kib", required_argument, NULL, 'K' },
 		{ "baseline-from", required_argument, NULL, 'B' },
 		{ "operational", no_argument, NULL, 'O' },
+		{ "indicators", required_argument, NULL, 'I' },
+		{ "evidence-dir", required_argument, NULL, 'E' },
+		{ "evidence-mem-mib", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -148,11 +162,28 @@ int cmd_inspect(int argc, char **argv)
 	const char *baselines[16];
 	size_t n_baselines = 0;
 	bool operational = false;
+	const char *bundle = NULL;
+	struct indicators *ind = NULL;
+	const char *evidence_dir = NULL;
+	struct evidence_limits ev_lim = { 0 };
+	struct evidence *ev = NULL; /* owned by inv once set */
 	int c, status = 1;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "jo:hM:K:B:O", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jo:hM:K:B:OI:E:e:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'I':
+			bundle = optarg;
+			break;
+		case 'E':
+			evidence_dir = optarg;
+			break;
+		case 'e':
+			if (inventory_parse_limit('M', optarg, &ev_lim.mem_bytes) < 0) {
+				fprintf(stderr, "otwatch-sensor: --evidence-mem-mib must be 1-4096\n");
+				return 2;
+			}
+			break;
 		case 'B':
 			if (n_baselines == sizeof(baselines) / sizeof(baselines[0])) {
 				fprintf(stderr, "otwatch-sensor: at most 16 --baseline-from captures\n");
@@ -189,6 +220,18 @@ int cmd_inspect(int argc, char **argv)
 		inspect_usage(stderr);
 		return 2;
 	}
+	if (bundle) {
+		char err[256];
+		int r;
+		if (!n_baselines && !operational) {
+			fprintf(stderr, "otwatch-sensor: --indicators needs --operational or --baseline-from\n");
+			return 2;
+		}
+		if ((r = indicators_load(bundle, &ind, err, sizeof(err))) < 0) {
+			fprintf(stderr, "otwatch-sensor: %s: %s\n", bundle, err);
+			return r == -ENOMEM ? 1 : 2;
+		}
+	}
 	oui = oui_load(oui_dir);
 	inv = inventory_new(oui);
 	if (!inv || inventory_set_dpi_limits(inv, mem_cap, flow_cap) < 0) {
@@ -198,6 +241,16 @@ int cmd_inspect(int argc, char **argv)
 	if ((n_baselines || operational) && inventory_enable_alerts(inv, operational && !n_baselines) < 0) {
 		fprintf(stderr, "otwatch-sensor: out of memory\n");
 		goto out;
+	}
+	inventory_set_indicators(inv, ind);
+	ind = NULL;
+	if (evidence_dir) {
+		char err[512];
+		if (!(ev = evidence_new(evidence_dir, &ev_lim, err, sizeof(err)))) {
+			fprintf(stderr, "otwatch-sensor: evidence: %s\n", err);
+			goto out;
+		}
+		inventory_set_evidence(inv, ev);
 	}
 	for (size_t i = 0; i < n_baselines; i++)
 		if (inspect_read_file(inv, baselines[i]) < 0)
@@ -215,6 +268,8 @@ int cmd_inspect(int argc, char **argv)
 			goto out;
 	inventory_drain(inv);
 	doc = inventory_to_json(inv);
+	if (doc && ev)
+		json_object_set_new(json_object_get(doc, "stats"), "evidence", evidence_stats_json(ev));
 	if (!doc) {
 		fprintf(stderr, "otwatch-sensor: out of memory\n");
 		goto out;
@@ -230,6 +285,7 @@ int cmd_inspect(int argc, char **argv)
 out:
 	json_decref(doc);
 	inventory_free(inv);
+	indicators_free(ind);
 	oui_free(oui);
 	return status;
 }

@@ -12,6 +12,8 @@
 #include "sensor-agent/dissect/dpi.h"
 #include "sensor-agent/dissect/registry.h"
 #include "sensor-agent/flows.h"
+#include "sensor-agent/evidence.h"
+#include "sensor-agent/indicators.h"
 #include "sensor-agent/inventory_json.h"
 #include "sensor-agent/oui.h"
 
@@ -154,6 +156,8 @@ void inventory_free(struct inventory *inv)
 	dpi_free(inv->dpi);
 	inv_events_free(inv);
 	alerts_free(inv->alerts);
+	indicators_free(inv->indicators);
+	evidence_free(inv->evidence);
 	hashmap_free(&inv->devices);
 	hashmap_free(&inv->macs);
 	hashmap_free(&inv->ips);
@@ -418,6 +422,14 @@ static void arp_learn(struct inventory *inv, const struct dissect_frame *f, int6
 	attrs_touch(&md->attrs, ts, vlan);
 	attrs_touch(&ip->attrs, ts, vlan);
 	md->dirty = true;
+	if (ip->dev == md && ip->arp_claimed)
+		return;
+	if (inv->alerts && alerts_mode(inv->alerts) == ALERTS_LEARNING) {
+		char a[46], m[18];
+		inv_format_ip(4, f->arp_spa, a);
+		inv_format_mac(f->arp_sha, m);
+		alerts_arp_binding(inv->alerts, a, m, ts); /* a first claim while learning: the owner's binding */
+	}
 	if (ip->dev == md) {
 		ip->arp_claimed = true;
 		return;
@@ -537,6 +549,9 @@ static void transport_packet(struct inventory *inv, const struct dissect_frame *
 	if (!fl)
 		return;
 	fl->last_seen = ts;
+	if (created && inv->indicators && inv->alerts) /* the malware engine: a flow to or from a known-bad IP */
+		indicators_check_flow(inv->indicators, inv->alerts, f->transport == DISSECT_T_TCP ? "tcp" : "udp",
+				      f->ip_version, to_server ? f->src_ip : f->dst_ip, to_server ? f->dst_ip : f->src_ip, ts);
 	if (!fl->conn) {
 		memset(&k, 0, sizeof(k));
 		k.transport = f->transport == DISSECT_T_TCP ? INV_T_TCP : INV_T_UDP;
@@ -592,6 +607,13 @@ static void transport_packet(struct inventory *inv, const struct dissect_frame *
 	if (dpi && !f->ip_fragment) {
 		struct inv_packet_ctx pc = { .inv = inv, .conn = c, .src_ip = src, .dst_ip = dst };
 		struct inv_packet_ctx rev = { .inv = inv, .conn = c, .src_ip = dst, .dst_ip = src };
+		if (fl->fin && f->transport == DISSECT_T_TCP && to_server &&
+		    (f->tcp_flags & (DISSECT_TCP_SYN | DISSECT_TCP_ACK)) == DISSECT_TCP_SYN) {
+			/* A new connection reuses the closed one's addresses and ports: it starts afresh. */
+			if (fl->dpi)
+				dpi_flow_end(inv->dpi, &fl->dpi, f, &pc, &rev);
+			fl->fin = 0;
+		}
 		dpi_packet(inv->dpi, &fl->dpi, rp->dissector, f, to_server, src_role, dst_role, ts, &pc, &rev);
 		if (f->transport == DISSECT_T_TCP && fl->dpi) {
 			if (f->tcp_flags & DISSECT_TCP_FIN)
@@ -698,10 +720,12 @@ void inventory_packet(struct inventory *inv, int linktype, const struct pcap_pkt
 	if (ts > inv->last_packet)
 		inv->last_packet = ts;
 	expire_flows(inv, ts);
+	inv_alerts_tick(inv, ts);
 	if (!dissect_frame(linktype, data, h->caplen, &f)) {
 		inv->undecoded++;
 		return;
 	}
+	evidence_packet(inv->evidence, linktype, h, data, &f); /* before any engine: an alert's capture holds it */
 	vlan = f.has_vlan ? f.vlan : -1;
 	if (f.has_src_mac && mac_is_unicast(f.src_mac)) {
 		sd = inv_device_for_mac(inv, f.src_mac);
@@ -716,67 +740,5 @@ void inventory_packet(struct inventory *inv, int linktype, const struct pcap_pkt
 		ip_packet(inv, &f, sd, ts, vlan, h->len);
 	else
 		eth_packet(inv, &f, sd, ts, h->len);
-}
-
-/* Hands one new record to the callback and drops our reference; a NULL record is an allocation failure. */
-static int emit(inventory_record_fn fn, void *ud, json_t *rec)
-{
-	int r = rec ? fn(ud, rec) : -ENOMEM;
-	json_decref(rec);
-	return r;
-}
-
-int inventory_flush(struct inventory *inv, inventory_record_fn fn, void *ud)
-{
-	size_t nd = 0, nc = 0;
-	struct inv_device **devs = (struct inv_device **)inv_collect(&inv->devices, &nd, inv_device_cmp);
-	struct inv_conn **conns = (struct inv_conn **)inv_collect(&inv->conns, &nc, inv_conn_cmp);
-	size_t ne = 0;
-	struct inv_event **evs = (struct inv_event **)inv_collect(&inv->events, &ne, inv_event_cmp);
-	int r = 0;
-
-	if ((!devs && nd) || (!conns && nc) || (!evs && ne)) {
-		r = -ENOMEM;
-		goto out;
-	}
-	/* Retractions first: a key dropped and made again in the same interval ends up present. */
-	for (size_t i = 0; i < inv->n_removed; i++) {
-		r = emit(fn, ud, json_pack("{s:s, s:s}", "kind", "device_remove", "key", inv->removed[i]));
-		if (r) { /* keep the ones not sent for the next flush */
-			memmove(inv->removed[0], inv->removed[i], (inv->n_removed - i) * sizeof(inv->removed[0]));
-			inv->n_removed -= i;
-			goto out;
-		}
-	}
-	inv->n_removed = 0;
-	for (size_t i = 0; i < nd; i++) {
-		if (!devs[i]->dirty)
-			continue;
-		if ((r = emit(fn, ud, inv_device_json(inv, devs[i], true))))
-			goto out;
-		devs[i]->dirty = false;
-		devs[i]->emitted = true;
-	}
-	for (size_t i = 0; i < nc; i++) {
-		if (!conns[i]->dirty)
-			continue;
-		if ((r = emit(fn, ud, inv_conn_json(conns[i], true, true))))
-			goto out;
-		conns[i]->dirty = false;
-		conns[i]->sent_packets = conns[i]->packets;
-		conns[i]->sent_bytes = conns[i]->bytes;
-	}
-	for (size_t i = 0; i < ne; i++) {
-		if (!evs[i]->dirty)
-			continue;
-		if ((r = emit(fn, ud, inv_event_json(evs[i], true))))
-			goto out;
-		evs[i]->dirty = false;
-		evs[i]->sent = evs[i]->count;
-	}
-out:
-	free(evs);
-	free(devs);
-	free(conns);
-	return r;
+	evidence_packet_end(inv->evidence);
 }

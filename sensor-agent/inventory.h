@@ -40,6 +40,24 @@ int inventory_parse_limit(int opt, const char *arg, size_t *out) __attribute__((
  * forgets the alerts raised so far and reports what departs from the baseline from then on, in the inspect
  * document's "alerts". -ENOMEM. */
 int inventory_enable_alerts(struct inventory *inv, bool operational) __attribute__((warn_unused_result));
+/* The alert engines (NULL until enabled); `run` drives their mode, baseline file and learned items. */
+struct alerts *inventory_alerts(struct inventory *inv);
+/* A live capture without packets: time passes for the engines that watch traffic over time (now: wall clock,
+ * which is packet time on a live interface). */
+void inventory_idle(struct inventory *inv, int64_t now);
+
+/* Gives the malware engine its indicator bundle (indicators.h; the inventory takes ownership and frees the
+ * previous one; NULL clears). Its alerts are raised, in operational mode, once alerts are enabled. Between
+ * packets only. */
+struct indicators;
+void inventory_set_indicators(struct inventory *inv, struct indicators *ind);
+
+/* Evidence captures (evidence.h): the inventory takes ownership of the store (freeing the previous one; NULL turns
+ * them off), feeds it every decoded packet, and a new alert saves the capture of the packet that raised it.
+ * Between packets only. inventory_evidence: the store, borrowed (for its stats), or NULL. */
+struct evidence;
+void inventory_set_evidence(struct inventory *inv, struct evidence *ev);
+struct evidence *inventory_evidence(struct inventory *inv);
 
 struct settings;
 /* Applies the console's settings (settings.h; borrowed until replaced or the inventory is freed; NULL for

@@ -8,6 +8,7 @@
 #include "common/timefmt.h"
 #include "sensor-agent/alerts.h"
 #include "sensor-agent/dissect/registry.h"
+#include "sensor-agent/indicators.h"
 #include "sensor-agent/inventory_json.h"
 
 static uint8_t inv_role_of(uint8_t r)
@@ -335,8 +336,29 @@ static void event(const struct inv_packet_ctx *pc, const struct proto_ctx *ctx, 
 	}
 }
 
+/* The malware engine (indicators.h): a name a PDU carries, asked for by the PDU's client (the roles the
+ * dissector set, else the flow's direction). */
+static void indicator_name(const struct inv_packet_ctx *pc, const struct proto_ctx *ctx, enum indicator_seen what,
+			   const uint8_t *s, size_t n)
+{
+	char src[46], dst[46];
+	bool src_is_client = ctx->src_role == PROTO_ROLE_CLIENT ||
+			     (ctx->src_role == PROTO_ROLE_DEFAULT && ctx->dir == PROTO_DIR_TO_SERVER);
+
+	if (!pc->inv->indicators || !pc->inv->alerts || !s || !n)
+		return;
+	end_addr(pc, ctx, false, src);
+	end_addr(pc, ctx, true, dst);
+	indicators_check_name(pc->inv->indicators, pc->inv->alerts, what, ctx->proto, src_is_client ? src : dst,
+			      src_is_client ? dst : src, s, n, ctx->ts);
+}
+
 void inv_dpi_sink(void *ud, const struct proto_ctx *ctx, const struct proto_obs *o)
 {
+	static const uint8_t seen[] = { [PROTO_NAME_DNS_QUERY] = INDICATOR_SEEN_DNS,
+					[PROTO_NAME_DNS_ANSWER] = INDICATOR_SEEN_DNS_ANSWER,
+					[PROTO_NAME_HTTP_HOST] = INDICATOR_SEEN_HTTP_HOST,
+					[PROTO_NAME_FILE] = INDICATOR_SEEN_FILE };
 	const struct inv_packet_ctx *pc = ud;
 
 	if (!pc)
@@ -350,6 +372,12 @@ void inv_dpi_sink(void *ud, const struct proto_ctx *ctx, const struct proto_obs 
 		break;
 	case PROTO_OBS_ATTR:
 		attr(pc, ctx, o);
+		if (o->attr == PROTO_ATTR_TLS_SNI && !o->has_num)
+			indicator_name(pc, ctx, INDICATOR_SEEN_TLS_SNI, o->text, o->text_len);
+		break;
+	case PROTO_OBS_NAME:
+		if (o->attr < sizeof(seen))
+			indicator_name(pc, ctx, seen[o->attr], o->text, o->text_len);
 		break;
 	case PROTO_OBS_EVENT:
 	case PROTO_OBS_VIOLATION:

@@ -1,4 +1,5 @@
 /* JSON forms of the inventory: `device`/`connection` records (docs/architecture.md) and the inspect document. */
+#include <errno.h>
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,4 +435,70 @@ json_t *inv_dpi_stats_json(const struct inventory *inv)
 				      (json_int_t)t.evictions, "flows", (json_int_t)t.flows, "flows_live",
 				      (json_int_t)t.flows_live, "events_dropped", (json_int_t)inv->events_dropped));
 	return o;
+}
+
+/* --- records for the console (run) --- */
+
+/* Hands one new record to the callback and drops our reference; a NULL record is an allocation failure. */
+static int emit(inventory_record_fn fn, void *ud, json_t *rec)
+{
+	int r = rec ? fn(ud, rec) : -ENOMEM;
+	json_decref(rec);
+	return r;
+}
+
+int inventory_flush(struct inventory *inv, inventory_record_fn fn, void *ud)
+{
+	size_t nd = 0, nc = 0;
+	struct inv_device **devs = (struct inv_device **)inv_collect(&inv->devices, &nd, inv_device_cmp);
+	struct inv_conn **conns = (struct inv_conn **)inv_collect(&inv->conns, &nc, inv_conn_cmp);
+	size_t ne = 0;
+	struct inv_event **evs = (struct inv_event **)inv_collect(&inv->events, &ne, inv_event_cmp);
+	int r = 0;
+
+	if ((!devs && nd) || (!conns && nc) || (!evs && ne)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* Retractions first: a key dropped and made again in the same interval ends up present. */
+	for (size_t i = 0; i < inv->n_removed; i++) {
+		r = emit(fn, ud, json_pack("{s:s, s:s}", "kind", "device_remove", "key", inv->removed[i]));
+		if (r) { /* keep the ones not sent for the next flush */
+			memmove(inv->removed[0], inv->removed[i], (inv->n_removed - i) * sizeof(inv->removed[0]));
+			inv->n_removed -= i;
+			goto out;
+		}
+	}
+	inv->n_removed = 0;
+	for (size_t i = 0; i < nd; i++) {
+		if (!devs[i]->dirty)
+			continue;
+		if ((r = emit(fn, ud, inv_device_json(inv, devs[i], true))))
+			goto out;
+		devs[i]->dirty = false;
+		devs[i]->emitted = true;
+	}
+	for (size_t i = 0; i < nc; i++) {
+		if (!conns[i]->dirty)
+			continue;
+		if ((r = emit(fn, ud, inv_conn_json(conns[i], true, true))))
+			goto out;
+		conns[i]->dirty = false;
+		conns[i]->sent_packets = conns[i]->packets;
+		conns[i]->sent_bytes = conns[i]->bytes;
+	}
+	for (size_t i = 0; i < ne; i++) {
+		if (!evs[i]->dirty)
+			continue;
+		if ((r = emit(fn, ud, inv_event_json(evs[i], true))))
+			goto out;
+		evs[i]->dirty = false;
+		evs[i]->sent = evs[i]->count;
+	}
+	r = inv_alerts_flush(inv, fn, ud); /* after the devices they name */
+out:
+	free(evs);
+	free(devs);
+	free(conns);
+	return r;
 }

@@ -108,6 +108,7 @@ struct inv_conn {
 	const char *protos[INV_MAX_CONN_PROTOS];
 	uint64_t packets, bytes;           /* totals */
 	uint64_t sent_packets, sent_bytes; /* totals already emitted by inventory_flush */
+	uint64_t rate_mark;                /* packets at the last minute tick of the alert engines */
 	int64_t first_seen, last_seen;
 };
 
@@ -129,10 +130,14 @@ struct inv_event {
 struct settings;
 
 struct alerts;
+struct evidence;
+struct indicators;
 
 struct inventory {
 	const struct oui_db *oui;
 	struct alerts *alerts; /* NULL unless alerts were enabled */
+	struct indicators *indicators; /* the malware engine's bundle (owned), or NULL */
+	struct evidence *evidence;     /* recent packets per flow for alerts' evidence captures (owned), or NULL */
 	int64_t now;           /* packet time of the packet being handled */
 	const struct settings *settings; /* the console's settings (not owned), or NULL */
 	struct dpi *dpi;
@@ -146,6 +151,8 @@ struct inventory {
 	struct hashmap conns;   /* struct inv_conn_key -> struct inv_conn */
 	uint64_t packets, bytes, undecoded;
 	int64_t first_packet, last_packet;
+	int64_t tick_at;       /* packet time of the alert engines' last minute tick (inventory_alerts.c) */
+	uint64_t tick_packets; /* packets at that tick */
 	bool truncated;
 	unsigned files;
 	/* Keys of emitted devices that were dropped since the last flush (an IP-only device whose address
@@ -165,6 +172,10 @@ void inv_dpi_sink(void *ud, const struct proto_ctx *ctx, const struct proto_obs 
 void inv_facts_free(struct inv_facts *f);
 void inv_conn_free(struct inv_conn *c);
 void inv_events_free(struct inventory *inv);
+/* The alert records since the last flush (inventory_setup.c). */
+int inv_alerts_flush(struct inventory *inv, inventory_record_fn fn, void *ud);
+/* The alert engines' minute tick (packet time). */
+void inv_alerts_tick(struct inventory *inv, int64_t now);
 /* The facts of a device merged over its MAC and its IPs (latest statement wins); out is zeroed first and
  * borrows the text pointers. Behaviour is merged alongside. */
 void inv_device_facts(const struct inv_device *d, struct inv_facts *out, struct inv_behaviour *beh);

@@ -16,16 +16,19 @@
 #include "common/pki.h"
 #include "common/timefmt.h"
 #include "sensor-agent/capture.h"
+#include "sensor-agent/evidence.h"
 #include "sensor-agent/inventory.h"
 #include "sensor-agent/journal.h"
 #include "sensor-agent/oui.h"
 #include "sensor-agent/progress.h"
+#include "sensor-agent/run_alerts.h"
 #include "sensor-agent/sensor_state.h"
 #include "sensor-agent/settings.h"
 #include "sensor-agent/uplink.h"
 
 #define FLUSH_INTERVAL_USEC 1000000
 #define CHECKPOINT_NAME "capture.json"
+#define CONFIG_WAIT_MS 5000
 
 static volatile sig_atomic_t g_stop;
 
@@ -53,6 +56,7 @@ struct run {
 	struct settings settings;
 	struct progress prog;
 	uint64_t reported_drops; /* kernel + interface drops last reported in a health record */
+	struct run_alerts ra;
 };
 
 static int64_t pkt_usec(const struct pcap_pkthdr *h)
@@ -119,15 +123,19 @@ static int report_drops(struct run *r)
 	return rc;
 }
 
-/* A config message from the console: kept in the state directory, then applied. */
+/* A config message from the console: its settings are kept in the state directory, then applied; then its mode
+ * request and learned items. */
 static void apply_settings(struct run *r)
 {
-	json_t *doc = uplink_take_settings(r->up);
+	json_t *msg = uplink_take_config(r->up);
+	json_t *doc = json_incref(json_object_get(msg, "settings"));
 	char err[256];
 	int rc;
 
-	if (!doc)
+	if (!msg)
 		return;
+	run_alerts_config(&r->ra, msg);
+	json_decref(msg);
 	if ((rc = settings_parse(doc, &r->settings, err, sizeof(err))) < 0) {
 		log_warn("run: settings from the console refused: %s", err);
 	} else {
@@ -140,12 +148,29 @@ static void apply_settings(struct run *r)
 	json_decref(doc);
 }
 
+/* A mode change (activation, quiet period, console) goes to the console as a health record. */
+static int report_mode(struct run *r)
+{
+	json_t *rec = run_alerts_take_mode_record(&r->ra, inventory_last_packet_usec(r->inv));
+	int rc;
+
+	if (!rec)
+		return 0;
+	uplink_set_mode(r->up, run_alerts_mode_name(&r->ra));
+	rc = on_record(r, rec);
+	json_decref(rec);
+	return rc;
+}
+
 static int flush(struct run *r)
 {
 	int rc;
 
 	apply_settings(r);
-	rc = report_drops(r);
+	run_alerts_tick(&r->ra, inventory_last_packet_usec(r->inv), false);
+	rc = report_mode(r);
+	if (rc == 0)
+		rc = report_drops(r);
 
 	if (rc == 0)
 		rc = inventory_flush(r->inv, on_record, r);
@@ -183,6 +208,7 @@ static int on_packet(void *ud, int linktype, const struct pcap_pkthdr *h, const 
 		return 1;
 	if (!h) { /* idle tick of a live capture: packet time stands still, so flush on the wall clock */
 		int64_t now = timefmt_now_usec();
+		inventory_idle(r->inv, now);
 		if (now - r->last_idle_flush_usec >= FLUSH_INTERVAL_USEC) {
 			r->last_idle_flush_usec = now;
 			return flush(r) < 0 ? 1 : 0;
@@ -278,7 +304,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: otwatch-sensor run --state DIR (--pcap FILE [--rate max|realtime] [--follow] |\n"
 		   "                          --iface IFACE [--bpf EXPR] [--no-promisc] [--buffer-mib N]\n"
 		   "                          [--snaplen N]) [--dpi-mem-mib N] [--dpi-flow-kib N]\n"
-		   "                          [--log-level L]\n"
+		   "                          [--evidence-mem-mib N] [--log-level L]\n"
 		   "  A file replay shows its progress on a terminal. A live capture reports kernel and\n"
 		   "  interface drop counters to the console in health records.\n");
 }
@@ -293,17 +319,18 @@ int cmd_run(int argc, char **argv)
 		{ "no-promisc", no_argument, NULL, 'P' }, { "buffer-mib", required_argument, NULL, 'B' },
 		{ "snaplen", required_argument, NULL, 'S' },
 		{ "dpi-mem-mib", required_argument, NULL, 'M' }, { "dpi-flow-kib", required_argument, NULL, 'K' },
-		{ NULL, 0, NULL, 0 },
+		{ "evidence-mem-mib", required_argument, NULL, 'E' }, { NULL, 0, NULL, 0 },
 	};
 	const char *state_dir = NULL, *iface = NULL, *bpf = NULL;
 	struct capture_opts copts = { 0 };
 	size_t mem_cap = 0, flow_cap = 0;
+	struct evidence_limits ev_lim = { 0 };
 	char *end;
 	unsigned long v;
 	struct run r = { 0 };
 	int opt;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "s:p:r:fi:b:l:hPB:S:M:K:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:p:r:fi:b:l:hPB:S:M:K:E:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': state_dir = optarg; break;
 		case 'p': r.pcap = optarg; break;
@@ -324,6 +351,12 @@ int cmd_run(int argc, char **argv)
 			if (inventory_parse_limit(opt, optarg, opt == 'M' ? &mem_cap : &flow_cap) < 0) {
 				fprintf(stderr, "run: --%s must be %s\n", opt == 'M' ? "dpi-mem-mib" : "dpi-flow-kib",
 					opt == 'M' ? "1-4096" : "1-16384");
+				return 2;
+			}
+			break;
+		case 'E':
+			if (inventory_parse_limit('M', optarg, &ev_lim.mem_bytes) < 0) {
+				fprintf(stderr, "run: --evidence-mem-mib must be 1-4096\n");
 				return 2;
 			}
 			break;
@@ -376,10 +409,27 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	r.state_dir = state_dir;
+	if (run_alerts_open(&r.ra, r.inv, state_dir, err, sizeof(err)) < 0) {
+		fprintf(stderr, "run: %s\n", err);
+		goto out;
+	}
+	/* Evidence captures in <state>/evidence, which the uplink serves to the console; the sensor runs without. */
+	char ev_dir[PATH_MAX];
+	struct evidence *ev;
+	snprintf(ev_dir, sizeof(ev_dir), "%s/" EVIDENCE_DIR_NAME, state_dir);
+	if ((ev = evidence_new(ev_dir, &ev_lim, err, sizeof(err))))
+		inventory_set_evidence(r.inv, ev);
+	else
+		log_warn("run: no evidence captures: %s", err);
 	if (settings_load(state_dir, &r.settings, err, sizeof(err)) < 0)
 		log_warn("run: ignoring the kept settings: %s", err);
-	else if (r.settings.doc)
+	else if (r.settings.doc) {
+		json_t *kept = json_pack("{s:O}", "settings", r.settings.doc);
 		inventory_set_settings(r.inv, &r.settings, false);
+		if (kept)
+			run_alerts_config(&r.ra, kept); /* the quiet period */
+		json_decref(kept);
+	}
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -392,7 +442,8 @@ int cmd_run(int argc, char **argv)
 		.cert_path = st.cert_path,
 		.key_path = st.key_path,
 		.ca_path = st.ca_path,
-		.mode = "learning",
+		.mode = run_alerts_mode_name(&r.ra),
+		.state_dir = state_dir,
 	};
 	if ((rc = uplink_start(&uo, r.j, &r.up)) < 0) {
 		fprintf(stderr, "run: cannot start the uplink to %s: %s\n", st.sensor_url, strerror(-rc));
@@ -406,6 +457,10 @@ int cmd_run(int argc, char **argv)
 	if (r.pcap) {
 		if ((rc = checkpoint_begin(&r, state_dir)) < 0)
 			goto out;
+		/* A replay starts from the console's current settings and mode when the console answers soon; an
+		 * unreachable console leaves the kept ones (the journal waits for it either way). */
+		if (uplink_wait_config(r.up, &g_stop, CONFIG_WAIT_MS) == 0)
+			apply_settings(&r);
 		progress_init(&r.prog, r.pcap);
 		rc = capture_file(r.pcap, on_packet, &r, &cs);
 		if (rc == 0)
@@ -470,6 +525,8 @@ int cmd_run(int argc, char **argv)
 	status = 0;
 out:
 	uplink_stop(r.up);
+	if (r.ra.al)
+		run_alerts_tick(&r.ra, 0, true);
 	if (r.j && journal_sync(r.j) < 0)
 		status = 1;
 	journal_close(r.j);

@@ -12,9 +12,12 @@
 
 #include "common/log.h"
 #include "common/wire.h"
+#include "sensor-agent/evidence.h"
 
-#define RX_MAX (1024u * 1024) /* largest console message accepted */
+#define RX_MAX (64u * 1024 * 1024) /* largest console message accepted (learned items, indicator bundles) */
 #define BATCH_ENVELOPE 128    /* {"type":"batch","seq_from":N,"seq_to":N,"records":[]} with 20-digit seqs */
+#define ANSWERS_MAX 16        /* evidence answers waiting to be sent; beyond, requests are dropped (logged) */
+#define ANSWERS_DATA_MAX 8    /* ... of which carry a capture; beyond, requests get an error answer */
 
 /* ------------------------------------------------------------------ pure logic */
 
@@ -79,10 +82,18 @@ int uplink_build_batch(struct journal *j, uint64_t from, size_t max_records, siz
 
 /* ------------------------------------------------------------------ client */
 
+/* An evidence answer, encoded, waiting for a writeable callback. */
+struct answer {
+	char *text;
+	size_t len;
+	bool data; /* carries a capture (not an error) */
+};
+
 struct uplink {
 	/* Set before the thread starts, then read-only. */
 	char *sensor_id, *mode;
 	char *url_buf; /* lws_parse_uri cuts this one up */
+	char *evidence_dir; /* <state>/evidence, or NULL */
 	const char *host;
 	char path[1024];
 	int port;
@@ -95,12 +106,15 @@ struct uplink {
 	pthread_cond_t cond;
 	bool stop, fatal, thread_started;
 	char fatal_reason[256];
-	json_t *settings; /* the latest config from the console not yet taken by uplink_take_settings */
+	json_t *settings; /* the latest config message from the console not yet taken by uplink_take_config */
+	uint64_t configs; /* config messages received */
 
 	/* Uplink thread only. */
 	struct lws *wsi;
 	bool established, welcomed, hello_pending, reconnect_pending;
 	unsigned pongs_pending;
+	struct answer answers[ANSWERS_MAX]; /* evidence answers, oldest first */
+	size_t n_answers, n_data_answers;
 	uint64_t send_next;
 	struct uplink_window win;
 	struct uplink_backoff backoff;
@@ -113,6 +127,13 @@ struct uplink {
 };
 
 static void connect_now(lws_sorted_usec_list_t *sul);
+
+static void answers_clear(struct uplink *u)
+{
+	for (size_t i = 0; i < u->n_answers; i++)
+		free(u->answers[i].text);
+	u->n_answers = u->n_data_answers = 0;
+}
 
 static void set_fatal(struct uplink *u, const char *reason)
 {
@@ -140,6 +161,7 @@ static void connection_lost(struct uplink *u, const char *why)
 	u->wsi = NULL;
 	u->established = u->welcomed = u->hello_pending = false;
 	u->pongs_pending = 0;
+	answers_clear(u); /* the console asks again on its next connection */
 	u->win.n = 0;
 	u->rx_len = 0;
 	if (u->close_status && uplink_close_is_fatal(u->close_status)) {
@@ -217,8 +239,10 @@ static int on_writeable(struct uplink *u, struct lws *wsi)
 {
 	if (u->hello_pending) {
 		u->hello_pending = false;
+		pthread_mutex_lock(&u->mu);
 		json_t *h = wire_build_hello(u->sensor_id, OTW_VERSION, u->mode, journal_first_seq(u->j),
 					     journal_last_seq(u->j));
+		pthread_mutex_unlock(&u->mu);
 		if (send_msg(wsi, h) < 0)
 			return -1;
 		log_debug("uplink: hello sent");
@@ -228,8 +252,20 @@ static int on_writeable(struct uplink *u, struct lws *wsi)
 		u->pongs_pending--;
 		if (send_msg(wsi, wire_build_pong()) < 0)
 			return -1;
-		if (u->pongs_pending)
+		if (u->pongs_pending || u->n_answers)
 			lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (u->n_answers) {
+		struct answer a = u->answers[0];
+		memmove(u->answers, u->answers + 1, --u->n_answers * sizeof(a));
+		if (a.data)
+			u->n_data_answers--;
+		int rc = send_text(wsi, a.text, a.len);
+		free(a.text);
+		if (rc < 0)
+			return -1;
+		lws_callback_on_writable(wsi); /* more answers, or batches */
 		return 0;
 	}
 	if (!u->welcomed || uplink_window_full(&u->win))
@@ -268,6 +304,42 @@ static void on_ack(struct uplink *u, uint64_t seq)
 	pthread_mutex_unlock(&u->mu);
 }
 
+/* The console asks for an evidence capture: read on this thread (at most WIRE_MAX_EVIDENCE_BYTES; the sensor
+ * writes about 33 KiB at most) and queue the answer, or an error answer. */
+static void on_evidence_request(struct uplink *u, struct lws *wsi, uint64_t id, const char *ref)
+{
+	const char *error = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0, tlen;
+	char *text;
+	int rc = 0;
+
+	if (u->n_answers == ANSWERS_MAX) {
+		log_warn("uplink: evidence request for %s dropped: %d answers are waiting", ref, ANSWERS_MAX);
+		return;
+	}
+	if (!u->evidence_dir)
+		error = "this sensor keeps no evidence captures";
+	else if (u->n_data_answers >= ANSWERS_DATA_MAX)
+		error = "too many evidence requests at once; try again";
+	else if ((rc = evidence_read(u->evidence_dir, ref, WIRE_MAX_EVIDENCE_BYTES, &data, &len)) < 0)
+		error = rc == -ENOENT ? "no such evidence capture"
+			: rc == -EFBIG ? "evidence capture too large" : "cannot read the evidence capture";
+	if (rc < 0 && rc != -ENOENT)
+		log_warn("uplink: evidence capture %s: %s", ref, strerror(-rc));
+	text = wire_encode(wire_build_evidence(id, ref, data, len, error), &tlen);
+	free(data);
+	if (!text) {
+		log_warn("uplink: out of memory answering the evidence request for %s", ref);
+		return;
+	}
+	u->answers[u->n_answers++] = (struct answer){ text, tlen, !error };
+	if (!error)
+		u->n_data_answers++;
+	log_info("uplink: evidence capture %s requested: %s", ref, error ? error : "sending");
+	lws_callback_on_writable(wsi);
+}
+
 static int on_message(struct uplink *u, struct lws *wsi, const char *buf, size_t len)
 {
 	struct wire_msg m;
@@ -303,15 +375,21 @@ static int on_message(struct uplink *u, struct lws *wsi, const char *buf, size_t
 		u->pongs_pending++;
 		lws_callback_on_writable(wsi);
 		break;
+	case WIRE_EVIDENCE_REQUEST:
+		on_evidence_request(u, wsi, m.u.evidence_request.id, m.u.evidence_request.ref);
+		break;
 	case WIRE_CONFIG: {
-		json_t *copy = json_deep_copy(m.u.config.settings);
+		/* The whole message (validated): settings, mode request, learned items. */
+		json_t *copy = json_deep_copy(m.root);
 		if (!copy)
 			break;
 		pthread_mutex_lock(&u->mu);
 		json_decref(u->settings);
 		u->settings = copy;
+		u->configs++;
+		pthread_cond_broadcast(&u->cond);
 		pthread_mutex_unlock(&u->mu);
-		log_info("uplink: new settings from the console");
+		log_info("uplink: new config from the console");
 		break;
 	}
 	default:
@@ -435,7 +513,9 @@ int uplink_start(const struct uplink_opts *o, struct journal *j, struct uplink *
 	u->mode = strdup(o->mode ? o->mode : "learning");
 	u->url_buf = strdup(o->url);
 	int rc = -ENOMEM;
-	if (!u->sensor_id || !u->mode || !u->url_buf)
+	if (o->state_dir && asprintf(&u->evidence_dir, "%s/" EVIDENCE_DIR_NAME, o->state_dir) < 0)
+		u->evidence_dir = NULL; /* asprintf leaves it undefined */
+	if (!u->sensor_id || !u->mode || !u->url_buf || (o->state_dir && !u->evidence_dir))
 		goto fail;
 	const char *prot, *path;
 	if (lws_parse_uri(u->url_buf, &prot, &u->host, &u->port, &path) || strcmp(prot, "wss") != 0 ||
@@ -489,7 +569,10 @@ void uplink_notify(struct uplink *u)
 	lws_cancel_service(u->ctx);
 }
 
-int uplink_wait_acked(struct uplink *u, uint64_t seq, const volatile sig_atomic_t *stop, int timeout_ms)
+/* Waits under u->mu until done(u, arg) (0), a fatal failure (-EPIPE), *stop (-EINTR) or the timeout (-ETIMEDOUT;
+ * < 0: none). */
+static int wait_for(struct uplink *u, bool (*done)(struct uplink *, uint64_t), uint64_t arg,
+		    const volatile sig_atomic_t *stop, int timeout_ms)
 {
 	struct timespec deadline;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -501,7 +584,7 @@ int uplink_wait_acked(struct uplink *u, uint64_t seq, const volatile sig_atomic_
 			rc = -EPIPE;
 			break;
 		}
-		if (journal_acked(u->j) >= seq) {
+		if (done(u, arg)) {
 			rc = 0;
 			break;
 		}
@@ -530,6 +613,19 @@ int uplink_wait_acked(struct uplink *u, uint64_t seq, const volatile sig_atomic_
 	return rc;
 }
 
+static bool acked(struct uplink *u, uint64_t seq) { return journal_acked(u->j) >= seq; }
+static bool configured(struct uplink *u, uint64_t n) { return u->configs >= n; }
+
+int uplink_wait_acked(struct uplink *u, uint64_t seq, const volatile sig_atomic_t *stop, int timeout_ms)
+{
+	return wait_for(u, acked, seq, stop, timeout_ms);
+}
+
+int uplink_wait_config(struct uplink *u, const volatile sig_atomic_t *stop, int timeout_ms)
+{
+	return wait_for(u, configured, 1, stop, timeout_ms);
+}
+
 bool uplink_fatal(struct uplink *u, char *reason, size_t len)
 {
 	pthread_mutex_lock(&u->mu);
@@ -555,6 +651,8 @@ void uplink_stop(struct uplink *u)
 		lws_context_destroy(u->ctx);
 	pthread_cond_destroy(&u->cond);
 	pthread_mutex_destroy(&u->mu);
+	answers_clear(u);
+	free(u->evidence_dir);
 	free(u->rx);
 	free(u->sensor_id);
 	free(u->mode);
@@ -563,7 +661,19 @@ void uplink_stop(struct uplink *u)
 	free(u);
 }
 
-json_t *uplink_take_settings(struct uplink *u)
+void uplink_set_mode(struct uplink *u, const char *mode)
+{
+	char *m = strdup(mode);
+
+	if (!m)
+		return; /* the next hello says the previous mode; the mode record in the journal is what counts */
+	pthread_mutex_lock(&u->mu);
+	free(u->mode);
+	u->mode = m;
+	pthread_mutex_unlock(&u->mu);
+}
+
+json_t *uplink_take_config(struct uplink *u)
 {
 	json_t *s;
 

@@ -65,7 +65,8 @@ struct uplink_opts {
 	const char *sensor_id;
 	const char *url; /* wss://host[:port][/path] */
 	const char *cert_path, *key_path, *ca_path;
-	const char *mode; /* "learning" */
+	const char *mode; /* "learning" | "operational" */
+	const char *state_dir; /* the console's evidence requests read <state_dir>/evidence/<ref>.pcap (NULL: none) */
 };
 
 /* Starts the uplink thread (which connects at once). The journal must outlive the uplink. */
@@ -76,9 +77,13 @@ void uplink_notify(struct uplink *u);
 /* Waits until every record up to seq is acked (0), the uplink failed fatally (-EPIPE), *stop became non-zero
  * (-EINTR), or timeout_ms passed (-ETIMEDOUT; < 0 waits without limit). */
 int uplink_wait_acked(struct uplink *u, uint64_t seq, const volatile sig_atomic_t *stop, int timeout_ms);
+/* Waits until the first config message arrived (0), or as uplink_wait_acked fails. */
+int uplink_wait_config(struct uplink *u, const volatile sig_atomic_t *stop, int timeout_ms);
 /* True after a fatal refusal; reason (may be NULL) gets the message. */
 bool uplink_fatal(struct uplink *u, char *reason, size_t len);
-/* The settings of the latest config message not taken yet (owned by the caller), or NULL. Thread-safe. */
-json_t *uplink_take_settings(struct uplink *u);
+/* The latest config message not taken yet (validated; owned by the caller), or NULL. Thread-safe. */
+json_t *uplink_take_config(struct uplink *u);
+/* The mode the next hello announces. Thread-safe. */
+void uplink_set_mode(struct uplink *u, const char *mode);
 /* Stops the thread, closes the connection, frees u (NULL is fine). */
 void uplink_stop(struct uplink *u);

@@ -9,7 +9,8 @@
  * (PROTO_ATTR_FQDN at that address, which the inventory applies only to devices it knows); an mDNS response
  * names its sender (A/AAAA records carrying the sender's own address -> PROTO_ATTR_HOSTNAME without
  * ".local"), other addresses it answers for (a sleep proxy), its model (TXT "model=" / "md=" / "ty=") and OS
- * (HINFO). The querier reports each question's type as a function. */
+ * (HINFO). The querier reports each question's type as a function. The question names of standard queries
+ * and of their responses go to the indicator matcher (proto_name). */
 #include <string.h>
 #include <strings.h>
 
@@ -19,6 +20,7 @@
 
 #define DNS_HDR_LEN 12
 #define DNS_MAX_FACTS 16     /* facts reported from one message */
+#define DNS_MAX_NAMES 4      /* question names reported from one message */
 #define DNS_OPCODE_FN 0x10000 /* function code space of non-query opcodes: 0x10000 | opcode */
 
 enum { T_A = 1, T_NS = 2, T_CNAME = 5, T_SOA = 6, T_PTR = 12, T_HINFO = 13, T_MX = 15, T_TXT = 16,
@@ -311,8 +313,10 @@ static enum proto_result dns_message(struct proto_ctx *ctx, const uint8_t *p, si
 	for (unsigned i = 0; i < counts[0]; i++) {
 		uint16_t qtype;
 		const char *name;
+		char qname[DNS_NAME_MAX + 1];
+		size_t qlen = 0;
 
-		if (!dns_name_read(p, len, &off, NULL, NULL)) {
+		if (!dns_name_read(p, len, &off, qname, &qlen)) {
 			proto_violation(ctx, "bad_name", "question name");
 			return PROTO_MALFORMED;
 		}
@@ -322,14 +326,16 @@ static enum proto_result dns_message(struct proto_ctx *ctx, const uint8_t *p, si
 			return PROTO_MALFORMED;
 		}
 		off = c.off;
-		if (response || opcode != 0 || qtype == last_fn)
-			continue;
-		last_fn = qtype;
-		name = dns_type_name(qtype);
-		if (qtype == 0 || qtype == 65535)
-			proto_violation(ctx, "illegal_function", "reserved query type");
-		else
-			proto_function(ctx, qtype, name ? name : "other");
+		if (!response && opcode == 0 && qtype != last_fn) {
+			last_fn = qtype;
+			name = dns_type_name(qtype);
+			if (qtype == 0 || qtype == 65535)
+				proto_violation(ctx, "illegal_function", "reserved query type");
+			else
+				proto_function(ctx, qtype, name ? name : "other");
+		}
+		if (opcode == 0 && qlen && i < DNS_MAX_NAMES)
+			proto_name(ctx, response ? PROTO_NAME_DNS_ANSWER : PROTO_NAME_DNS_QUERY, qname, qlen);
 	}
 	if (!response && opcode != 0) {
 		if (opcode_names[opcode])

@@ -7,7 +7,7 @@
  * method token or "HTTP/1." is not HTTP.
  *
  * Facts: the request method is the function code; User-Agent is a fact about the client; Server a fact about
- * the server. A request/response line says who the client is, so the roles are set from it. After the first
+ * the server; every request's Host (without its port) goes to the indicator matcher (proto_name). A request/response line says who the client is, so the roles are set from it. After the first
  * final (non-1xx) response the flow is done: bodies follow and are not tracked. */
 #include <string.h>
 #include <strings.h>
@@ -229,6 +229,18 @@ static void http_function(struct proto_ctx *ctx, const uint8_t *m, size_t mlen)
 	proto_function(ctx, 0, "other");
 }
 
+/* Host (RFC 9110 7.2): uri-host [":" port]; an IPv6 literal keeps its brackets. */
+static void http_host(struct proto_ctx *ctx, const uint8_t *v, size_t n)
+{
+	const uint8_t *end = v[0] == '[' ? memchr(v, ']', n) : NULL;
+	const uint8_t *colon = memchr(end ? end : v, ':', end ? n - (size_t)(end - v) : n);
+
+	if (colon)
+		n = (size_t)(colon - v);
+	if (n)
+		proto_name(ctx, PROTO_NAME_HTTP_HOST, v, n);
+}
+
 static enum proto_result http_parse(void *state, struct proto_ctx *ctx, const uint8_t *p, size_t len)
 {
 	struct http_state *st = state;
@@ -266,6 +278,8 @@ static enum proto_result http_parse(void *state, struct proto_ctx *ctx, const ui
 		if (kind == 1) {
 			if (first_request && f.value_len && field_is(&f, "User-Agent"))
 				proto_attr_text(ctx, PROTO_TARGET_SRC, PROTO_ATTR_USER_AGENT, f.value, f.value_len);
+			else if (f.value_len && field_is(&f, "Host"))
+				http_host(ctx, f.value, f.value_len);
 			else if (field_is(&f, "Content-Length") && (cl = http_content_length(&f)) == -2)
 				proto_violation(ctx, "bad_content_length", NULL);
 			else if (field_is(&f, "Transfer-Encoding"))

@@ -87,16 +87,26 @@ enum proto_obs_kind {
 	PROTO_OBS_FUNCTION, /* a function code / service the client used on this pair */
 	PROTO_OBS_EVENT,    /* an operation worth an operational record: "plc_stop", "cold_restart", ... */
 	PROTO_OBS_VIOLATION,/* a protocol violation: "bad_length", "illegal_function", ... */
+	PROTO_OBS_NAME,     /* a name the PDU carries (proto_name): fed to the indicator matcher, not kept */
+};
+
+/* The names a PROTO_OBS_NAME carries (in its attr member), all asked for by the PDU's client: a dissector sets
+ * ctx->src_role / dst_role before reporting one (else the flow's direction decides who the client is). */
+enum proto_name_kind {
+	PROTO_NAME_DNS_QUERY = 0, /* a DNS / mDNS question name */
+	PROTO_NAME_DNS_ANSWER,    /* a DNS / mDNS response's question name (counted when its query was missed) */
+	PROTO_NAME_HTTP_HOST,     /* an HTTP request's Host (without the port) */
+	PROTO_NAME_FILE,          /* a file the client opens, creates, downloads or uploads (SMB, S7 blocks) */
 };
 
 struct proto_obs {
 	uint8_t kind; /* enum proto_obs_kind */
 	struct proto_target target;
-	uint16_t attr;    /* PROTO_OBS_ATTR: enum proto_attr */
+	uint16_t attr;    /* PROTO_OBS_ATTR: enum proto_attr; PROTO_OBS_NAME: enum proto_name_kind */
 	bool has_num;
 	int64_t num;      /* ATTR (numeric facts), FUNCTION (the code) */
 	const char *name; /* FUNCTION: the code's name; EVENT/VIOLATION: its kind. Static storage. */
-	const uint8_t *text; /* ATTR text value, EVENT/VIOLATION detail: borrowed for the call only, any bytes */
+	const uint8_t *text; /* ATTR text value, EVENT/VIOLATION detail, NAME: borrowed for the call only, any bytes */
 	size_t text_len;
 };
 
@@ -165,6 +175,14 @@ static inline void proto_function(struct proto_ctx *ctx, uint32_t code, const ch
 	proto_emit(ctx, &o);
 }
 
+/* A name the PDU carries, for the indicator matcher (kind: enum proto_name_kind); s as on the wire, decoded to
+ * UTF-8 where the protocol uses another encoding. */
+static inline void proto_name(struct proto_ctx *ctx, enum proto_name_kind kind, const void *s, size_t len)
+{
+	struct proto_obs o = { .kind = PROTO_OBS_NAME, .attr = (uint16_t)kind, .text = s, .text_len = len };
+	proto_emit(ctx, &o);
+}
+
 /* Events and violations: name is a static snake_case kind; detail (may be NULL) a short text. */
 void proto_event(struct proto_ctx *ctx, const char *name, const char *detail);
 void proto_violation(struct proto_ctx *ctx, const char *name, const char *detail);
@@ -177,4 +195,4 @@ bool proto_dst_is_group(const struct dissect_frame *f);
 extern const struct dissector dissector_modbus, dissector_s7comm, dissector_dnp3, dissector_enip,
 	dissector_bacnet, dissector_iec104, dissector_opcua, dissector_pn_dcp, dissector_dhcp, dissector_dns,
 	dissector_mdns, dissector_nbns, dissector_lldp, dissector_cdp, dissector_snmp, dissector_http,
-	dissector_tls, dissector_ssh;
+	dissector_tls, dissector_ssh, dissector_smb;

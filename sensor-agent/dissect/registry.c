@@ -43,6 +43,7 @@ static const struct registry_proto protos[] = {
 	{ .name = "http", .transports = T, .ports = { 80 }, .dissector = &dissector_http },
 	{ .name = "tls", .transports = T, .ports = { 443 }, .dissector = &dissector_tls },
 	{ .name = "ssh", .transports = T, .ports = { 22 }, .dissector = &dissector_ssh },
+	{ .name = "smb", .transports = T, .ports = { 445, 139 }, .dissector = &dissector_smb },
 };
 
 #undef T

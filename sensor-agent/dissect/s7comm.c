@@ -339,15 +339,17 @@ static void pi_service(struct proto_ctx *ctx, struct cursor *pc)
 	}
 }
 
-/* Load functions 0x1a-0x1d: func, status, 2 unknown bytes, upload id (4), file name length, file name. */
-static const char *load_block(struct cursor *pc, char *out, size_t outlen)
+/* Load functions 0x1a-0x1d: func, status, 2 unknown bytes, upload id (4), file name length, file name. The
+ * block's name ("FC1869") also goes to the indicator matcher as a file name. */
+static const char *load_block(struct proto_ctx *ctx, struct cursor *pc, char *out, size_t outlen)
 {
 	uint8_t n;
 	const uint8_t *f;
 
-	if (!cursor_skip(pc, 8) || !cursor_u8(pc, &n) || !cursor_bytes(pc, n, &f))
+	if (!cursor_skip(pc, 8) || !cursor_u8(pc, &n) || !cursor_bytes(pc, n, &f) || !block_name(f, n, out, outlen))
 		return NULL;
-	return block_name(f, n, out, outlen);
+	proto_name(ctx, PROTO_NAME_FILE, out, strlen(out));
+	return out;
 }
 
 static enum proto_result s7_job(struct s7_state *st, struct proto_ctx *ctx, struct cursor *pc)
@@ -371,19 +373,19 @@ static enum proto_result s7_job(struct s7_state *st, struct proto_ctx *ctx, stru
 	switch (fn) {
 	case 0x1a:
 		st->download = 1;
-		proto_event(ctx, "program_download", load_block(&c, b, sizeof(b)));
+		proto_event(ctx, "program_download", load_block(ctx, &c, b, sizeof(b)));
 		break;
 	case 0x1b:
 		if (!st->download) {
 			st->download = 1;
-			proto_event(ctx, "program_download", load_block(&c, b, sizeof(b)));
+			proto_event(ctx, "program_download", load_block(ctx, &c, b, sizeof(b)));
 		}
 		break;
 	case 0x1c:
 		st->download = 0;
 		break;
 	case 0x1d:
-		proto_event(ctx, "program_upload", load_block(&c, b, sizeof(b)));
+		proto_event(ctx, "program_upload", load_block(ctx, &c, b, sizeof(b)));
 		break;
 	case 0x28:
 		pi_service(ctx, &c);

@@ -16,7 +16,7 @@ WHERE = {
     "bacnet": (UDP, {47808}), "iec104": (TCP, {2404}), "opcua": (TCP, {4840}), "pn_dcp": (ETH, {0x8892}),
     "dhcp": (UDP, {67, 68}), "dns": (UDP, {53}), "mdns": (UDP, {5353}), "nbns": (UDP, {137}),
     "lldp": (ETH, {0x88CC}), "cdp": (SNAP, {0x2000}), "snmp": (UDP, {161, 162}), "http": (TCP, {80}),
-    "tls": (TCP, {443}), "ssh": (TCP, {22}),
+    "tls": (TCP, {443}), "ssh": (TCP, {22}), "smb": (TCP, {445, 139}),
 }
 MAX_SEEDS, MAX_SEED = 64, 4096
 
