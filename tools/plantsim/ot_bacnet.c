@@ -358,8 +358,12 @@ int bacnet_spawn(struct sim *t)
 			s->at = t->start + sim_ms(s, 9000, 15000);
 			s->due[0] = s->at + 1800 * USEC_PER_SEC;
 			s->due[3] = sim_ms(s, 0, 3000);
-			for (unsigned k = 0; k < N_SPECIALS; k++)
+			for (unsigned k = 0; k < N_SPECIALS; k++) {
 				s->v[V_DUE0 + k] = specials[k].at_s;
+				/* Scenario runs: the setpoint writes, but no communication control or restart. */
+				if (t->quiet && specials[k].op != OP_WRITE_SETPOINT)
+					s->v[V_DUE0 + k] = SIM_NEVER_S;
+			}
 			s->v[V_OP] = OP_READ_PROP;
 			s->v[V_STEP] = 1;
 		}

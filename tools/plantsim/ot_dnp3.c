@@ -5,7 +5,8 @@
  * event reports that the master confirms, and over the first minute (then every so often): a select/operate
  * of a CROB, a direct-operate analog output, a file read (open, two blocks, close), a warm restart (the
  * outstation then reports its restart unsolicited) and a cold restart, after which the RTU drops the
- * connection while it reboots. Large responses span several link frames in one TCP segment. */
+ * connection while it reboots. Large responses span several link frames in one TCP segment. Scenario runs (quiet)
+ * leave out the restarts, but for the one a scenario asks for. */
 #include "tools/plantsim/ot_dnp3.h"
 
 #include <string.h>
@@ -490,6 +491,18 @@ static bool next_act(struct sim *t, struct sim_session *s, uint64_t now, uint64_
 	return true;
 }
 
+/* Scenario runs: no routine restarts; the dnp3-cold-restart scenario's one at its time instead. */
+static void quiet_restarts(const struct sim *t, struct sim_session *s)
+{
+	for (unsigned k = 0; t->quiet && k < N_SPECIALS; k++) {
+		if (specials[k].act != ACT_WARM && specials[k].act != ACT_COLD)
+			continue;
+		s->v[V_DUE0 + k] = SIM_NEVER_S;
+		if (specials[k].act == ACT_COLD && t->dnp3_cold_at > t->start && s->b == t->dnp3_cold_rtu)
+			s->v[V_DUE0 + k] = (uint32_t)((t->dnp3_cold_at - t->start) / USEC_PER_SEC);
+	}
+}
+
 static bool dnp3_script(struct sim *t, struct sim_session *s, struct tcp_msg *m, struct wbuf *b)
 {
 	const struct plant_host *rtu = sim_host(t, s->b);
@@ -508,6 +521,7 @@ static bool dnp3_script(struct sim *t, struct sim_session *s, struct tcp_msg *m,
 			s->due[3] = sim_ms(s, 0, 4000);     /* this master's offset of the special operations */
 			for (unsigned k = 0; k < N_SPECIALS; k++)
 				s->v[V_DUE0 + k] = specials[k].at_s;
+			quiet_restarts(t, s);
 		}
 		s->phase = startup[0];
 	} else if (s->v[V_STEP] >= act_len((enum act)s->phase)) {

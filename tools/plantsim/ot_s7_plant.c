@@ -6,7 +6,9 @@
  *   and firmware, SZL 0x001C station, module, serial) and a look at a DB; about 20-40 s into the capture
  *   and then every 10-30 minutes it uploads OB1, stops the CPU, downloads DB1, and warm-restarts it (every
  *   third time a cold restart). The PLC drives the download: it sends the "download block" and "download
- *   ended" jobs and the workstation answers them. */
+ *   ended" jobs and the workstation answers them. In scenario runs (quiet) the workstation downloads in RUN: no
+ *   stop and restart around the download.
+ * - scenarios add one-off visits: a PG connection that reads the identification, or downloads OB1. */
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +24,11 @@ static const uint8_t plan_identity[] = { OP_CONNECT, OP_SETUP, OP_SZL_ID, OP_SZL
 	OP_READ, OP_END };
 static const uint8_t plan_program[] = { OP_CONNECT, OP_SETUP, OP_SZL_MODE, OP_UP_START, OP_UP, OP_UP, OP_UP_END,
 	OP_STOP, OP_SZL_MODE, OP_DL_REQ, OP_DL_BLOCK, OP_DL_BLOCK, OP_DL_END, OP_START, OP_SZL_MODE, OP_END };
+static const uint8_t plan_program_quiet[] = { OP_CONNECT, OP_SETUP, OP_SZL_MODE, OP_UP_START, OP_UP, OP_UP,
+	OP_UP_END, OP_DL_REQ, OP_DL_BLOCK, OP_DL_BLOCK, OP_DL_END, OP_SZL_MODE, OP_END };
+static const uint8_t plan_visit[] = { OP_CONNECT, OP_SETUP, OP_SZL_ID, OP_SZL_COMP, OP_SZL_MODE, OP_READ, OP_END };
+static const uint8_t plan_visit_dl[] = { OP_CONNECT, OP_SETUP, OP_SZL_MODE, OP_DL_REQ, OP_DL_BLOCK, OP_DL_BLOCK,
+	OP_DL_END, OP_END };
 static const uint8_t plan_hmi[] = { OP_CONNECT, OP_SETUP, OP_SZL_MODE };
 static const uint8_t plan_historian[] = { OP_CONNECT, OP_SETUP };
 
@@ -31,9 +38,12 @@ static const uint8_t plan_historian[] = { OP_CONNECT, OP_SETUP };
 
 /* Session scratch. */
 enum { V_REF, V_PLC_REF, V_SRC_REF, V_LIMIT, V_CUR_REF, V_CHUNK, V_STOPPED, V_KIND };
-enum s7_kind { KIND_EWS, KIND_HMI, KIND_HISTORIAN };
+enum s7_kind { KIND_EWS, KIND_HMI, KIND_HISTORIAN, KIND_VISIT, KIND_VISIT_DL };
 
-static const uint8_t *plan_of(struct sim_session *s, size_t *n)
+/* Programming-device (PG) connections: the workstation's and the visits. */
+static bool is_pg(const struct sim_session *s) { return s->v[V_KIND] != KIND_HMI && s->v[V_KIND] != KIND_HISTORIAN; }
+
+static const uint8_t *plan_of(const struct sim *t, struct sim_session *s, size_t *n)
 {
 	switch (s->v[V_KIND]) {
 	case KIND_HMI:
@@ -42,8 +52,18 @@ static const uint8_t *plan_of(struct sim_session *s, size_t *n)
 	case KIND_HISTORIAN:
 		*n = sizeof(plan_historian);
 		return plan_historian;
+	case KIND_VISIT:
+		*n = sizeof(plan_visit);
+		return plan_visit;
+	case KIND_VISIT_DL:
+		*n = sizeof(plan_visit_dl);
+		return plan_visit_dl;
 	default:
 		break;
+	}
+	if (s->conn % 2 == 1 && t->quiet) {
+		*n = sizeof(plan_program_quiet);
+		return plan_program_quiet;
 	}
 	if (s->conn % 2 == 1) {
 		*n = sizeof(plan_program);
@@ -160,9 +180,17 @@ static void block_bytes(struct sim_session *s, uint8_t *out, size_t n, uint8_t t
 	}
 }
 
+/* The block a download loads: the workstation's parameter block DB1, an intruder's OB1 (the main cycle). */
+static const char *dl_name(const struct sim_session *s)
+{
+	return s->v[V_KIND] == KIND_VISIT_DL ? "_0800001P" : "_0A00001P";
+}
+
+static size_t dl_len(const struct sim_session *s) { return s->v[V_KIND] == KIND_VISIT_DL ? OB1_LEN : DB1_LEN; }
+
 static uint16_t pdu_size(const struct sim_session *s, const struct plant_host *plc)
 {
-	uint16_t want = s->v[V_KIND] == KIND_EWS ? 960 : 480, max = plc->model->slot == 1 ? 480 : 240;
+	uint16_t want = is_pg(s) ? 960 : 480, max = plc->model->slot == 1 ? 480 : 240;
 	return want < max ? want : max;
 }
 
@@ -183,12 +211,12 @@ static bool op_request(struct sim *t, struct sim_session *s, enum s7_op op, stru
 		s->v[V_REF]--;
 		s->v[V_SRC_REF] = (uint32_t)prng_range(&s->rng, 1, 0xfffe);
 		/* Remote TSAP: connection type (1 PG, 2 OP, 3 S7 basic) and rack 0 / slot. */
-		tsap_dst[0] = (uint8_t)(s->v[V_KIND] == KIND_EWS ? 1 : s->v[V_KIND] == KIND_HMI ? 2 : 3);
+		tsap_dst[0] = (uint8_t)(is_pg(s) ? 1 : s->v[V_KIND] == KIND_HMI ? 2 : 3);
 		tsap_dst[1] = plc->model->slot;
 		s7_cotp_connect(b, false, 0, (uint16_t)s->v[V_SRC_REF], tsap_src, 2, tsap_dst, 2);
 		return true;
 	case OP_SETUP:
-		pl_s7_setup(b, false, ref, s->v[V_KIND] == KIND_EWS ? 960 : 480);
+		pl_s7_setup(b, false, ref, is_pg(s) ? 960 : 480);
 		return true;
 	case OP_SZL_ID:
 		s7_szl_req(b, ref, 0, 0x0011, 0x0000);
@@ -223,7 +251,7 @@ static bool op_request(struct sim *t, struct sim_session *s, enum s7_op op, stru
 		return true;
 	case OP_DL_REQ:
 		s->v[V_CHUNK] = 0;
-		s7_request_download(b, ref, "_0A00001P", DB1_LEN, DB1_LEN - 36);
+		s7_request_download(b, ref, dl_name(s), dl_len(s), dl_len(s) - 36);
 		return true;
 	case OP_DL_BLOCK:
 	case OP_DL_END:
@@ -231,7 +259,7 @@ static bool op_request(struct sim *t, struct sim_session *s, enum s7_op op, stru
 		s->v[V_REF]--;
 		ref = (uint16_t)(0x0100 + ++s->v[V_PLC_REF]);
 		s->v[V_CUR_REF] = ref;
-		snprintf(name, sizeof(name), "_0A00001P");
+		snprintf(name, sizeof(name), "%s", dl_name(s));
 		if (op == OP_DL_BLOCK)
 			s7_download_block(b, ref, name);
 		else
@@ -259,7 +287,7 @@ static void op_response(struct sim *t, struct sim_session *s, enum s7_op op, str
 
 	switch (op) {
 	case OP_CONNECT:
-		tsap_dst[0] = (uint8_t)(s->v[V_KIND] == KIND_EWS ? 1 : s->v[V_KIND] == KIND_HMI ? 2 : 3);
+		tsap_dst[0] = (uint8_t)(is_pg(s) ? 1 : s->v[V_KIND] == KIND_HMI ? 2 : 3);
 		s7_cotp_connect(b, true, (uint16_t)s->v[V_SRC_REF], (uint16_t)(0x4400 | (s->v[V_SRC_REF] & 0xff)),
 			tsap_src, 2, tsap_dst, 2);
 		break;
@@ -298,9 +326,9 @@ static void op_response(struct sim *t, struct sim_session *s, enum s7_op op, str
 		break;
 	case OP_DL_BLOCK:
 		off = (size_t)s->v[V_CHUNK]++ * BLOCK_CHUNK;
-		len = DB1_LEN - off > BLOCK_CHUNK ? BLOCK_CHUNK : DB1_LEN - off;
-		block_bytes(s, data, len, 0x0a, 1, DB1_LEN);
-		s7_download_data(b, ref, off + len < DB1_LEN, data, (uint16_t)len);
+		len = dl_len(s) - off > BLOCK_CHUNK ? BLOCK_CHUNK : dl_len(s) - off;
+		block_bytes(s, data, len, s->v[V_KIND] == KIND_VISIT_DL ? 0x08 : 0x0a, 1, dl_len(s));
+		s7_download_data(b, ref, off + len < dl_len(s), data, (uint16_t)len);
 		break;
 	case OP_STOP:
 		s->v[V_STOPPED] = 1;
@@ -335,7 +363,7 @@ static enum s7_op loop_op(struct sim_session *s)
 static bool s7_script(struct sim *t, struct sim_session *s, struct tcp_msg *m, struct wbuf *b)
 {
 	size_t plan_n;
-	const uint8_t *plan = plan_of(s, &plan_n);
+	const uint8_t *plan = plan_of(t, s, &plan_n);
 	size_t i = s->n / 2;
 	enum s7_op op;
 	bool from_plc;
@@ -354,7 +382,7 @@ static bool s7_script(struct sim *t, struct sim_session *s, struct tcp_msg *m, s
 	}
 	if (i < plan_n)
 		op = (enum s7_op)plan[i];
-	else if (s->v[V_KIND] != KIND_EWS && i < s->v[V_LIMIT])
+	else if (!is_pg(s) && i < s->v[V_LIMIT])
 		op = loop_op(s);
 	else
 		op = OP_END;
@@ -362,6 +390,7 @@ static bool s7_script(struct sim *t, struct sim_session *s, struct tcp_msg *m, s
 	if (!op_request(t, s, op, b, &from_plc)) {
 		if (s->v[V_KIND] == KIND_EWS)
 			m->idle_us = s->conn == 0 ? sim_ms(s, 12000, 25000) : sim_ms(s, 600000, 1800000);
+		m->last = s->v[V_KIND] == KIND_VISIT || s->v[V_KIND] == KIND_VISIT_DL;
 		return false;
 	}
 	m->from_server = from_plc;
@@ -369,7 +398,7 @@ static bool s7_script(struct sim *t, struct sim_session *s, struct tcp_msg *m, s
 		m->gap_us = sim_us(s, 500, 4000);
 	else if (op == OP_CONNECT || op == OP_SETUP)
 		m->gap_us = sim_us(s, 200, 3000);
-	else if (s->v[V_KIND] == KIND_EWS)
+	else if (is_pg(s))
 		m->gap_us = op == OP_START ? sim_ms(s, 800, 3000) : sim_ms(s, 20, 400);
 	else
 		m->gap_us = s->v[V_KIND] == KIND_HMI ? sim_ms(s, 150, 1000) : sim_ms(s, 900, 1100);
@@ -387,6 +416,17 @@ static int add_s7(struct sim *t, unsigned client, unsigned plc, enum s7_kind kin
 		return r;
 	s->v[V_KIND] = kind;
 	s->at = t->start + sim_ms(s, lo_ms, hi_ms);
+	return 0;
+}
+
+int s7_add_visit(struct sim *t, unsigned client, unsigned plc, bool download, uint64_t at)
+{
+	struct sim_session *s;
+	int r = tcp_add(t, &app_s7, client, plc, at, &s);
+
+	if (r < 0)
+		return r;
+	s->v[V_KIND] = download ? KIND_VISIT_DL : KIND_VISIT;
 	return 0;
 }
 

@@ -27,6 +27,7 @@ static const struct vendor_oui ouis[] = {
 	{ VENDOR_SEL, "SEL", { { 0x00, 0x30, 0xa7 }, { 0x00, 0x30, 0xa7 } } },
 	{ VENDOR_JOHNSON, "Johnson Controls", { { 0x00, 0x10, 0x8d }, { 0x00, 0x10, 0x8d } } },
 	{ VENDOR_HONEYWELL, "Honeywell", { { 0x00, 0x20, 0x3d }, { 0x00, 0x20, 0x3d } } },
+	{ VENDOR_LENOVO, "Lenovo", { { 0x10, 0xc5, 0x95 }, { 0xa4, 0x11, 0x94 } } },
 };
 
 /* The catalogue. The serial template draws '#' as a digit, '@' as an upper-case letter or digit and 'X' as a
@@ -110,6 +111,10 @@ static const struct catalog_entry laptop_models[] = {
 	{ VENDOR_INTEL, "BTAH########", {
 	  M("Intel Corporation", "NUC13ANKi7", NULL, "0047", NULL, "NUC", "Windows 10 Pro"), SERVES(0) } },
 };
+
+/* A contractor's laptop that is not part of the plant (the new-host scenario). */
+static const struct catalog_entry visitor_model = { VENDOR_LENOVO, "PF@@@@@@", {
+	M("Lenovo", "ThinkPad P16s Gen 2", NULL, "1.32", NULL, "ThinkPad", "Windows 11 Pro"), SERVES(0) } };
 
 static const struct catalog_entry router_model = { VENDOR_CISCO, "FDO####@@@@", {
 	M("Cisco Systems, Inc.", "ISR4331/K9", NULL, "16.9.4", "V05", "ISR 4300", "IOS XE"),
@@ -373,6 +378,33 @@ int plant_build(struct plant *p, uint64_t seed, unsigned n_hosts, unsigned site_
 		snprintf(p->offsite_name[i], sizeof(p->offsite_name[i]), "%s", offsite_names[i]);
 	}
 	return 0;
+}
+
+unsigned plant_add_visitor(struct plant *p, uint64_t seed, uint8_t host_octet)
+{
+	static const char alnum[] = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
+	unsigned i = p->n_devices;
+	struct plant_host *h = &p->hosts[i];
+	struct prng r;
+	char name[16] = "DESKTOP-";
+
+	prng_init(&r, seed, 0x7669736974ULL);
+	memset(h, 0, sizeof(*h));
+	h->role = ROLE_LAPTOP;
+	h->model = &visitor_model.m;
+	h->vendor = visitor_model.mac_vendor;
+	do
+		make_mac(h->mac, h->vendor, &r);
+	while (mac_taken(p, i, h->mac));
+	make_serial(h->serial, sizeof(h->serial), visitor_model.serial_fmt, &r);
+	h->ip = (10u << 24) | ((uint32_t)p->site_octet << 16) | (1u << 8) | host_octet;
+	h->vlan = PLANT_OT_VLAN;
+	/* Windows names a fresh installation DESKTOP- and seven random letters and digits. */
+	for (size_t k = 8; k < 15; k++)
+		name[k] = alnum[prng_next(&r) % (sizeof(alnum) - 1)];
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	p->has_visitor = true;
+	return i;
 }
 
 uint32_t plant_broadcast(const struct plant *p)

@@ -12,10 +12,15 @@
 #define PLANT_MIN_HOSTS 6
 #define PLANT_MAX_HOSTS 200
 #define PLANT_SWITCHES 2
-#define PLANT_MAX_DEVICES (PLANT_MAX_HOSTS + PLANT_SWITCHES)
+/* Devices: the hosts, the switches and one spare slot for a scenario's visitor (hosts[n_devices]). */
+#define PLANT_MAX_DEVICES (PLANT_MAX_HOSTS + PLANT_SWITCHES + 1)
 #define PLANT_DEFAULT_HOSTS 12
 #define PLANT_DEFAULT_SITE_OCTET 10
 #define PLANT_OFFSITE_COUNT 4
+/* offsite[PLANT_OFFSITE_EXTRA]: one more address beyond the router that only a scenario uses (a known-bad server);
+ * the plant's own traffic picks among the first PLANT_OFFSITE_COUNT. */
+#define PLANT_OFFSITE_EXTRA PLANT_OFFSITE_COUNT
+#define PLANT_OFFSITE_NAME_LEN 64
 #define PLANT_OT_VLAN 20
 
 enum plant_role {
@@ -49,6 +54,7 @@ enum plant_vendor {
 	VENDOR_SEL,
 	VENDOR_JOHNSON,
 	VENDOR_HONEYWELL,
+	VENDOR_LENOVO,   /* only a scenario's visiting laptop */
 };
 
 /* The protocols the simulator speaks, named as the sensor's registry (Wireshark display-filter names). */
@@ -127,8 +133,9 @@ struct plant {
 	unsigned dns;        /* index of the DHCP/DNS server */
 	unsigned ot_switch;  /* Hirschmann cell switch: LLDP */
 	unsigned it_switch;  /* Cisco distribution switch: CDP */
-	uint32_t offsite[PLANT_OFFSITE_COUNT];  /* addresses reached through the router */
-	char offsite_name[PLANT_OFFSITE_COUNT][32];
+	uint32_t offsite[PLANT_OFFSITE_COUNT + 1];  /* addresses reached through the router (+ the extra) */
+	char offsite_name[PLANT_OFFSITE_COUNT + 1][PLANT_OFFSITE_NAME_LEN];
+	bool has_visitor;    /* hosts[n_devices] is a scenario's visitor (plant_add_visitor) */
 };
 
 /* Builds the site. n_hosts must be in [PLANT_MIN_HOSTS, PLANT_MAX_HOSTS] and site_octet in [1, 254]
@@ -156,6 +163,11 @@ void plant_sys_descr(const struct plant_host *h, char *buf, size_t cap);
 /* The PF_BIT()s of the facts that description states. */
 unsigned plant_sys_descr_facts(const struct plant_host *h);
 const char *plant_fact_name(enum plant_fact fact);
+
+/* Adds a scenario's visitor at hosts[n_devices] (not counted in n_devices, so the plant's own sessions never
+ * use it): a contractor's laptop (Lenovo, a Windows default host name) with the static address 10.K.1.host_octet
+ * on the OT VLAN, identity drawn from the seed. Returns its index. */
+unsigned plant_add_visitor(struct plant *p, uint64_t seed, uint8_t host_octet);
 
 /* First host of the role, or p->n_devices if there is none. */
 unsigned plant_find(const struct plant *p, enum plant_role role);

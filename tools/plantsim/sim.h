@@ -22,6 +22,7 @@
 #define SIM_PAYLOAD_MAX 1480   /* largest datagram / layer-2 payload a step builds */
 #define TCP_MSG_MAX 6144       /* largest application message; the engine segments it at the MSS */
 #define TCP_MSS 1460
+#define SIM_NEVER_S UINT32_MAX /* a special operation's due time (seconds from the start) that never comes */
 
 struct sim;
 struct sim_session;
@@ -86,12 +87,22 @@ struct sim {
 	uint64_t start;
 	uint64_t end;
 	bool anomalies;
+	/* Scenario runs (scenarios.c): frames stamped at or after attack_start go to w_attack; quiet leaves out
+	 * the plant's routine operations that alert by design (PLC stop/start, DNP3 restarts, BACnet communication
+	 * control and reinitialisation); dnp3_cold_at (0: never) is when the SCADA master cold-restarts host
+	 * dnp3_cold_rtu. */
+	unsigned scenario;      /* SCEN_* (scenarios.h), 0: none */
+	struct pcap_writer *w_attack;
+	uint64_t attack_start;
+	bool quiet;
+	uint64_t dnp3_cold_at;
+	unsigned dnp3_cold_rtu;
 	struct sim_session *sessions;
 	size_t n_sessions, cap_sessions;
 	struct sim_session **heap;
 	size_t heap_len;
 	uint16_t ip_id[PLANT_MAX_DEVICES];
-	uint16_t offsite_ip_id[PLANT_OFFSITE_COUNT];
+	uint16_t offsite_ip_id[PLANT_OFFSITE_COUNT + 1];
 	uint16_t next_port[PLANT_MAX_DEVICES];
 	struct traffic_stats stats;
 	uint8_t frame[FRAME_MAX_LEN + 64];
@@ -132,6 +143,8 @@ static inline void sim_reveal(struct sim *t, unsigned d, enum plant_proto p, uns
 
 /* Records a deliberate anomaly (kept when there is room). */
 void sim_anomaly(struct sim *t, uint64_t ts, const char *kind, enum plant_proto p, unsigned src, unsigned dst);
+/* The same with a destination outside the plant (an address, not a device). */
+void sim_anomaly_ip(struct sim *t, uint64_t ts, const char *kind, enum plant_proto p, unsigned src, uint32_t dst_ip);
 
 /* Writes the frame in t->frame (len from a frame builder; a negative len is returned as is). */
 int sim_emit(struct sim *t, uint64_t ts, int len) __attribute__((warn_unused_result));
@@ -173,3 +186,9 @@ int names_spawn(struct sim *t) __attribute__((warn_unused_result));
 int mgmt_spawn(struct sim *t) __attribute__((warn_unused_result));
 int web_spawn(struct sim *t) __attribute__((warn_unused_result));
 int anomaly_spawn(struct sim *t) __attribute__((warn_unused_result));
+int scenario_spawn(struct sim *t) __attribute__((warn_unused_result));
+
+/* An S7 client that goes online with a PLC once and leaves (a PG connection, no reconnect): reads the
+ * identification (SZL 0x0011, 0x001C), the operating mode and a DB, or, with download, loads OB1 into it. */
+int s7_add_visit(struct sim *t, unsigned client, unsigned plc, bool download, uint64_t at)
+	__attribute__((warn_unused_result));

@@ -179,7 +179,8 @@ int tcp_step(struct sim *t, struct sim_session *s)
 
 	switch ((enum tcp_state)s->state) {
 	case TS_SYN:
-		if (app->offsite)
+		/* An off-site client picks a service per connection; a scenario's session keeps its extra address. */
+		if (app->offsite && s->b != PLANT_OFFSITE_EXTRA)
 			s->b = (unsigned)(prng_next(&s->rng) % PLANT_OFFSITE_COUNT);
 		c->sport = sim_ephemeral_port(t, s->a);
 		c->cseq = (uint32_t)prng_next(&s->rng);

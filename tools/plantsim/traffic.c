@@ -51,7 +51,15 @@ void sim_anomaly(struct sim *t, uint64_t ts, const char *kind, enum plant_proto 
 	struct traffic_stats *st = &t->stats;
 
 	if (st->n_anomalies < TRAFFIC_MAX_ANOMALIES)
-		st->anomalies[st->n_anomalies++] = (struct traffic_anomaly){ ts, kind, p, src, dst };
+		st->anomalies[st->n_anomalies++] = (struct traffic_anomaly){ ts, kind, p, src, dst, 0 };
+}
+
+void sim_anomaly_ip(struct sim *t, uint64_t ts, const char *kind, enum plant_proto p, unsigned src, uint32_t dst_ip)
+{
+	struct traffic_stats *st = &t->stats;
+
+	if (st->n_anomalies < TRAFFIC_MAX_ANOMALIES)
+		st->anomalies[st->n_anomalies++] = (struct traffic_anomaly){ ts, kind, p, src, src, dst_ip };
 }
 
 int sim_emit(struct sim *t, uint64_t ts, int len)
@@ -60,11 +68,18 @@ int sim_emit(struct sim *t, uint64_t ts, int len)
 
 	if (len < 0)
 		return len;
-	r = pcap_writer_write(t->w, (uint32_t)(ts / USEC_PER_SEC), (uint32_t)(ts % USEC_PER_SEC), t->frame, (size_t)len);
+	bool attack = t->w_attack && ts >= t->attack_start;
+
+	r = pcap_writer_write(attack ? t->w_attack : t->w, (uint32_t)(ts / USEC_PER_SEC), (uint32_t)(ts % USEC_PER_SEC),
+		t->frame, (size_t)len);
 	if (r < 0)
 		return r;
 	t->stats.packets++;
 	t->stats.bytes += (uint64_t)len;
+	if (attack) {
+		t->stats.attack_packets++;
+		t->stats.attack_bytes += (uint64_t)len;
+	}
 	return 0;
 }
 
@@ -161,7 +176,7 @@ static int spawn_all(struct sim *t)
 {
 	static int (*const spawners[])(struct sim *) = { l2_spawn, names_spawn, modbus_spawn, s7_spawn,
 		s7plus_spawn, enip_spawn, opcua_spawn, dnp3_spawn, iec104_spawn, bacnet_spawn, pndcp_spawn,
-		mgmt_spawn, web_spawn, anomaly_spawn };
+		mgmt_spawn, web_spawn, anomaly_spawn, scenario_spawn };
 	int r;
 
 	for (size_t i = 0; i < sizeof(spawners) / sizeof(spawners[0]); i++) {
@@ -174,6 +189,12 @@ static int spawn_all(struct sim *t)
 
 int traffic_run(const struct plant *p, const struct traffic_config *cfg, struct pcap_writer *w,
 	struct traffic_stats *stats)
+{
+	return traffic_run_scenario(p, cfg, NULL, w, stats);
+}
+
+int traffic_run_scenario(const struct plant *p, const struct traffic_config *cfg, const struct traffic_scenario *sc,
+	struct pcap_writer *w, struct traffic_stats *stats)
 {
 	struct sim *t;
 	struct prng r0;
@@ -190,13 +211,26 @@ int traffic_run(const struct plant *p, const struct traffic_config *cfg, struct 
 	t->start = cfg->start_usec;
 	t->end = cfg->start_usec + cfg->duration_usec;
 	t->anomalies = cfg->anomalies;
+	if (sc) {
+		t->scenario = sc->id;
+		t->w_attack = sc->w_attack;
+		t->attack_start = sc->attack_start_usec;
+		t->quiet = true;
+	}
 	prng_init(&r0, cfg->seed, 0);
-	for (unsigned i = 0; i < PLANT_MAX_DEVICES; i++) {
+	/* The plant's hosts and switches and its off-site services, then the scenarios' extras (in this order, so
+	 * that the extras change nothing else). */
+	for (unsigned i = 0; i < PLANT_MAX_HOSTS + PLANT_SWITCHES; i++) {
 		t->ip_id[i] = (uint16_t)prng_next(&r0);
 		t->next_port[i] = (uint16_t)prng_range(&r0, 49152, 60000);
 	}
 	for (unsigned i = 0; i < PLANT_OFFSITE_COUNT; i++)
 		t->offsite_ip_id[i] = (uint16_t)prng_next(&r0);
+	for (unsigned i = PLANT_MAX_HOSTS + PLANT_SWITCHES; i < PLANT_MAX_DEVICES; i++) {
+		t->ip_id[i] = (uint16_t)prng_next(&r0);
+		t->next_port[i] = (uint16_t)prng_range(&r0, 49152, 60000);
+	}
+	t->offsite_ip_id[PLANT_OFFSITE_EXTRA] = (uint16_t)prng_next(&r0);
 	r = spawn_all(t);
 	if (r < 0)
 		goto out;

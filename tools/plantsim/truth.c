@@ -122,6 +122,22 @@ static json_t *device_json(const struct plant *p, unsigned d, const struct traff
 int truth_write(const char *path, const struct plant *p, const struct traffic_config *cfg,
 	const struct traffic_stats *st)
 {
+	return truth_write_scenario(path, p, cfg, st, NULL);
+}
+
+/* {"name", "baseline": {"start", "end"}, "attack": {"start", "end"}}: the two periods of a scenario run. */
+static json_t *scenario_json(const struct traffic_config *cfg, const struct truth_scenario *sc)
+{
+	char t0[TIMEFMT_LEN], t1[TIMEFMT_LEN], t2[TIMEFMT_LEN];
+
+	return json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:s}}", "name", sc->name, "baseline", "start",
+		timefmt_rfc3339_ms((int64_t)cfg->start_usec, t0), "end", timefmt_rfc3339_ms((int64_t)sc->attack_start_usec, t1),
+		"attack", "start", t1, "end", timefmt_rfc3339_ms((int64_t)(cfg->start_usec + cfg->duration_usec), t2));
+}
+
+int truth_write_scenario(const char *path, const struct plant *p, const struct traffic_config *cfg,
+	const struct traffic_stats *st, const struct truth_scenario *sc)
+{
 	char ts[TIMEFMT_LEN], ip[16], ip2[16], subnet[24];
 	json_t *root, *devices, *offsite, *anomalies;
 	int r = -ENOMEM;
@@ -137,7 +153,7 @@ int truth_write(const char *path, const struct plant *p, const struct traffic_co
 	anomalies = json_array();
 	if (!root || !devices || !offsite || !anomalies)
 		goto out;
-	for (unsigned d = 0; d < p->n_devices; d++) {
+	for (unsigned d = 0; d < p->n_devices + (p->has_visitor ? 1 : 0); d++) {
 		json_t *o = device_json(p, d, st);
 		if (!o || json_array_append_new(devices, o) < 0)
 			goto out;
@@ -149,7 +165,7 @@ int truth_write(const char *path, const struct plant *p, const struct traffic_co
 	for (unsigned i = 0; i < st->n_anomalies; i++) {
 		const struct traffic_anomaly *a = &st->anomalies[i];
 		ip_text(p->hosts[a->src].ip, ip);
-		ip_text(p->hosts[a->dst].ip, ip2);
+		ip_text(a->dst_ip ? a->dst_ip : p->hosts[a->dst].ip, ip2);
 		json_array_append_new(anomalies, json_pack("{s:s, s:s, s:s, s:s, s:s}", "time",
 			timefmt_rfc3339_ms((int64_t)a->ts_usec, ts), "kind", a->kind, "protocol",
 			a->proto == PP__COUNT ? "tcp" : plant_proto_name(a->proto), "src", ip, "dst", ip2));
@@ -157,6 +173,8 @@ int truth_write(const char *path, const struct plant *p, const struct traffic_co
 	json_object_set_new(root, "devices", devices);
 	json_object_set_new(root, "offsite", offsite);
 	json_object_set_new(root, "anomalies", anomalies);
+	if (sc)
+		json_object_set_new(root, "scenario", scenario_json(cfg, sc));
 	devices = offsite = anomalies = NULL;
 	errno = 0;
 	r = json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 ? 0 : (errno ? -errno : -EIO);

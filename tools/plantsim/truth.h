@@ -10,3 +10,12 @@
  * write). */
 int truth_write(const char *path, const struct plant *p, const struct traffic_config *cfg,
 	const struct traffic_stats *st) __attribute__((warn_unused_result));
+
+/* A scenario run's truth: cfg covers both periods; the document says where the attack period begins, and lists
+ * the scenario's visitor among the devices and its attack steps among the anomalies. */
+struct truth_scenario {
+	const char *name;
+	uint64_t attack_start_usec;
+};
+int truth_write_scenario(const char *path, const struct plant *p, const struct traffic_config *cfg,
+	const struct traffic_stats *st, const struct truth_scenario *sc) __attribute__((warn_unused_result));
