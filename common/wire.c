@@ -589,7 +589,7 @@ static int parse_config(struct perr *e, json_t *root, struct wire_msg *m)
 int wire_parse(const char *buf, size_t len, struct wire_msg *out, char *err, size_t errlen)
 {
 	static const char *const types[] = { "hello", "batch", "pong", "welcome", "ack", "ping", "config",
-					     "evidence_request", "evidence", NULL };
+					     "evidence_request", "evidence", "indicators", NULL };
 	struct perr e = { err, errlen, "" };
 	json_error_t jerr;
 	json_t *root;
@@ -622,6 +622,10 @@ int wire_parse(const char *buf, size_t len, struct wire_msg *out, char *err, siz
 	case WIRE_CONFIG: r = parse_config(&e, root, out); break;
 	case WIRE_EVIDENCE_REQUEST:
 	case WIRE_EVIDENCE: r = parse_evidence(&e, root, out); break;
+	case WIRE_INDICATORS:
+		out->u.indicators.bundle = json_object_get(root, "bundle");
+		r = json_is_object(out->u.indicators.bundle) ? 0 : wire_fail(&e, "bundle", "not an object");
+		break;
 	}
 out:
 	if (r)

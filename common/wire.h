@@ -35,6 +35,7 @@ enum wire_type {
 	WIRE_CONFIG, /* console -> sensor: the sensor's effective settings */
 	WIRE_EVIDENCE_REQUEST, /* console -> sensor: send the evidence capture `ref` */
 	WIRE_EVIDENCE,         /* sensor -> console: the capture (base64 pcap) or an error */
+	WIRE_INDICATORS,       /* console -> sensor: the indicator bundle (checked by the sensor's parser) */
 };
 
 #define WIRE_MAX_EVIDENCE_REF 64            /* bytes of an evidence reference: [A-Za-z0-9_-] */
@@ -156,6 +157,9 @@ struct wire_msg {
 			uint64_t id;     /* the console's request id, echoed in the answer */
 			const char *ref; /* checked: 1..WIRE_MAX_EVIDENCE_REF bytes of [A-Za-z0-9_-] */
 		} evidence_request;
+		struct {
+			json_t *bundle; /* an object, borrowed; sensor-agent/indicators.h checks its contents */
+		} indicators;
 		struct {
 			uint64_t id;
 			const char *ref;

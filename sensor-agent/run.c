@@ -127,11 +127,16 @@ static int report_drops(struct run *r)
  * request and learned items. */
 static void apply_settings(struct run *r)
 {
+	json_t *bundle = uplink_take_indicators(r->up); /* sent before the config it goes with */
 	json_t *msg = uplink_take_config(r->up);
 	json_t *doc = json_incref(json_object_get(msg, "settings"));
 	char err[256];
 	int rc;
 
+	if (bundle) {
+		run_alerts_indicators(&r->ra, bundle);
+		json_decref(bundle);
+	}
 	if (!msg)
 		return;
 	run_alerts_config(&r->ra, msg);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -10,6 +11,7 @@
 #include "common/timefmt.h"
 #include "common/wire.h"
 #include "sensor-agent/alerts.h"
+#include "sensor-agent/indicators.h"
 
 #define SAVE_INTERVAL_USEC (60LL * 1000000)
 #define LEARNED_MAX_BYTES (64u * 1024 * 1024)
@@ -71,6 +73,7 @@ int run_alerts_open(struct run_alerts *ra, struct inventory *inv, const char *st
 
 	memset(ra, 0, sizeof(*ra));
 	ra->state_dir = state_dir;
+	ra->inv = inv;
 	ra->quiet_usec = RUN_QUIET_DEFAULT_USEC;
 	if ((rc = inventory_enable_alerts(inv, false)) < 0) {
 		snprintf(err, errlen, "out of memory");
@@ -97,8 +100,43 @@ int run_alerts_open(struct run_alerts *ra, struct inventory *inv, const char *st
 		json_decref(items);
 		free(data);
 	}
+	path_of(ra, RUN_INDICATORS_FILE, path);
+	{
+		struct indicators *ind = NULL;
+		char why[256];
+		int r = indicators_load(path, &ind, why, sizeof(why));
+		if (r == 0) {
+			log_info("run: indicator bundle %s %s (%zu indicators) restored", indicators_name(ind),
+				 indicators_version(ind), indicators_count(ind));
+			inventory_set_indicators(inv, ind);
+		} else if (r != -ENOENT) {
+			log_warn("run: ignoring %s: %s", path, why);
+		}
+	}
 	ra->last_save_wall = timefmt_now_usec();
 	return 0;
+}
+
+void run_alerts_indicators(struct run_alerts *ra, json_t *bundle)
+{
+	struct indicators *ind = NULL;
+	char err[256], path[PATH_MAX];
+	char *text;
+	int rc;
+
+	if (indicators_parse(bundle, &ind, err, sizeof(err)) < 0) {
+		log_warn("run: indicator bundle from the console refused: %s", err);
+		return;
+	}
+	path_of(ra, RUN_INDICATORS_FILE, path);
+	text = json_dumps(bundle, JSON_COMPACT);
+	rc = text ? pki_write_file(path, text, strlen(text), 0600, 0) : -ENOMEM;
+	free(text);
+	if (rc < 0)
+		log_warn("run: cannot keep the indicator bundle in %s: %s", path, strerror(-rc));
+	log_info("run: indicator bundle %s %s (%zu indicators) from the console", indicators_name(ind),
+		 indicators_version(ind), indicators_count(ind));
+	inventory_set_indicators(ra->inv, ind);
 }
 
 void run_alerts_config(struct run_alerts *ra, json_t *msg)

@@ -10,10 +10,12 @@
 
 #define RUN_BASELINE_FILE "baseline.bin"
 #define RUN_LEARNED_FILE "learned.json"
+#define RUN_INDICATORS_FILE "indicators.json"
 #define RUN_QUIET_DEFAULT_USEC (7LL * 86400 * 1000000)
 
 struct run_alerts {
 	struct alerts *al;
+	struct inventory *inv;
 	const char *state_dir;
 	int64_t quiet_usec;
 	int64_t last_save_wall; /* wall clock of the last baseline save */
@@ -25,6 +27,9 @@ struct run_alerts {
 int run_alerts_open(struct run_alerts *ra, struct inventory *inv, const char *state_dir, char *err, size_t errlen);
 /* A config message from the console (validated): quiet period, mode request, learned items. */
 void run_alerts_config(struct run_alerts *ra, json_t *msg);
+/* An indicator bundle from the console: checked, kept in the state directory and handed to the malware engine
+ * (an invalid one is refused with a log line and the previous stays). */
+void run_alerts_indicators(struct run_alerts *ra, json_t *bundle);
 /* At each flush, with packet time: ends learning after the quiet period; saves the baseline every minute of
  * wall clock when it changed (or now, with force). */
 void run_alerts_tick(struct run_alerts *ra, int64_t now_pkt, bool force_save);

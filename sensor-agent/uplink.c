@@ -107,6 +107,7 @@ struct uplink {
 	bool stop, fatal, thread_started;
 	char fatal_reason[256];
 	json_t *settings; /* the latest config message from the console not yet taken by uplink_take_config */
+	json_t *indicators; /* the latest indicator bundle not yet taken by uplink_take_indicators */
 	uint64_t configs; /* config messages received */
 
 	/* Uplink thread only. */
@@ -378,6 +379,17 @@ static int on_message(struct uplink *u, struct lws *wsi, const char *buf, size_t
 	case WIRE_EVIDENCE_REQUEST:
 		on_evidence_request(u, wsi, m.u.evidence_request.id, m.u.evidence_request.ref);
 		break;
+	case WIRE_INDICATORS: {
+		json_t *copy = json_deep_copy(m.u.indicators.bundle);
+		if (!copy)
+			break;
+		pthread_mutex_lock(&u->mu);
+		json_decref(u->indicators);
+		u->indicators = copy;
+		pthread_mutex_unlock(&u->mu);
+		log_info("uplink: new indicator bundle from the console");
+		break;
+	}
 	case WIRE_CONFIG: {
 		/* The whole message (validated): settings, mode request, learned items. */
 		json_t *copy = json_deep_copy(m.root);
@@ -658,6 +670,7 @@ void uplink_stop(struct uplink *u)
 	free(u->mode);
 	free(u->url_buf);
 	json_decref(u->settings);
+	json_decref(u->indicators);
 	free(u);
 }
 
@@ -671,6 +684,19 @@ void uplink_set_mode(struct uplink *u, const char *mode)
 	free(u->mode);
 	u->mode = m;
 	pthread_mutex_unlock(&u->mu);
+}
+
+json_t *uplink_take_indicators(struct uplink *u)
+{
+	json_t *b;
+
+	if (!u)
+		return NULL;
+	pthread_mutex_lock(&u->mu);
+	b = u->indicators;
+	u->indicators = NULL;
+	pthread_mutex_unlock(&u->mu);
+	return b;
 }
 
 json_t *uplink_take_config(struct uplink *u)

@@ -83,6 +83,9 @@ int uplink_wait_config(struct uplink *u, const volatile sig_atomic_t *stop, int 
 bool uplink_fatal(struct uplink *u, char *reason, size_t len);
 /* The latest config message not taken yet (validated; owned by the caller), or NULL. Thread-safe. */
 json_t *uplink_take_config(struct uplink *u);
+/* The latest indicator bundle from the console not taken yet (owned by the caller; its contents unchecked), or
+ * NULL. Thread-safe. */
+json_t *uplink_take_indicators(struct uplink *u);
 /* The mode the next hello announces. Thread-safe. */
 void uplink_set_mode(struct uplink *u, const char *mode);
 /* Stops the thread, closes the connection, frees u (NULL is fine). */

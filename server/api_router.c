@@ -20,6 +20,7 @@
 #include "server/api_principal.h"
 #include "server/api_access_groups.h"
 #include "server/api_alerts.h"
+#include "server/api_indicators.h"
 #include "server/api_audit.h"
 #include "server/api_hierarchy.h"
 #include "server/api_users.h"
@@ -85,6 +86,11 @@ static const struct api_route routes[] = {
 	  &api_maintenance_create_body },
 	{ API_GET, "/api/v1/maintenance-windows/{id}", api_maintenance_get, 0, NULL },
 	{ API_DELETE, "/api/v1/maintenance-windows/{id}", api_maintenance_delete, API_R_ANALYST, NULL },
+	{ API_GET, "/api/v1/indicator-bundles", api_indicators_list, API_R_ADMIN, NULL },
+	{ API_POST, "/api/v1/indicator-bundles", api_indicators_import, API_R_ADMIN, &api_indicators_import_body },
+	{ API_GET, "/api/v1/indicator-bundles/{id}", api_indicators_get, API_R_ADMIN, NULL },
+	{ API_PATCH, "/api/v1/indicator-bundles/{id}", api_indicators_update, API_R_ADMIN, &api_indicators_update_body },
+	{ API_DELETE, "/api/v1/indicator-bundles/{id}", api_indicators_delete, API_R_ADMIN, NULL },
 	{ API_GET, "/api/v1/meta/routes", api_meta_routes, API_R_ADMIN, NULL },
 	{ API_GET, "/api/v1/business-units", api_business_units_list, 0, NULL },
 	{ API_POST, "/api/v1/business-units", api_business_units_create, API_R_ADMIN, &api_business_units_create_body },

@@ -49,12 +49,40 @@ static const char *const load_sql =
 	"left join zone_settings zs on zs.zone_id = s.zone_id left join sensor_settings ss on ss.sensor_id = s.id "
 	"where s.revoked_at is null and (s.id = $1::uuid or s.zone_id = $2::bigint or ($3::boolean and s.connected))";
 
+/* The enabled bundles' indicators as one bundle (the sensors keep the first of duplicates); its version is the
+ * digest of the list, so an unchanged set gives the same text. */
+static const char *const indicators_sql =
+	"with l as (select coalesce(jsonb_agg(x.e order by b.id, x.n), '[]') list, "
+	"coalesce(string_agg(distinct b.name || ' ' || b.version, ', '), '') names "
+	"from indicator_bundles b cross join lateral jsonb_array_elements(b.indicators) with ordinality x(e, n) "
+	"where b.enabled) "
+	"select jsonb_build_object('type', 'indicators', 'bundle', jsonb_build_object('name', "
+	"case when names = '' then 'none' else left(names, 255) end, 'version', md5(list::text), "
+	"'indicators', list))::text from l";
+
+static char *indicators_message(struct config_push *cp)
+{
+	PGresult *res = PQexec(cp->db, indicators_sql);
+	char *text = NULL;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		text = strdup(PQgetvalue(res, 0, 0));
+	else
+		log_warn("config push: cannot load the indicator bundles: %s",
+			 res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "no result");
+	PQclear(res);
+	return text;
+}
+
 /* Loads the effective settings of the sensors selected by one of sensor_id, zone_id or all_connected and hands
- * each one's message to the callback. */
-static void load(struct config_push *cp, const char *sensor_id, const char *zone_id, bool all_connected)
+ * each one's messages to the callback (the indicators message too when `indicators`). */
+static void load(struct config_push *cp, const char *sensor_id, const char *zone_id, bool all_connected,
+		 bool indicators)
 {
 	const char *params[3] = { sensor_id, zone_id, all_connected ? "true" : "false" };
 	PGresult *res = PQexecParams(cp->db, load_sql, 3, NULL, params, NULL, NULL, 0);
+	char *ind = indicators && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) ? indicators_message(cp)
+											    : NULL;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_warn("config push: cannot load sensor settings: %s",
@@ -72,14 +100,21 @@ static void load(struct config_push *cp, const char *sensor_id, const char *zone
 									    learned)
 					    : NULL;
 		json_decref(learned);
+		/* Indicators first: a sensor that waits for its config before replaying a file has both then. */
+		if (ind) {
+			char *copy = strdup(ind);
+			if (copy)
+				cp->fn(cp->ctx, PQgetvalue(res, r, 0), CONFIG_PUSH_INDICATORS, copy);
+		}
 		if (text)
-			cp->fn(cp->ctx, PQgetvalue(res, r, 0), text);
+			cp->fn(cp->ctx, PQgetvalue(res, r, 0), CONFIG_PUSH_CONFIG, text);
 		else
 			log_error("config push: out of memory; sensor %s keeps its previous settings", PQgetvalue(res, r, 0));
 		json_decref(eff);
 		json_decref(zone);
 		json_decref(own);
 	}
+	free(ind);
 	PQclear(res);
 }
 
@@ -93,15 +128,18 @@ static bool is_id(const char *s)
 	return n > 0 && n < 20;
 }
 
-/* "z:<zone id>" or "s:<sensor id>" (sql/005_dpi.sql otw_settings_notify). */
+/* "z:<zone id>" or "s:<sensor id>" (sql/005_dpi.sql otw_settings_notify), "a" for every sensor's indicators
+ * (sql/008_indicators.sql). */
 static void on_notify(struct config_push *cp, const char *payload)
 {
 	const char *id = payload[0] && payload[1] == ':' ? payload + 2 : NULL;
 
-	if (id && payload[0] == 'z' && is_id(id))
-		load(cp, NULL, id, false);
+	if (strcmp(payload, "a") == 0)
+		load(cp, NULL, NULL, true, true);
+	else if (id && payload[0] == 'z' && is_id(id))
+		load(cp, NULL, id, false, false);
 	else if (id && payload[0] == 's' && sensors_admin_id_valid(id))
-		load(cp, id, NULL, false);
+		load(cp, id, NULL, false, false);
 	else
 		log_warn("config push: ignoring notification \"%.64s\"", payload);
 }
@@ -187,11 +225,11 @@ static void *push_main(void *arg)
 		cp->overflow = false;
 		pthread_mutex_unlock(&cp->mu);
 		if (resend_all)
-			load(cp, NULL, NULL, true);
+			load(cp, NULL, NULL, true, true);
 		for (; reqs; reqs = next) {
 			next = reqs->next;
 			if (!resend_all)
-				load(cp, reqs->sensor_id, NULL, false);
+				load(cp, reqs->sensor_id, NULL, false, true);
 			free(reqs);
 		}
 		if (PQconsumeInput(cp->db) != 1)

@@ -57,6 +57,7 @@ struct gw_conn {
 	size_t out_n;
 	int64_t since_us, last_rx_us, ping_us;
 	char *last_config; /* the config message last sent on this connection (heap), NULL before the first */
+	uint64_t last_indicators; /* digest of the indicators message last sent (0: none) */
 };
 
 enum ev_kind { EV_REPLY, EV_KICK, EV_CONFIG, EV_EVIDENCE };
@@ -72,6 +73,7 @@ struct gw_event {
 	char reason[REASON_MAX + 1];
 	char sensor_id[WIRE_SENSOR_ID_LEN + 1];
 	char *text; /* EV_CONFIG: the message (heap) */
+	enum config_push_kind push_kind; /* EV_CONFIG: which message */
 	char ref[WIRE_MAX_EVIDENCE_REF + 1]; /* EV_EVIDENCE: the capture; seq is the request id */
 };
 
@@ -169,7 +171,7 @@ void gateway_kick_sensor(struct gateway *gw, const char *sensor_id, const char *
 }
 
 /* Config push thread: queue the message for the sensor's connection (taking `text`). */
-static void on_config(void *ctx, const char *sensor_id, char *text)
+static void on_config(void *ctx, const char *sensor_id, enum config_push_kind kind, char *text)
 {
 	struct gw_event *ev = sensor_event(EV_CONFIG, sensor_id);
 
@@ -179,6 +181,7 @@ static void on_config(void *ctx, const char *sensor_id, char *text)
 		return;
 	}
 	ev->text = text;
+	ev->push_kind = kind;
 	post_event(ctx, ev);
 }
 
@@ -338,6 +341,16 @@ int gateway_fetch_evidence(struct gateway *gw, const char *sensor_id, const char
 	return evidence_wait_end(&gw->evidence, id, timeout_ms, data, len, err, errlen);
 }
 
+/* FNV-1a, never 0: what an indicators message was, without keeping its (possibly large) text. */
+static uint64_t text_digest(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h ? h : 1;
+}
+
 static void handle_event(struct gateway *gw, struct gw_event *ev)
 {
 	struct gw_conn *c;
@@ -348,6 +361,17 @@ static void handle_event(struct gateway *gw, struct gw_event *ev)
 				log_info("sensor %s: disconnected by the console: %s", k->cn, ev->reason);
 				conn_close(k, 4003, ev->reason);
 			}
+		}
+		return;
+	}
+	if (ev->kind == EV_CONFIG && ev->push_kind == CONFIG_PUSH_INDICATORS) {
+		uint64_t sum = text_digest(ev->text);
+		FOREACH_CONN(gw, k) {
+			if (!k->authed || k->closing || strcasecmp(k->cn, ev->sensor_id) != 0 || k->last_indicators == sum)
+				continue;
+			k->last_indicators = sum;
+			log_debug("sensor %s: indicators sent", k->cn);
+			conn_send_text(k, ev->text, strlen(ev->text));
 		}
 		return;
 	}

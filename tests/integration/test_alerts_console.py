@@ -261,3 +261,60 @@ def test_evidence_fetched_from_the_sensor(zone_sensors):
     a.close()
     r = con.api("GET", f"/api/v1/alerts/{aid}/pcap")
     assert r.status == 503 and "not connected" in r.body["error"]["message"], r
+
+
+def next_message(sensor, kind, timeout=10):
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        m = sensor.recv(max(0.1, deadline - time.monotonic()))
+        assert m is not None, "closed"
+        if m["type"] == kind:
+            return m
+
+
+def test_indicator_bundles_reach_every_sensor(console, tmp_path):
+    con = console()
+    zone = zone_of(con, "ioc")
+    s = WsSensor(con, tmp_path, "edge-ioc", zone)
+    s.connect()
+    first = next_message(s, "indicators")        # with the welcome: the (empty) merged bundle
+    assert first["bundle"]["indicators"] == [] and first["bundle"]["name"] == "none"
+    feed = {"name": "ICS feed", "version": "2026-11-27", "indicators": [
+        {"type": "ip", "value": "203.0.113.66", "description": "C2 server", "severity": "critical"},
+        {"type": "domain", "value": "malicious-example.com"},
+        {"type": "file_name", "value": "s7otbxdx.dll", "description": "Stuxnet's S7 DLL"}]}
+    r = con.api("POST", "/api/v1/indicator-bundles", feed)
+    assert r.status == 201 and r.body["count"] == 3 and r.body["enabled"] is True, r
+    bid = r.body["id"]
+    m = next_message(s, "indicators")
+    assert m["bundle"]["indicators"] == feed["indicators"] and m["bundle"]["name"] == "ICS feed 2026-11-27"
+    # a second bundle is merged in; importing the first again under its name replaces it
+    r = con.api("POST", "/api/v1/indicator-bundles", {"name": "team list", "version": "1", "indicators": [
+        {"type": "sni", "value": "update.malicious-example.com"}]})
+    assert r.status == 201, r
+    assert len(next_message(s, "indicators")["bundle"]["indicators"]) == 4
+    r = con.api("POST", "/api/v1/indicator-bundles", dict(feed, version="2026-11-28", indicators=feed["indicators"][:1]))
+    assert r.status == 200 and r.body["id"] == bid and r.body["version"] == "2026-11-28", r
+    assert len(next_message(s, "indicators")["bundle"]["indicators"]) == 2
+    # disabling and deleting withdraw them
+    assert con.api("PATCH", f"/api/v1/indicator-bundles/{bid}", {"enabled": False}).body["enabled"] is False
+    assert [x["type"] for x in next_message(s, "indicators")["bundle"]["indicators"]] == ["sni"]
+    listed = con.api("GET", "/api/v1/indicator-bundles").body["items"]
+    assert [(x["name"], x["count"], x["enabled"]) for x in listed] == [("ICS feed", 1, False), ("team list", 1, True)]
+    assert "indicators" not in listed[0]
+    assert con.api("GET", f"/api/v1/indicator-bundles/{bid}").body["indicators"] == feed["indicators"][:1]
+    assert con.api("DELETE", f"/api/v1/indicator-bundles/{bid}").status == 204
+    assert con.api("GET", f"/api/v1/indicator-bundles/{bid}").status == 404
+    # the sensors' own parser checks a bundle; the error names the field
+    for bad, field in (({"name": "x", "version": "1", "indicators": [{"type": "ip", "value": "300.1.1.1"}]},
+                        "indicators[0].value"),
+                       ({"name": "x", "version": "1", "indicators": [{"type": "hash", "value": "abc"}]},
+                        "indicators[0].type"),
+                       ({"name": "", "version": "1", "indicators": []}, "name"),
+                       ({"name": "x", "version": "1", "indicators": {}}, "indicators")):
+        r = con.api("POST", "/api/v1/indicator-bundles", bad)
+        assert r.status == 400 and r.body["error"]["field"] == field, (bad, r)
+    log = [x["action"] for x in con.api("GET", "/api/v1/audit-log?limit=100").body["items"]]
+    assert {"indicator_bundle.import", "indicator_bundle.update", "indicator_bundle.delete"} <= set(log)
+    s.close()

@@ -97,6 +97,10 @@ class World:
             f"insert into devices (merge_scope, zone_id, key, first_seen, last_seen) values ('z:{self.zone[zone]}', "
             f"{self.zone[zone]}, '{uniq('test')}', '{T0}', '{T0}') returning id").splitlines()[0]) for _ in range(n)]
 
+    def new_bundle(self):
+        return self.admin("POST", "/api/v1/indicator-bundles", {"name": uniq("feed"), "version": "1",
+                                                                "indicators": []})["id"]
+
     def merge_body(self, zone):
         a, b = self.new_devices(zone, 2)
         return {"ids": [b], "into": a}
@@ -173,6 +177,15 @@ ROUTES = {
                                                                        w.merge_body("A1"))),
     ("GET", "/api/v1/dpi-events"): ("session", None, lambda w, z: ("/api/v1/dpi-events", None)),
     ("GET", "/api/v1/alerts"): ("session", None, lambda w, z: ("/api/v1/alerts", None)),
+    ("GET", "/api/v1/indicator-bundles"): ("admin", None, lambda w, z: ("/api/v1/indicator-bundles", None)),
+    ("POST", "/api/v1/indicator-bundles"): ("admin", None, lambda w, z: ("/api/v1/indicator-bundles", {
+        "name": uniq("feed"), "version": "1", "indicators": [{"type": "ip", "value": "203.0.113.9"}]})),
+    ("GET", "/api/v1/indicator-bundles/{id}"): ("admin", None, lambda w, z: (
+        f"/api/v1/indicator-bundles/{w.new_bundle()}", None)),
+    ("PATCH", "/api/v1/indicator-bundles/{id}"): ("admin", None, lambda w, z: (
+        f"/api/v1/indicator-bundles/{w.new_bundle()}", {"enabled": False})),
+    ("DELETE", "/api/v1/indicator-bundles/{id}"): ("admin", None, lambda w, z: (
+        f"/api/v1/indicator-bundles/{w.new_bundle()}", None)),
     ("GET", "/api/v1/alerts/{id}"): ("session", Z, lambda w, z: (f"/api/v1/alerts/{w.alert[z]}", None)),
     # No sensor kept evidence for these alerts (an answer other than 401/403: the role gate); the scope is checked
     # in test_lists_are_filtered_by_scope and a real capture in test_alerts_live.
