@@ -1,20 +1,13 @@
-/* Evidence captures: the last packets of every flow, and the pcap files written for alerts (evidence.h). */
+/* Evidence captures: the last packets of every flow, and the pcap files saved for alerts (evidence.h); the
+ * directory and its writer thread are in evidence_files.c. */
 #include "sensor-agent/evidence.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "common/log.h"
 #include "sensor-agent/dissect/hashmap.h"
+#include "sensor-agent/evidence_files.h"
 
 /* A flow's packet bytes live in one allocation of one of these sizes; it moves up a class when its packets do
  * not fit (the largest holds EVIDENCE_RING whole packets). Most OT flows (small PDUs) stay in the first. */
@@ -24,7 +17,6 @@ static const uint32_t class_bytes[NCLASSES] = { 1024, 4096, 16384, EVIDENCE_RING
 #define EXPIRE_EVERY_USEC (30LL * 1000000)    /* packet time between idle sweeps */
 #define PCAP_HEADER 24
 #define PCAP_RECORD 16
-#define FILE_MAX (PCAP_HEADER + EVIDENCE_RING * (PCAP_RECORD + EVIDENCE_SNAP))
 
 _Static_assert(EVIDENCE_RING <= 255 && EVIDENCE_RING * EVIDENCE_SNAP <= 65535, "slot offsets are 16-bit");
 
@@ -49,6 +41,7 @@ struct ev_flow {
 	struct ev_key key;
 	struct ev_flow *prev, *next; /* LRU list, head most recent; next also links a class's cache */
 	int64_t last_ts;
+	uint64_t moved; /* the list clock when it last went to the head */
 	int linktype;
 	uint16_t used;    /* bytes held in data: the packets' bytes, contiguous from slot[first].off, circular */
 	uint8_t first, n; /* oldest slot, packets held */
@@ -57,16 +50,9 @@ struct ev_flow {
 	uint8_t data[];
 };
 
-struct ev_file {
-	char ref[EVIDENCE_REF_LEN];
-	uint32_t size;
-};
-
 struct evidence {
-	char *dir;
+	struct ev_dir *dir;
 	size_t mem_cap, mem, mem_peak;
-	unsigned max_files;
-	uint64_t max_dir_bytes;
 	struct hashmap flows; /* struct ev_key -> struct ev_flow */
 	struct ev_flow *head, *tail;
 	struct ev_flow *cache[NCLASSES];
@@ -74,14 +60,10 @@ struct evidence {
 	size_t map_bytes; /* the table's slots (counted in mem) */
 	size_t packets, bytes;
 	int64_t next_expiry;
+	uint64_t clock; /* moves to the head of the list so far */
 	struct ev_flow *cur;            /* the flow of the packet being handled */
-	char cur_ref[EVIDENCE_REF_LEN]; /* its capture, once written */
-	uint64_t counter;               /* next ref's counter */
-	struct ev_file *files;          /* the directory's captures, oldest first: a ring of max_files */
-	size_t files_first, nfiles;
-	uint64_t dir_bytes;
-	uint8_t *buf; /* one capture file */
-	uint64_t evicted, expired, saved, save_errors, deleted;
+	char cur_ref[EVIDENCE_REF_LEN]; /* its capture, once saved */
+	uint64_t evicted, expired;
 };
 
 static size_t entry_size(unsigned cls) { return sizeof(struct ev_flow) + class_bytes[cls]; }
@@ -110,6 +92,7 @@ static void lru_unlink(struct evidence *ev, struct ev_flow *e)
 
 static void lru_push(struct evidence *ev, struct ev_flow *e)
 {
+	e->moved = ++ev->clock;
 	e->prev = NULL;
 	e->next = ev->head;
 	if (ev->head)
@@ -325,8 +308,9 @@ static bool ring_add(struct evidence *ev, struct ev_flow **ep, int64_t ts, uint3
 		e->first = 0;
 	at = e->n ? (e->slot[e->first].off + e->used) % cap : 0;
 	head = cap - at < caplen ? cap - at : caplen;
-	memcpy(e->data + at, p, head);
-	memcpy(e->data, p + head, caplen - head);
+	/* memmove: GCC inlines a memcpy of bounded size as rep movsq, slow for packet-sized copies */
+	memmove(e->data + at, p, head);
+	memmove(e->data, p + head, caplen - head);
 	s = &e->slot[(e->first + e->n) % EVIDENCE_RING];
 	s->ts = ts;
 	s->len = len > caplen ? len : caplen;
@@ -413,7 +397,9 @@ void evidence_packet(struct evidence *ev, int linktype, const struct pcap_pkthdr
 	if (!e) {
 		if (!(e = flow_new(ev, &k, linktype, caplen)))
 			return;
-	} else if (e != ev->head) {
+	} else if (ev->clock - e->moved > ev->flows.count / 4) {
+		/* Approximate LRU: a flow among the most recently moved quarter stays where it is, which spares the
+		 * list (and its neighbours' cache lines) on most packets of a busy flow. */
 		lru_unlink(ev, e);
 		lru_push(ev, e);
 	}
@@ -450,9 +436,15 @@ static uint32_t file_linktype(int dlt)
 	return dlt == DISSECT_DLT_RAW || dlt == DISSECT_DLT_RAW_OPENBSD ? DISSECT_LINKTYPE_RAW : (uint32_t)dlt;
 }
 
-/* A classic little-endian microsecond pcap of e's packets, oldest first. */
-static size_t build_file(const struct ev_flow *e, uint8_t *out)
+static size_t file_size(const struct ev_flow *e)
 {
+	return PCAP_HEADER + e->n * (size_t)PCAP_RECORD + e->used;
+}
+
+/* A classic little-endian microsecond pcap of e's packets, oldest first (file_size(e) bytes). */
+static void build_file(const void *ud, uint8_t *out)
+{
+	const struct ev_flow *e = ud;
 	uint8_t *p = out + PCAP_HEADER;
 
 	put32(out, 0xa1b2c3d4);
@@ -474,216 +466,45 @@ static size_t build_file(const struct ev_flow *e, uint8_t *out)
 		put32(p + 12, s->len);
 		p += PCAP_RECORD + s->caplen;
 	}
-	return (size_t)(p - out);
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int write_file(const struct evidence *ev, const char *ref, const uint8_t *data, size_t len)
-{
-	char path[PATH_MAX], tmp[PATH_MAX];
-	int fd, rc;
-
-	if (snprintf(path, sizeof(path), "%s/%s.pcap", ev->dir, ref) >= (int)sizeof(path) ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	rc = write_all(fd, data, len);
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
-}
-
-static void delete_oldest(struct evidence *ev)
-{
-	struct ev_file *f = &ev->files[ev->files_first];
-	char path[PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "%s/%s.pcap", ev->dir, f->ref) < (int)sizeof(path) && unlink(path) < 0 &&
-	    errno != ENOENT)
-		log_warn("evidence: cannot delete %s: %s", path, strerror(errno));
-	ev->dir_bytes -= f->size;
-	ev->files_first = (ev->files_first + 1) % ev->max_files;
-	ev->nfiles--;
-	ev->deleted++;
-}
-
-/* Deletes the oldest captures until one of `size` bytes fits the bounds. */
-static void files_make_room(struct evidence *ev, uint64_t size)
-{
-	while (ev->nfiles && (ev->nfiles >= ev->max_files || ev->dir_bytes + size > ev->max_dir_bytes))
-		delete_oldest(ev);
-}
-
-static void files_add(struct evidence *ev, const char *ref, uint64_t size)
-{
-	struct ev_file *f;
-
-	files_make_room(ev, size);
-	f = &ev->files[(ev->files_first + ev->nfiles) % ev->max_files];
-	snprintf(f->ref, sizeof(f->ref), "%s", ref);
-	f->size = (uint32_t)(size < UINT32_MAX ? size : UINT32_MAX);
-	ev->nfiles++;
-	ev->dir_bytes += f->size;
 }
 
 const char *evidence_save(struct evidence *ev, char ref[EVIDENCE_REF_LEN])
 {
 	const struct ev_flow *e = ev ? ev->cur : NULL;
-	size_t len;
-	int rc;
 
 	if (!e || !e->n)
 		return NULL;
-	if (ev->cur_ref[0]) {
-		memcpy(ref, ev->cur_ref, EVIDENCE_REF_LEN);
-		return ref;
-	}
-	len = build_file(e, ev->buf);
-	snprintf(ref, EVIDENCE_REF_LEN, "%" PRIx64 "-%" PRIx64, (uint64_t)e->slot[e->first].ts, ev->counter++);
-	files_make_room(ev, len); /* before writing: the directory never holds more than its bound */
-	if ((rc = write_file(ev, ref, ev->buf, len)) < 0) {
-		if ((ev->save_errors++ & 1023) == 0) /* the first of every 1024 */
-			log_warn("evidence: cannot write %s/%s.pcap: %s", ev->dir, ref, strerror(-rc));
-		ref[0] = '\0';
+	if (!ev->cur_ref[0] &&
+	    !ev_dir_add(ev->dir, e->slot[e->first].ts, file_size(e), build_file, e, ev->cur_ref))
 		return NULL;
-	}
-	files_add(ev, ref, len);
-	ev->saved++;
-	memcpy(ev->cur_ref, ref, EVIDENCE_REF_LEN);
+	memcpy(ref, ev->cur_ref, EVIDENCE_REF_LEN);
 	return ref;
-}
-
-/* ---- the directory at start ---- */
-
-struct found {
-	char ref[EVIDENCE_REF_LEN];
-	int64_t mtime;
-	uint64_t size;
-};
-
-static int found_cmp(const void *x, const void *y)
-{
-	const struct found *a = x, *b = y;
-
-	if (a->mtime != b->mtime)
-		return a->mtime < b->mtime ? -1 : 1;
-	return strcmp(a->ref, b->ref);
-}
-
-/* Indexes the captures already there (oldest first, by modification time), trims them to the bounds, removes
- * temporary files of interrupted writes, and starts the counter past every ref there. */
-static int scan_dir(struct evidence *ev)
-{
-	DIR *d = opendir(ev->dir);
-	struct dirent *de;
-	struct found *v = NULL;
-	size_t n = 0, cap = 0;
-	uint64_t next = (uint64_t)time(NULL) << 20; /* refs of a later start sort after this one's */
-	int rc = 0;
-
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		struct stat st;
-		struct found *f;
-		char *dash, *end;
-
-		if (len > 9 && strcmp(de->d_name + len - 9, ".pcap.tmp") == 0) {
-			unlinkat(dirfd(d), de->d_name, 0);
-			continue;
-		}
-		if (len <= 5 || len - 5 >= EVIDENCE_REF_LEN || strcmp(de->d_name + len - 5, ".pcap") != 0)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct found *nv = reallocarray(v, ncap, sizeof(*nv));
-			if (!nv) {
-				rc = -ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		f = &v[n];
-		memcpy(f->ref, de->d_name, len - 5);
-		f->ref[len - 5] = '\0';
-		if (!wire_is_evidence_ref(f->ref) || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode))
-			continue;
-		f->mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-		f->size = (uint64_t)st.st_size;
-		if ((dash = strrchr(f->ref, '-'))) {
-			uint64_t c = strtoull(dash + 1, &end, 16);
-			if (!*end && dash[1] && c != UINT64_MAX && c + 1 > next)
-				next = c + 1;
-		}
-		n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(v, n, sizeof(*v), found_cmp);
-	for (size_t i = 0; i < n; i++)
-		files_add(ev, v[i].ref, v[i].size);
-	free(v);
-	ev->counter = next;
-	return rc;
 }
 
 struct evidence *evidence_new(const char *dir, const struct evidence_limits *lim, char *err, size_t errlen)
 {
 	struct evidence *ev = calloc(1, sizeof(*ev));
-	struct stat st;
-	int rc;
 
-	if (!ev || !(ev->dir = strdup(dir)) || !(ev->buf = malloc(FILE_MAX))) {
+	if (!ev) {
 		snprintf(err, errlen, "out of memory");
-		goto fail;
+		return NULL;
 	}
 	ev->mem_cap = lim && lim->mem_bytes ? lim->mem_bytes : EVIDENCE_MEM_DEFAULT;
-	ev->max_files = lim && lim->max_files ? lim->max_files : EVIDENCE_MAX_FILES;
-	ev->max_dir_bytes = lim && lim->max_dir_bytes ? lim->max_dir_bytes : EVIDENCE_MAX_DIR_BYTES;
 	hashmap_init(&ev->flows, sizeof(struct ev_key));
-	if (!(ev->files = calloc(ev->max_files, sizeof(*ev->files)))) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-		goto fail;
-	}
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s is not a directory", dir);
-		goto fail;
-	}
-	if ((rc = scan_dir(ev)) < 0) {
-		snprintf(err, errlen, "cannot read %s: %s", dir, strerror(-rc));
-		goto fail;
+	ev->dir = ev_dir_open(dir, lim && lim->max_files ? lim->max_files : EVIDENCE_MAX_FILES,
+			      lim && lim->max_dir_bytes ? lim->max_dir_bytes : EVIDENCE_MAX_DIR_BYTES,
+			      lim && lim->drop_when_busy, err, errlen);
+	if (!ev->dir) {
+		free(ev);
+		return NULL;
 	}
 	return ev;
-fail:
-	evidence_free(ev);
-	return NULL;
+}
+
+void evidence_sync(struct evidence *ev)
+{
+	if (ev)
+		ev_dir_sync(ev->dir);
 }
 
 void evidence_free(struct evidence *ev)
@@ -700,9 +521,7 @@ void evidence_free(struct evidence *ev)
 			free(e);
 		}
 	hashmap_free(&ev->flows);
-	free(ev->files);
-	free(ev->buf);
-	free(ev->dir);
+	ev_dir_close(ev->dir);
 	free(ev);
 }
 
@@ -710,9 +529,8 @@ void evidence_get_stats(const struct evidence *ev, struct evidence_stats *st)
 {
 	*st = (struct evidence_stats){ .flows = ev->flows.count, .packets = ev->packets, .bytes = ev->bytes,
 				       .mem = ev->mem, .mem_peak = ev->mem_peak, .mem_cap = ev->mem_cap,
-				       .evicted = ev->evicted, .expired = ev->expired, .saved = ev->saved,
-				       .save_errors = ev->save_errors, .files = ev->nfiles, .dir_bytes = ev->dir_bytes,
-				       .deleted = ev->deleted };
+				       .evicted = ev->evicted, .expired = ev->expired };
+	ev_dir_stats(ev->dir, st);
 }
 
 json_t *evidence_stats_json(const struct evidence *ev)
@@ -720,68 +538,11 @@ json_t *evidence_stats_json(const struct evidence *ev)
 	struct evidence_stats s;
 
 	evidence_get_stats(ev, &s);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "flows",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "flows",
 			 (json_int_t)s.flows, "packets", (json_int_t)s.packets, "packet_bytes", (json_int_t)s.bytes,
 			 "mem_bytes", (json_int_t)s.mem, "mem_peak_bytes", (json_int_t)s.mem_peak, "mem_cap_bytes",
 			 (json_int_t)s.mem_cap, "evicted_flows", (json_int_t)s.evicted, "expired_flows",
 			 (json_int_t)s.expired, "captures_written", (json_int_t)s.saved, "write_errors",
-			 (json_int_t)s.save_errors, "files", (json_int_t)s.files, "dir_bytes", (json_int_t)s.dir_bytes,
-			 "files_deleted", (json_int_t)s.deleted);
-}
-
-/* ---- reading, for the uplink ---- */
-
-/* The four classic pcap magics: µs or ns, either byte order. */
-static bool is_pcap_magic(const uint8_t *p)
-{
-	uint32_t le = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-	uint32_t be = __builtin_bswap32(le);
-
-	return le == 0xa1b2c3d4 || be == 0xa1b2c3d4 || le == 0xa1b23c4d || be == 0xa1b23c4d;
-}
-
-int evidence_read(const char *dir, const char *ref, size_t max, uint8_t **data, size_t *len)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	uint8_t *buf = NULL;
-	size_t got = 0;
-	int fd, rc = 0;
-
-	*data = NULL;
-	*len = 0;
-	if (!wire_is_evidence_ref(ref))
-		return -ENOENT;
-	if (snprintf(path, sizeof(path), "%s/%s.pcap", dir, ref) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return errno == ELOOP ? -ENOENT : -errno;
-	if (fstat(fd, &st) < 0)
-		rc = -errno;
-	else if (!S_ISREG(st.st_mode) || st.st_size < PCAP_HEADER)
-		rc = -ENOENT; /* not a capture (an interrupted write leaves no file under the final name) */
-	else if ((uint64_t)st.st_size > max)
-		rc = -EFBIG;
-	else if (!(buf = malloc((size_t)st.st_size)))
-		rc = -ENOMEM;
-	while (rc == 0 && got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			rc = r < 0 ? -errno : -EIO;
-		else
-			got += (size_t)r;
-	}
-	close(fd);
-	if (rc == 0 && !is_pcap_magic(buf))
-		rc = -ENOENT;
-	if (rc < 0) {
-		free(buf);
-		return rc;
-	}
-	*data = buf;
-	*len = got;
-	return 0;
+			 (json_int_t)s.save_errors, "captures_dropped", (json_int_t)s.dropped, "files", (json_int_t)s.files,
+			 "dir_bytes", (json_int_t)s.dir_bytes, "files_deleted", (json_int_t)s.deleted);
 }

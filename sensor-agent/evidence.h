@@ -12,9 +12,10 @@
  * active flows evicted whole) and a flow is dropped after EVIDENCE_IDLE_USEC of packet time without packets.
  *
  * Files: <dir>/<ref>.pcap, classic libpcap format with the capture's link type and the original timestamps,
- * written atomically (tmp + rename, 0600, not fsynced: evidence is best effort and the capture thread must not
- * wait on the disk). The directory holds at most max_files files / max_dir_bytes bytes, the oldest deleted
- * first; it is scanned once at start. Not thread-safe, except evidence_read (files only). */
+ * written atomically (tmp + rename, 0600, not fsynced: evidence is best effort) by a writer thread, so that the
+ * capture thread never waits on the disk (evidence_files.h). The directory holds at most max_files files /
+ * max_dir_bytes bytes, the oldest deleted first; it is scanned once at start. One thread uses a store;
+ * evidence_read may run on any (files only). */
 #pragma once
 #include <jansson.h>
 #include <pcap/pcap.h>
@@ -36,18 +37,20 @@
 
 struct evidence;
 
-/* Zero members keep the defaults above. */
+/* Zero members keep the defaults above. drop_when_busy: a capture that finds the writer's queue full
+ * (evidence_files.h) is not kept, rather than stalling the caller (a live capture); otherwise the save waits. */
 struct evidence_limits {
 	size_t mem_bytes;
 	unsigned max_files;
 	uint64_t max_dir_bytes;
+	bool drop_when_busy;
 };
 
 struct evidence_stats {
 	size_t flows, packets, bytes;         /* held now: flows, packets, packet bytes */
 	size_t mem, mem_peak, mem_cap;        /* bytes allocated (flows, cached entries, the table), peak, cap */
 	uint64_t evicted, expired;            /* flows dropped at the cap, idle flows dropped */
-	uint64_t saved, save_errors;          /* captures written, failed writes */
+	uint64_t saved, save_errors, dropped; /* captures saved, failed writes, not kept (writer behind) */
 	size_t files;                         /* in the directory now */
 	uint64_t dir_bytes, deleted;          /* their bytes, files deleted by the bound */
 };
@@ -63,11 +66,14 @@ void evidence_packet(struct evidence *ev, int linktype, const struct pcap_pkthdr
 		     const struct dissect_frame *f);
 void evidence_packet_end(struct evidence *ev);
 
-/* Writes the flow of the packet being handled (its last EVIDENCE_RING packets, the handled one last) as a
- * capture and returns ref filled with its name, or NULL (no packet being handled, ev NULL, or the write failed:
- * logged). Called again for the same packet, returns the same ref without writing. Refs are
+/* Saves the flow of the packet being handled (its last EVIDENCE_RING packets, the handled one last) as a
+ * capture and returns ref filled with its name, or NULL (no packet being handled, ev NULL, or the writer is
+ * behind with drop_when_busy). The file appears once the writer got to it (evidence_sync waits for that); a
+ * failed write is logged and counted. Called again for the same packet, returns the same ref. Refs are
  * "<first packet's time, µs, hex>-<counter, hex>", unique in the directory (wire_is_evidence_ref). */
 const char *evidence_save(struct evidence *ev, char ref[EVIDENCE_REF_LEN]);
+/* Waits until every capture saved so far is written (ev may be NULL). evidence_free does too. */
+void evidence_sync(struct evidence *ev);
 
 void evidence_get_stats(const struct evidence *ev, struct evidence_stats *st);
 /* The stats as a JSON object (new reference; NULL when out of memory). */

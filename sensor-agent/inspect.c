@@ -268,8 +268,10 @@ int cmd_inspect(int argc, char **argv)
 			goto out;
 	inventory_drain(inv);
 	doc = inventory_to_json(inv);
-	if (doc && ev)
+	if (doc && ev) {
+		evidence_sync(ev); /* every capture written: the figures and the directory agree */
 		json_object_set_new(json_object_get(doc, "stats"), "evidence", evidence_stats_json(ev));
+	}
 	if (!doc) {
 		fprintf(stderr, "otwatch-sensor: out of memory\n");
 		goto out;

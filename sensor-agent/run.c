@@ -422,6 +422,7 @@ int cmd_run(int argc, char **argv)
 	char ev_dir[PATH_MAX];
 	struct evidence *ev;
 	snprintf(ev_dir, sizeof(ev_dir), "%s/" EVIDENCE_DIR_NAME, state_dir);
+	ev_lim.drop_when_busy = iface != NULL; /* a live capture never waits for the disk; a replay does */
 	if ((ev = evidence_new(ev_dir, &ev_lim, err, sizeof(err))))
 		inventory_set_evidence(r.inv, ev);
 	else
