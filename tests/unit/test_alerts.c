@@ -12,6 +12,7 @@
 #include <errno.h>
 
 #include "sensor-agent/alerts.h"
+#include "sensor-agent/alerts_internal.h"
 
 #define SEC 1000000LL
 
@@ -306,6 +307,65 @@ static void aggregated_learn_items(void **unused)
 	alerts_free(b);
 }
 
+/* Rates, silences, the capture's traffic and internet connections, fed minute by minute as the inventory does. */
+static void engines_over_time(void **unused)
+{
+	struct alerts *a = alerts_new();
+	const int64_t MIN = 60 * SEC;
+	json_t *out, *al;
+
+	(void)unused;
+	/* learning: the pair peaks at 120 packets a minute; the PLC talks every 5 minutes at most; the capture never
+	 * sees fewer than 1000 packets a minute */
+	alerts_new_device(a, "mac:00:00:00:00:00:05", "00:00:00:00:00:05", 0);
+	alerts_new_device(a, "ip:10.0.0.7", "10.0.0.7", 0);
+	for (int m = 1; m <= 30; m++) {
+		alerts_conn_rate(a, "10.0.0.9", "10.0.0.5", "tcp", 502, m % 2 ? 60 : 120, MIN, m * MIN);
+		alerts_device_activity(a, "mac:00:00:00:00:00:05", "00:00:00:00:00:05", (m - m % 5) * MIN, m * MIN);
+		alerts_device_activity(a, "ip:10.0.0.7", "10.0.0.7", 0, m * MIN); /* never active: no gap learnt */
+		alerts_total_rate(a, 1000 + (uint64_t)m, MIN, m * MIN);
+	}
+	alerts_new_connection(a, "tcp", "10.0.0.9", "8.8.8.8", 443, 1 * SEC); /* learnt: no alert later */
+	alerts_set_mode(a, ALERTS_OPERATIONAL);
+	/* operational: 10x the peak and 600 more is a change, less is not */
+	alerts_conn_rate(a, "10.0.0.9", "10.0.0.5", "tcp", 502, 1199, MIN, 31 * MIN);
+	assert_int_equal(alerts_count(a), 0);
+	alerts_conn_rate(a, "10.0.0.9", "10.0.0.5", "tcp", 502, 1300, MIN, 32 * MIN);
+	alerts_conn_rate(a, "10.0.0.9", "10.0.0.6", "tcp", 502, 100000, MIN, 32 * MIN); /* not in the baseline */
+	assert_int_equal(alerts_count(a), 1);
+	/* the PLC, silent since minute 30: 3x its 5-minute gap would be 15 minutes, the floor is 15 */
+	alerts_device_activity(a, "mac:00:00:00:00:00:05", "00:00:00:00:00:05", 30 * MIN, 44 * MIN);
+	assert_int_equal(alerts_count(a), 1);
+	alerts_device_activity(a, "mac:00:00:00:00:00:05", "00:00:00:00:00:05", 30 * MIN, 46 * MIN);
+	alerts_device_activity(a, "mac:00:00:00:00:00:05", "00:00:00:00:00:05", 30 * MIN, 60 * MIN); /* once */
+	alerts_device_activity(a, "ip:10.0.0.7", "10.0.0.7", 0, 90 * MIN);
+	assert_int_equal(alerts_count(a), 2);
+	/* the capture: 150 a minute is under a tenth of 1001; once per drop */
+	alerts_total_rate(a, 150, MIN, 61 * MIN);
+	alerts_total_rate(a, 90, MIN, 62 * MIN);
+	assert_int_equal(alerts_count(a), 3);
+	/* internet: a new connection to a public address, not to a private or a learnt one */
+	alerts_new_connection(a, "tcp", "10.0.0.9", "8.8.8.8", 443, 63 * MIN);
+	alerts_new_connection(a, "tcp", "10.0.0.9", "192.168.1.1", 443, 63 * MIN);
+	alerts_new_connection(a, "tcp", "10.0.0.9", "203.0.113.66", 443, 63 * MIN);
+	out = alerts_json(a);
+	assert_non_null(al = find(out, "Traffic rate change"));
+	assert_string_equal(json_string_value(json_object_get(al, "dst")), "10.0.0.5");
+	assert_non_null(al = find(out, "Device stopped communicating"));
+	assert_string_equal(json_string_value(json_object_get(al, "src")), "00:00:00:00:00:05");
+	assert_int_equal(json_integer_value(json_object_get(al, "count")), 1);
+	assert_non_null(al = find(out, "Sensor traffic drop"));
+	assert_int_equal(json_integer_value(json_object_get(al, "count")), 1);
+	assert_non_null(al = find(out, "New internet connection from the OT network"));
+	assert_string_equal(json_string_value(json_object_get(al, "dst")), "203.0.113.66");
+	assert_int_equal(json_integer_value(json_object_get(al, "count")), 1);
+	assert_true(alerts_is_public_ip("2001:4860::8888"));
+	assert_false(alerts_is_public_ip("fd00::1"));
+	assert_false(alerts_is_public_ip("100.64.0.1"));
+	json_decref(out);
+	alerts_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +375,7 @@ int main(void)
 		cmocka_unit_test(learned_items_and_records),
 		cmocka_unit_test(baseline_file),
 		cmocka_unit_test(aggregated_learn_items),
+		cmocka_unit_test(engines_over_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
