@@ -160,9 +160,20 @@ def test_operational_alerts_suppression_and_evidence(plant):
 
     # the evidence capture of the restart alert comes from the sensor and opens in tshark
     item = [x for x in conftest.api_all_pages(con, "/api/v1/alerts") if x["title"] == "Device cold restart"][0]
-    if not item["evidence_available"]:
-        pytest.skip("this sensor build keeps no evidence captures")
-    r = con.api("GET", f"/api/v1/alerts/{item['id']}/pcap")
+    assert item["evidence_available"] is True, item
+    # the sensor must be connected to answer: a replay that stays connected (--follow)
+    proc = subprocess.Popen([sensor_binary(), "run", "--state", a.state, "--pcap",
+                             fresh_copy(clean, tmp_path, "follow"), "--follow", "--log-level", "warn"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not sensor(con, a)["connected"]:
+            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() else "timeout"
+            time.sleep(0.2)
+        r = con.api("GET", f"/api/v1/alerts/{item['id']}/pcap")
+    finally:
+        proc.terminate()
+        proc.wait(30)
     assert r.status == 200, r
     pcap = tmp_path / "evidence.pcap"
     pcap.write_bytes(r.body)
