@@ -437,7 +437,7 @@ out:
 	return rc;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int pki_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -496,7 +496,7 @@ int pki_write_file(const char *path, const void *data, size_t len, mode_t mode, 
 		free(tmp);
 		return rc;
 	}
-	if (fchmod(fd, mode) < 0 || (rc = write_all(fd, data, len)) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || (rc = pki_write_all(fd, data, len)) < 0 || fsync(fd) < 0) {
 		rc = rc < 0 ? rc : -errno;
 		goto out;
 	}

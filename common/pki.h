@@ -34,6 +34,8 @@ int pki_cert_serial_hex(X509 *cert, char serial_hex[PKI_SERIAL_HEX_LEN]) __attri
 
 /* Writes a file atomically (temp file + rename) with `mode`; with exclusive set, fails with -EEXIST when the
  * path exists. */
+/* Writes all len bytes to fd, retrying short writes and EINTR; 0 or -errno. */
+int pki_write_all(int fd, const void *data, size_t len) __attribute__((warn_unused_result));
 int pki_write_file(const char *path, const void *data, size_t len, mode_t mode, int exclusive)
 	__attribute__((warn_unused_result));
 /* Reads a whole file (at most max_len bytes, else -EFBIG) into a NUL-terminated heap buffer. */

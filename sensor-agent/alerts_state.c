@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/pki.h"
 #include "common/timefmt.h"
 #include "sensor-agent/alerts_internal.h"
 
@@ -200,23 +201,6 @@ struct file_header {
 	uint64_t count;
 };
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int alerts_save(struct alerts *a, const char *path)
 {
 	char tmp[4096];
@@ -234,7 +218,7 @@ int alerts_save(struct alerts *a, const char *path)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	rc = write_all(fd, &h, sizeof(h));
+	rc = pki_write_all(fd, &h, sizeof(h));
 	for (size_t i = 0; i < a->baseline.cap && rc == 0; i++) {
 		const struct bitem *it = a->baseline.slots[i].value;
 		struct file_item fi;
@@ -244,7 +228,7 @@ int alerts_save(struct alerts *a, const char *path)
 		fi.key = it->key;
 		fi.n = it->n;
 		fi.alerted = it->alerted;
-		rc = write_all(fd, &fi, sizeof(fi));
+		rc = pki_write_all(fd, &fi, sizeof(fi));
 	}
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;

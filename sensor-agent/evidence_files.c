@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/pki.h"
 
 struct ev_file {
 	char ref[EVIDENCE_REF_LEN];
@@ -49,21 +50,6 @@ struct ev_dir {
 	pthread_t thr;
 };
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Writes tmp + renames (0600; not fsynced: evidence is best effort), or deletes. */
 static int run_job(const struct ev_dir *d, const struct ev_job *j)
 {
@@ -78,7 +64,7 @@ static int run_job(const struct ev_dir *d, const struct ev_job *j)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	rc = write_all(fd, j->data, j->len);
+	rc = pki_write_all(fd, j->data, j->len);
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
 	if (rc == 0 && rename(tmp, path) < 0)

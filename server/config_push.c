@@ -56,7 +56,7 @@ static const char *const indicators_sql =
 	"coalesce(string_agg(distinct b.name || ' ' || b.version, ', '), '') names "
 	"from indicator_bundles b cross join lateral jsonb_array_elements(b.indicators) with ordinality x(e, n) "
 	"where b.enabled) "
-	"select jsonb_build_object('type', 'indicators', 'bundle', jsonb_build_object('name', "
+	"select jsonb_build_object('bundle', jsonb_build_object('name', "
 	"case when names = '' then 'none' else left(names, 255) end, 'version', md5(list::text), "
 	"'indicators', list))::text from l";
 
@@ -65,9 +65,14 @@ static char *indicators_message(struct config_push *cp)
 	PGresult *res = PQexec(cp->db, indicators_sql);
 	char *text = NULL;
 
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-		text = strdup(PQgetvalue(res, 0, 0));
-	else
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		/* compact, with "type" first, like every other message */
+		json_t *m = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+		json_t *o = json_pack("{s:s, s:O}", "type", "indicators", "bundle", json_object_get(m, "bundle"));
+		text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+		json_decref(o);
+		json_decref(m);
+	} else
 		log_warn("config push: cannot load the indicator bundles: %s",
 			 res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "no result");
 	PQclear(res);

@@ -138,9 +138,9 @@ static int client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
 		break;
 	}
 	case LWS_CALLBACK_CLIENT_RECEIVE:
-		/* The config message after a welcome (and on settings changes) is no answer to a message sent here;
-		 * tests/integration/test_devices.py checks it. */
-		if (memmem(in, len, "\"type\":\"config\"", 15))
+		/* The config and indicators messages after a welcome (and on changes) answer no message sent here;
+		 * tests/integration/test_devices.py and test_alerts_console.py check them. */
+		if (memmem(in, len, "\"type\":\"config\"", 15) || memmem(in, len, "\"type\":\"indicators\"", 19))
 			break;
 		if (r->nreplies < 8)
 			snprintf(r->replies[r->nreplies], sizeof(r->replies[0]), "%.*s", (int)len, (const char *)in);
