@@ -122,7 +122,10 @@ int cmd_serve(int argc, char **argv)
 						   .key_path = st.server_key_path,
 						   .db_url = cfg.db,
 						   .queue_max = (size_t)cfg.ingest_queue,
-						   .max_frame_bytes = (size_t)cfg.max_frame_bytes },
+						   .max_frame_bytes = (size_t)cfg.max_frame_bytes,
+						   .max_inflight = (unsigned)cfg.sensor_max_inflight,
+						   .msg_rate = (unsigned)cfg.sensor_msg_rate,
+						   .msg_burst = (unsigned)cfg.sensor_msg_burst },
 			   &gw);
 	if (rc < 0)
 		goto out;

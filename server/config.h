@@ -22,6 +22,9 @@ struct console_config {
 	int64_t enrollment_ttl;  /* seconds an activation file's token stays valid */
 	int64_t ingest_queue;    /* batches queued for the ingest writer before the gateway stops reading */
 	int64_t max_frame_bytes; /* largest websocket message accepted from an authenticated sensor */
+	int64_t sensor_max_inflight; /* per sensor: batches awaiting their ack before it is cut off */
+	int64_t sensor_msg_rate;     /* per sensor: messages other than batches a second, sustained */
+	int64_t sensor_msg_burst;    /* per sensor: such messages in a burst */
 	int64_t device_retention_days; /* devices, connections and DPI events inactive this long are purged */
 	int64_t alert_retention_days;  /* alerts are purged a month partition at a time past this (sql/006_alerts.sql) */
 	int64_t retention_interval;    /* seconds between two purge runs */

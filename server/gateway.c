@@ -214,6 +214,8 @@ static void handle_event(struct gateway *gw, struct gw_event *ev)
 		break;
 	}
 	case INGEST_REPLY_ACK:
+		if (c->inflight)
+			c->inflight--;
 		conn_send(c, wire_build_ack(ev->seq));
 		break;
 	case INGEST_REPLY_CLOSE:
@@ -265,14 +267,42 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
 
 /* ---- messages from a sensor ---- */
 
+/* The per-sensor budget of messages other than batches: a token bucket of msg_burst messages refilled at
+ * msg_rate a second. */
+static bool take_token(struct gateway *gw, struct gw_conn *c)
+{
+	int64_t now = now_us();
+
+	if (c->tokens_us == 0) {
+		c->tokens = gw->opts.msg_burst;
+	} else {
+		c->tokens += (double)(now - c->tokens_us) * gw->opts.msg_rate / 1e6;
+		if (c->tokens > gw->opts.msg_burst)
+			c->tokens = gw->opts.msg_burst;
+	}
+	c->tokens_us = now;
+	if (c->tokens < 1)
+		return false;
+	c->tokens -= 1;
+	return true;
+}
+
 static int handle_message(struct gateway *gw, struct gw_conn *c)
 {
 	struct wire_msg m;
 	char err[256], reason[REASON_MAX + 1];
 
+
 	if (wire_dpi_parse((const char *)c->rx, c->rx_len, &m, err, sizeof(err)) < 0) {
 		log_warn("sensor %s: malformed message, closing (nothing of it applied): %s", c->cn, err);
 		return close_now(c, 4002, err);
+	}
+	/* Batches are bounded by the ack window (max_inflight); everything else by a message rate. */
+	if (m.type != WIRE_BATCH && !take_token(gw, c)) {
+		wire_msg_free(&m);
+		snprintf(reason, sizeof(reason), "flood: more than %u messages a second", gw->opts.msg_rate);
+		log_warn("sensor %s (%s): %s; cutting it off", c->cn, c->peer, reason);
+		return close_now(c, 1008, reason);
 	}
 	switch (m.type) {
 	case WIRE_HELLO:
@@ -302,6 +332,14 @@ static int handle_message(struct gateway *gw, struct gw_conn *c)
 			log_warn("sensor %s: batch before welcome; closing", c->cn);
 			return close_now(c, 4002, "batch: sent before welcome");
 		}
+		if (c->inflight >= gw->opts.max_inflight) {
+			wire_msg_free(&m);
+			snprintf(reason, sizeof(reason), "flood: more than %u batches awaiting their ack",
+				 gw->opts.max_inflight);
+			log_warn("sensor %s: %s; cutting it off", c->cn, reason);
+			return close_now(c, 1008, reason);
+		}
+		c->inflight++;
 		if (ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m) && !c->paused) {
 			/* Backpressure: the writer is behind; stop reading until it drains. */
 			c->paused = true;
@@ -538,6 +576,12 @@ int gateway_start(const struct gateway_opts *opts, struct gateway **out)
 		gw->opts.max_frame_bytes = WIRE_HELLO_MAX_BYTES;
 	if (!gw->opts.queue_max)
 		gw->opts.queue_max = 64;
+	if (!gw->opts.max_inflight)
+		gw->opts.max_inflight = 16;
+	if (!gw->opts.msg_rate)
+		gw->opts.msg_rate = 50;
+	if (!gw->opts.msg_burst)
+		gw->opts.msg_burst = 500;
 
 	cb.reply = on_reply;
 	cb.drained = on_drained;

@@ -15,6 +15,10 @@ struct gateway_opts {
 	const char *db_url;
 	size_t queue_max;          /* batches waiting for the writer before reads stop (backpressure) */
 	size_t max_frame_bytes;    /* largest message accepted from an authenticated sensor */
+	/* Per-sensor limits: past them a sensor is cut off (close 1008) without slowing the others. */
+	unsigned max_inflight;     /* batches received and not yet acked (a sensor's uplink keeps 4) */
+	unsigned msg_rate;         /* messages other than batches a second, sustained ... */
+	unsigned msg_burst;        /* ... and in a burst */
 };
 
 /* Starts both threads; returns 0 once the port listens, or a negative errno with a logged reason. */

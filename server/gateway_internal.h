@@ -48,6 +48,9 @@ struct gw_conn {
 	int64_t since_us, last_rx_us, ping_us;
 	char *last_config; /* the config message last sent on this connection (heap), NULL before the first */
 	uint64_t last_indicators; /* digest of the indicators message last sent (0: none) */
+	unsigned inflight;        /* batches handed to the writer and not yet acked */
+	double tokens;            /* messages the sensor may still send now (token bucket) */
+	int64_t tokens_us;        /* when the bucket was last filled */
 };
 
 enum ev_kind { EV_REPLY, EV_KICK, EV_CONFIG, EV_EVIDENCE };
