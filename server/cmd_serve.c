@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "common/log.h"
 #include "server/api_router.h"
@@ -34,6 +35,35 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 	log_info("serve: %s received, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	event_base_loopexit(base, NULL);
+}
+
+/* Every sensor holds a socket: 2,000 of them need more than the usual soft limit of 1,024 descriptors. Raises the
+ * soft limit to the hard one and says what it got. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("serve: cannot read the open-file limit: %s", strerror(errno));
+		return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			log_warn("serve: cannot raise the open-file limit from %llu: %s", (unsigned long long)was,
+				 strerror(errno));
+			return;
+		}
+		log_info("serve: open-file limit raised from %llu to %llu (sensors, API clients and the database)",
+			 (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+	} else {
+		log_info("serve: open-file limit %llu", (unsigned long long)rl.rlim_cur);
+	}
+	if (rl.rlim_cur < 4096)
+		log_warn("serve: an open-file limit of %llu caps the sensors this node can hold; raise the hard limit "
+			 "(LimitNOFILE= in systemd, ulimit -Hn) for more than about %llu", (unsigned long long)rl.rlim_cur,
+			 (unsigned long long)(rl.rlim_cur > 64 ? rl.rlim_cur - 64 : 0));
 }
 
 int cmd_serve(int argc, char **argv)
@@ -85,6 +115,7 @@ int cmd_serve(int argc, char **argv)
 	state_loaded = true;
 	/* Peers that vanish mid-write must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	/* Before the base exists: workers wake the loop with event_active() from their threads. */
 	if (evthread_use_pthreads() != 0 || !(base = event_base_new())) {
 		log_error("serve: cannot create the event loop");

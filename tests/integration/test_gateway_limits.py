@@ -41,6 +41,12 @@ def test_a_batch_flood_is_cut_off(limited):
     good.batch(host("ip:10.9.1.2", ["10.9.1.2"]))
 
 
+def test_open_file_limit_is_raised_and_logged(limited):
+    con, good, bad = limited
+    log = con.read_log()
+    assert "open-file limit" in log, log
+
+
 def test_a_message_flood_is_cut_off(limited):
     con, good, bad = limited
     for _ in range(200):
