@@ -562,21 +562,5 @@ static const struct tcp_app app_dnp3 = { PP_DNP3, 20000, false, 3000, 8000, dnp3
 
 int dnp3_spawn(struct sim *t)
 {
-	const struct plant *p = t->plant;
-	struct sim_session *s;
-	int r;
-
-	for (unsigned i = 0; i < p->n_hosts; i++) {
-		if (p->hosts[i].role != ROLE_SCADA)
-			continue;
-		for (unsigned j = 0; j < p->n_hosts; j++) {
-			if (!(p->hosts[j].model->serves & PP_BIT(PP_DNP3)))
-				continue;
-			r = tcp_add(t, &app_dnp3, i, j, 0, &s);
-			if (r < 0)
-				return r;
-			s->at = t->start + sim_ms(s, 300, 2500);
-		}
-	}
-	return 0;
+	return tcp_spawn_role(t, &app_dnp3, ROLE_SCADA, 300, 2500);
 }

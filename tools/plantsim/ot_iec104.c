@@ -309,21 +309,5 @@ static const struct tcp_app app_iec104 = { PP_IEC104, 2404, false, 3000, 8000, i
 
 int iec104_spawn(struct sim *t)
 {
-	const struct plant *p = t->plant;
-	struct sim_session *s;
-	int r;
-
-	for (unsigned i = 0; i < p->n_hosts; i++) {
-		if (p->hosts[i].role != ROLE_SCADA)
-			continue;
-		for (unsigned j = 0; j < p->n_hosts; j++) {
-			if (!(p->hosts[j].model->serves & PP_BIT(PP_IEC104)))
-				continue;
-			r = tcp_add(t, &app_iec104, i, j, 0, &s);
-			if (r < 0)
-				return r;
-			s->at = t->start + sim_ms(s, 200, 2000);
-		}
-	}
-	return 0;
+	return tcp_spawn_role(t, &app_iec104, ROLE_SCADA, 200, 2000);
 }

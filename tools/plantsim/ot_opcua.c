@@ -438,21 +438,5 @@ static const struct tcp_app app_opcua = { PP_OPCUA, 4840, false, 5000, 15000, op
 
 int opcua_spawn(struct sim *t)
 {
-	const struct plant *p = t->plant;
-	struct sim_session *s;
-	int r;
-
-	for (unsigned i = 0; i < p->n_hosts; i++) {
-		if (p->hosts[i].role != ROLE_HISTORIAN)
-			continue;
-		for (unsigned j = 0; j < p->n_hosts; j++) {
-			if (!(p->hosts[j].model->serves & PP_BIT(PP_OPCUA)))
-				continue;
-			r = tcp_add(t, &app_opcua, i, j, 0, &s);
-			if (r < 0)
-				return r;
-			s->at = t->start + sim_ms(s, 500, 4000);
-		}
-	}
-	return 0;
+	return tcp_spawn_role(t, &app_opcua, ROLE_HISTORIAN, 500, 4000);
 }

@@ -167,6 +167,11 @@ int sim_add(struct sim *t, sim_step_fn step, unsigned a, unsigned b, uint64_t at
 int tcp_add(struct sim *t, const struct tcp_app *app, unsigned client, unsigned server, uint64_t at,
 	struct sim_session **out) __attribute__((warn_unused_result));
 
+/* A session of app from every host of role `role` to every host serving app->proto, each first connecting at a
+ * random time between first_min_ms and first_max_ms after the start. 0 or -ENOMEM. */
+int tcp_spawn_role(struct sim *t, const struct tcp_app *app, enum plant_role role, uint32_t first_min_ms,
+		   uint32_t first_max_ms) __attribute__((warn_unused_result));
+
 /* The TCP engine's step function and its clean-up (frees s->tcp). */
 int tcp_step(struct sim *t, struct sim_session *s);
 void tcp_free(struct sim_session *s);

@@ -50,6 +50,28 @@ int tcp_add(struct sim *t, const struct tcp_app *app, unsigned client, unsigned 
 	return 0;
 }
 
+int tcp_spawn_role(struct sim *t, const struct tcp_app *app, enum plant_role role, uint32_t first_min_ms,
+		   uint32_t first_max_ms)
+{
+	const struct plant *p = t->plant;
+	struct sim_session *s;
+	int r;
+
+	for (unsigned i = 0; i < p->n_hosts; i++) {
+		if (p->hosts[i].role != role)
+			continue;
+		for (unsigned j = 0; j < p->n_hosts; j++) {
+			if (!(p->hosts[j].model->serves & PP_BIT(app->proto)))
+				continue;
+			r = tcp_add(t, app, i, j, 0, &s);
+			if (r < 0)
+				return r;
+			s->at = t->start + sim_ms(s, first_min_ms, first_max_ms);
+		}
+	}
+	return 0;
+}
+
 void tcp_free(struct sim_session *s)
 {
 	free(s->tcp);
