@@ -44,7 +44,6 @@ void alerts_free(struct alerts *a)
 	free(a);
 }
 
-
 void alerts_free_alert(struct alert *al)
 {
 	if (al) {
@@ -168,7 +167,7 @@ void alerts_raise_item(struct alerts *a, const char *engine, const char *severit
 	struct akey k;
 	struct alert *al;
 
-	if (hashmap_get(&a->learned, &own))
+	if (a->learned.count && hashmap_get(&a->learned, &own))
 		return; /* an analyst learned this alert */
 
 	memset(&k, 0, sizeof(k));

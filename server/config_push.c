@@ -34,6 +34,8 @@ struct config_push {
 	char *db_url;
 	PGconn *db;
 	config_push_fn fn;
+	char *indicators; /* push thread: the indicators message as last built (one text for every sensor), or NULL
+			   * until built again after a change */
 	void *ctx;
 };
 
@@ -60,10 +62,16 @@ static const char *const indicators_sql =
 	"case when names = '' then 'none' else left(names, 255) end, 'version', md5(list::text), "
 	"'indicators', list))::text from l";
 
-static char *indicators_message(struct config_push *cp)
+/* The indicators message, built once per change of the bundles (a reconnecting fleet would otherwise rebuild
+ * it for every welcome); borrowed, NULL when it cannot be built. */
+static const char *indicators_message(struct config_push *cp)
 {
-	PGresult *res = PQexec(cp->db, indicators_sql);
+	PGresult *res;
 	char *text = NULL;
+
+	if (cp->indicators)
+		return cp->indicators;
+	res = PQexec(cp->db, indicators_sql);
 
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 		/* compact, with "type" first, like every other message */
@@ -76,6 +84,7 @@ static char *indicators_message(struct config_push *cp)
 		log_warn("config push: cannot load the indicator bundles: %s",
 			 res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "no result");
 	PQclear(res);
+	cp->indicators = text;
 	return text;
 }
 
@@ -86,8 +95,9 @@ static void load(struct config_push *cp, const char *sensor_id, const char *zone
 {
 	const char *params[3] = { sensor_id, zone_id, all_connected ? "true" : "false" };
 	PGresult *res = PQexecParams(cp->db, load_sql, 3, NULL, params, NULL, NULL, 0);
-	char *ind = indicators && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) ? indicators_message(cp)
-											    : NULL;
+	const char *ind = indicators && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res)
+				  ? indicators_message(cp)
+				  : NULL;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_warn("config push: cannot load sensor settings: %s",
@@ -119,8 +129,13 @@ static void load(struct config_push *cp, const char *sensor_id, const char *zone
 		json_decref(zone);
 		json_decref(own);
 	}
-	free(ind);
 	PQclear(res);
+}
+
+static void forget_indicators(struct config_push *cp)
+{
+	free(cp->indicators);
+	cp->indicators = NULL;
 }
 
 static bool is_id(const char *s)
@@ -139,8 +154,10 @@ static void on_notify(struct config_push *cp, const char *payload)
 {
 	const char *id = payload[0] && payload[1] == ':' ? payload + 2 : NULL;
 
-	if (strcmp(payload, "a") == 0)
+	if (strcmp(payload, "a") == 0) {
+		forget_indicators(cp);
 		load(cp, NULL, NULL, true, true);
+	}
 	else if (id && payload[0] == 'z' && is_id(id))
 		load(cp, NULL, id, false, false);
 	else if (id && payload[0] == 's' && sensors_admin_id_valid(id))
@@ -229,8 +246,10 @@ static void *push_main(void *arg)
 		resend_all = cp->overflow;
 		cp->overflow = false;
 		pthread_mutex_unlock(&cp->mu);
-		if (resend_all)
+		if (resend_all) {
+			forget_indicators(cp); /* changes announced while the connection was down are lost */
 			load(cp, NULL, NULL, true, true);
+		}
 		for (; reqs; reqs = next) {
 			next = reqs->next;
 			if (!resend_all)
@@ -290,6 +309,7 @@ static void push_free(struct config_push *cp)
 	}
 	if (cp->db)
 		PQfinish(cp->db);
+	free(cp->indicators);
 	if (cp->wake[0] >= 0)
 		close(cp->wake[0]);
 	if (cp->wake[1] >= 0)
