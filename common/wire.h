@@ -223,6 +223,12 @@ json_t *wire_build_evidence_request(uint64_t id, const char *ref);
 json_t *wire_build_evidence(uint64_t id, const char *ref, const void *data, size_t len, const char *error);
 /* Decodes standard base64 (padding required) into a heap buffer (free()); 0, -EINVAL or -ENOMEM. */
 int wire_base64_decode(const char *in, size_t len, uint8_t **out, size_t *outlen);
+
+/* The digest of one journal record: FNV-1a 64 of its JSON (with "seq") dumped with JSON_COMPACT|JSON_SORT_KEYS.
+ * The sensor's journal and the console each keep the sum (mod 2^64) of the digests of the records they hold or
+ * applied, so a drill can prove that the console holds exactly what the sensor produced, none twice (the sum is
+ * order-independent and counts a duplicate twice). False only when out of memory. */
+bool wire_record_digest(const json_t *record, uint64_t *out) __attribute__((warn_unused_result));
 /* [A-Za-z0-9_-]{1,WIRE_MAX_EVIDENCE_REF}: safe as a file name. */
 bool wire_is_evidence_ref(const char *s);
 

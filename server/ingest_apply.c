@@ -21,7 +21,9 @@ static const struct {
 	const char *name, *sql;
 } stmts[] = {
 	{ "otw_lock", "select applied_seq, zone_id from sensors where id = $1::uuid for update" },
-	{ "otw_advance", "update sensors set applied_seq = $2, last_seen = now() where id = $1::uuid" },
+	{ "otw_advance",
+	  "update sensors set applied_seq = $2, last_seen = now(), records_applied = records_applied + $3::bigint,"
+	  " records_digest = (records_digest + $4::numeric) % 18446744073709551616 where id = $1::uuid" },
 	{ "otw_hello",
 	  "select applied_seq, revoked_at is null,"
 	  " coalesce(ltrim(lower(cert_serial), '0') = ltrim(lower($2), '0'), false),"
@@ -553,7 +555,8 @@ static int pipeline_collect(PGconn *c, int nsent)
 static int apply_records(PGconn *c, const char *sensor_id, const struct wire_msg *m, uint64_t applied,
 			 const char *zone, uint64_t ack)
 {
-	char scope[48], ackbuf[24];
+	char scope[48], ackbuf[24], nbuf[24], digbuf[24];
+	uint64_t napplied = 0, digest = 0;
 	struct stmt_params sp = { 0 };
 	const char *vals[MAX_PARAMS];
 	int rc = 0, nsent = 0;
@@ -568,14 +571,26 @@ static int apply_records(PGconn *c, const char *sensor_id, const struct wire_msg
 		const char *name;
 		if (i < m->u.batch.nrecords) {
 			const struct wire_record *r = &m->u.batch.records[i];
+			json_t *rec = wire_dpi_record(m, i);
+			uint64_t d;
 			if (r->seq <= applied)
 				continue;
-			name = record_params(&sp, r, wire_dpi_record(m, i), scope, zone, sensor_id);
+			if (!wire_record_digest(rec, &d)) {
+				rc = -ENOMEM;
+				break;
+			}
+			napplied++;
+			digest += d;
+			name = record_params(&sp, r, rec, scope, zone, sensor_id);
 		} else {
 			snprintf(ackbuf, sizeof(ackbuf), "%" PRIu64, ack);
+			snprintf(nbuf, sizeof(nbuf), "%" PRIu64, napplied);
+			snprintf(digbuf, sizeof(digbuf), "%" PRIu64, digest);
 			sp_reset(&sp);
 			sp_str(&sp, sensor_id);
 			sp_str(&sp, ackbuf);
+			sp_str(&sp, nbuf);
+			sp_str(&sp, digbuf);
 			name = "otw_advance";
 		}
 		if (sp.text.oom) {
