@@ -438,6 +438,8 @@ static int on_writeable(struct gw_conn *c)
 	return 0;
 }
 
+static void shutdown_cb(lws_sorted_usec_list_t *sul);
+
 static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct lws_context *ctx = lws_get_context(wsi);
@@ -492,8 +494,13 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		conn_free_buffers(c);
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		if (gw)
-			drain_events(gw);
+		if (!gw)
+			return 0;
+		drain_events(gw);
+		if (gw->evlib && atomic_load(&gw->stop) && !gw->shutting_down) {
+			gw->shutting_down = true;
+			lws_sul_schedule(gw->ctx, 0, &gw->shutdown, shutdown_cb, 1);
+		}
 		return 0;
 	default:
 		break;
@@ -502,6 +509,19 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 }
 
 /* ---- lifecycle ---- */
+
+/* libev loop only, on the service thread: the first lws_context_destroy() closes every connection (their CLOSED
+ * callbacks queue the byes) and breaks the loop, so lws_service() returns; service_main destroys again to finish. */
+static void shutdown_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gateway *gw = lws_container_of(sul, struct gateway, shutdown);
+
+	pthread_mutex_lock(&gw->mu);
+	gw->ctx_alive = false;
+	pthread_mutex_unlock(&gw->mu);
+	lws_sul_cancel(&gw->sweep);
+	lws_context_destroy(gw->ctx);
+}
 
 static void lws_log_bridge(int level, const char *line)
 {
@@ -519,14 +539,17 @@ static void *service_main(void *arg)
 {
 	struct gateway *gw = arg;
 
-	while (!atomic_load(&gw->stop))
+	/* On libev, lws_service() runs the loop until shutdown_cb's first lws_context_destroy() breaks it. */
+	while (!atomic_load(&gw->stop) || (gw->evlib && !gw->shutting_down))
 		if (lws_service(gw->ctx, 0) < 0)
 			break;
 	/* Destroyed on the service thread: closing connections runs their CLOSED callbacks (which queue byes). */
-	pthread_mutex_lock(&gw->mu);
-	gw->ctx_alive = false;
-	pthread_mutex_unlock(&gw->mu);
-	lws_sul_cancel(&gw->sweep);
+	if (!gw->evlib) {
+		pthread_mutex_lock(&gw->mu);
+		gw->ctx_alive = false;
+		pthread_mutex_unlock(&gw->mu);
+		lws_sul_cancel(&gw->sweep);
+	}
 	lws_context_destroy(gw->ctx);
 	return NULL;
 }
@@ -620,7 +643,16 @@ int gateway_start(const struct gateway_opts *opts, struct gateway **out)
 	info.ka_probes = 3;
 	info.ka_interval = 10;
 	info.user = gw;
+	/* libev (epoll, Debian's libwebsockets-evlib-ev plugin): at 2,000 sensors lws's own poll() loop spends most of
+	 * the gateway's CPU rescanning the descriptor table. Without the plugin the poll loop still works. */
+	info.options |= LWS_SERVER_OPTION_LIBEV;
 	gw->ctx = lws_create_context(&info);
+	gw->evlib = gw->ctx != NULL;
+	if (!gw->ctx) {
+		log_warn("gateway: the libev event loop is unavailable (package libwebsockets-evlib-ev); using poll()");
+		info.options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
+		gw->ctx = lws_create_context(&info);
+	}
 	if (!gw->ctx) {
 		log_error("gateway: cannot listen on %s:%d with certificate %s (see the lws message above)",
 			  opts->listen_addr ? opts->listen_addr : "*", opts->port, opts->cert_path);
@@ -640,8 +672,8 @@ int gateway_start(const struct gateway_opts *opts, struct gateway **out)
 		gateway_free(gw);
 		return -rc;
 	}
-	log_info("gateway: listening on %s:%d (%s)", opts->listen_addr ? opts->listen_addr : "*", opts->port,
-		 WIRE_SUBPROTOCOL);
+	log_info("gateway: listening on %s:%d (%s, %s event loop)", opts->listen_addr ? opts->listen_addr : "*",
+		 opts->port, WIRE_SUBPROTOCOL, gw->evlib ? "libev" : "poll");
 	*out = gw;
 	return 0;
 }

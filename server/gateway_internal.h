@@ -91,6 +91,9 @@ struct gateway {
 	uint64_t next_id;
 	size_t npaused;
 	lws_sorted_usec_list_t sweep;
+	lws_sorted_usec_list_t shutdown; /* libev loop: destroys the context from a timer, never inside a wsi callback */
+	bool evlib;                      /* the context runs on libev (epoll) rather than lws's poll() loop */
+	bool shutting_down;
 };
 
 
