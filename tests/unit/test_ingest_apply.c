@@ -175,6 +175,22 @@ static void test_apply_once(void **state)
 			     " from devices"),
 			 60 + 4);
 	assert_int_equal(num("select applied_seq from sensors where name = 'a'"), 6);
+
+	/* Accounting: six records applied once each, their digests summed as the sensor's journal sums them. */
+	uint64_t sum = 0;
+	for (int i = 1; i <= 6; i++) {
+		json_t *rec = json_loads(journal_a(i), 0, NULL);
+		uint64_t d;
+		assert_non_null(rec);
+		assert_true(wire_record_digest(rec, &d));
+		sum += d;
+		json_decref(rec);
+	}
+	char q[160];
+	snprintf(q, sizeof(q), "select (records_digest = %llu::numeric)::int from sensors where name = 'a'",
+		 (unsigned long long)sum);
+	assert_int_equal(num("select records_applied from sensors where name = 'a'"), 6);
+	assert_int_equal(num(q), 1);
 }
 
 static const char *journal_b(int n)
