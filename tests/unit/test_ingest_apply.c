@@ -259,6 +259,136 @@ static void test_device_remove(void **state)
 	assert_int_equal(ack, 3);
 }
 
+/* The set-based writer merges records of one key within a batch: the result must be what applying them one by
+ * one leaves. Sensor E (zone 2) gets the journal in one batch, sensor F (zone 3) one record per batch. */
+#define SE "55555555-5555-4555-8555-555555555555"
+#define SF "66666666-6666-4666-8666-666666666666"
+
+#define DEV_FMT "{\"seq\":%d,\"kind\":\"device\",\"key\":\"%s\",\"macs\":%s,\"ips\":%s,\"vlans\":%s," \
+	"\"vendor\":%s,\"hostname\":%s,\"type\":%s,\"protocols\":%s," \
+	"\"first_seen\":\"2024-01-01T00:00:%02dZ\",\"last_seen\":\"2024-01-01T00:01:%02dZ\"}"
+#define CONN_FMT "{\"seq\":%d,\"kind\":\"connection\",\"transport\":\"%s\",\"src_addr\":\"%s\"," \
+	 "\"dst_addr\":\"%s\",\"port\":%s,\"broadcast\":false,\"protocols\":[\"%s\"],\"packets\":%d," \
+	 "\"bytes\":%d,\"first_seen\":\"2024-01-01T00:00:%02dZ\",\"last_seen\":\"2024-01-01T00:02:%02dZ\"" \
+	 "%s}"
+
+static const char *journal_sets(int n)
+{
+	static char buf[1024];
+	const char *k1 = "mac:00:1D:9C:00:00:01", *k2 = "ip:10.1.0.9";
+	switch (n) {
+	case 1:
+		snprintf(buf, sizeof(buf), DEV_FMT, n, k1, "[\"00:1d:9c:00:00:01\"]", "[\"10.1.0.1\",\"10.1.0.2\"]", "[]",
+			 "\"Rockwell\"", "\"h1\"", "\"plc\"", "[{\"name\":\"enip\",\"role\":\"server\"}]", 30, 10);
+		break;
+	case 2:
+		snprintf(buf, sizeof(buf), CONN_FMT, n, "tcp", "10.1.0.5", "10.1.0.1", "502", "modbus", 10, 1000, 20, 20,
+			 ",\"functions\":[{\"proto\":\"modbus\",\"code\":3,\"name\":null}]");
+		break;
+	case 3:
+		snprintf(buf, sizeof(buf), DEV_FMT, n, k1, "[\"00:1d:9c:00:00:01\"]", "[\"10.1.0.3\"]", "[7]", "null",
+			 "null", "null", "[{\"name\":\"modbus\",\"role\":\"server\"}]", 10, 40);
+		break;
+	case 4:
+		snprintf(buf, sizeof(buf), CONN_FMT, n, "tcp", "10.1.0.5", "10.1.0.1", "502", "enip", 5, 500, 10, 50,
+			 ",\"functions\":[{\"proto\":\"modbus\",\"code\":3,\"name\":\"Read Holding Registers\"},"
+			 "{\"proto\":\"modbus\",\"code\":16,\"name\":null}]");
+		break;
+	case 5:
+		snprintf(buf, sizeof(buf), DEV_FMT, n, k2, "[]", "[\"10.1.0.9\"]", "[]", "null", "\"x\"", "null", "[]", 1, 1);
+		break;
+	case 6: snprintf(buf, sizeof(buf), "{\"seq\":%d,\"kind\":\"device_remove\",\"key\":\"%s\"}", n, k2); break;
+	case 7:
+		snprintf(buf, sizeof(buf), DEV_FMT, n, k2, "[]", "[\"10.1.0.9\"]", "[]", "null", "null", "null", "[]", 2, 2);
+		break;
+	case 8:
+		snprintf(buf, sizeof(buf), CONN_FMT, n, "eth", "00:1d:9c:00:00:01", "ff:ff:ff:ff:ff:ff", "null", "pn_dcp", 3,
+			 180, 5, 5, "");
+		break;
+	case 9:
+		snprintf(buf, sizeof(buf), CONN_FMT, n, "eth", "00:1D:9C:00:00:01", "ff:ff:ff:ff:ff:ff", "null", "lldp", 1,
+			 60, 6, 6, "");
+		break;
+	case 10:
+		snprintf(buf, sizeof(buf), DEV_FMT, n, "mac:00:1d:9c:00:00:03", "[\"00:1d:9c:00:00:03\"]", "[]", "[]",
+			 "null", "null", "null", "[]", 3, 3);
+		break;
+	case 11: snprintf(buf, sizeof(buf), "{\"seq\":%d,\"kind\":\"device_remove\",\"key\":\"%s\"}", n, "mac:00:1d:9c:00:00:03"); break;
+	default: return NULL;
+	}
+	return buf;
+}
+
+/* Everything stored for one merge scope, as text without ids or sensor ids. */
+static char *scope_state(const char *scope)
+{
+	char sql[2048];
+	snprintf(sql, sizeof(sql),
+		 "select concat_ws('|',"
+		 " (select string_agg(concat_ws(',', key, type, vendor, hostname, first_seen, last_seen), ';' order by key)"
+		 "  from devices where merge_scope = '%1$s'),"
+		 " (select string_agg(concat_ws(',', d.key, s.first_seen, s.last_seen, s.report), ';' order by d.key)"
+		 "  from device_sightings s join devices d on d.id = s.device_id where d.merge_scope = '%1$s'),"
+		 " (select string_agg(d.key || ' ' || m.mac, ';' order by d.key, m.mac) from device_macs m"
+		 "  join devices d on d.id = m.device_id where d.merge_scope = '%1$s'),"
+		 " (select string_agg(d.key || ' ' || m.ip, ';' order by d.key, m.ip) from device_ips m"
+		 "  join devices d on d.id = m.device_id where d.merge_scope = '%1$s'),"
+		 " (select string_agg(d.key || ' ' || m.vlan, ';' order by d.key, m.vlan) from device_vlans m"
+		 "  join devices d on d.id = m.device_id where d.merge_scope = '%1$s'),"
+		 " (select string_agg(d.key || ' ' || m.name || m.role, ';' order by d.key, m.name, m.role)"
+		 "  from device_protocols m join devices d on d.id = m.device_id where d.merge_scope = '%1$s'),"
+		 " (select string_agg(concat_ws(',', transport, src_addr, dst_addr, port, protocols, c.first_seen, c.last_seen,"
+		 "   s.packets, s.bytes, s.first_seen, s.last_seen), ';' order by transport, src_addr, dst_addr)"
+		 "  from connections c join connection_sightings s on s.connection_id = c.id where c.merge_scope = '%1$s'),"
+		 " (select string_agg(concat_ws(',', c.src_addr, f.proto, f.code, f.name), ';'"
+		 "   order by c.src_addr, f.proto, f.code) from connection_functions f"
+		 "  join connections c on c.id = f.connection_id where c.merge_scope = '%1$s'))",
+		 scope);
+	PGresult *res = PQexec(db, sql);
+	char *out = NULL;
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		out = strdup(PQgetvalue(res, 0, 0));
+	else
+		fail_msg("scope_state: %s", PQerrorMessage(db));
+	PQclear(res);
+	return out;
+}
+
+static void test_sets_equal_sequential(void **state)
+{
+	uint64_t ack = 0;
+
+	assert_int_equal(testdb_exec(db, "insert into zones (id, site_id, name) values (2, 1, 'e'), (3, 1, 'f');"
+					 "insert into sensors (id, name, zone_id, cert_serial) values"
+					 " ('" SE "', 'e', 2, 'e1'), ('" SF "', 'f', 3, 'f1')"),
+			 0);
+	assert_int_equal(apply(SE, 1, 11, journal_sets, &ack), 0);
+	assert_int_equal(ack, 11);
+	for (int i = 1; i <= 11; i++)
+		assert_int_equal(apply(SF, i, i, journal_sets, &ack), 0);
+	char *e = scope_state("z:2"), *f = scope_state("z:3");
+	assert_string_equal(e, f);
+	/* And the merged values are the expected ones. */
+	assert_int_equal(num("select count(*) from devices where merge_scope = 'z:2'"), 2);
+	assert_int_equal(num("select count(*) from devices where merge_scope = 'z:2' and key = 'mac:00:1d:9c:00:00:01'"
+			     " and vendor = 'Rockwell' and hostname = 'h1' and type = 'plc'"),
+			 1);
+	assert_int_equal(num("select count(*) from device_ips i join devices d on d.id = i.device_id"
+			     " where d.merge_scope = 'z:2' and d.key = 'mac:00:1d:9c:00:00:01'"),
+			 1);
+	assert_int_equal(num("select s.packets from connection_sightings s join connections c on c.id = s.connection_id"
+			     " where c.merge_scope = 'z:2' and c.port = 502"),
+			 15);
+	assert_int_equal(num("select count(*) from connections where merge_scope = 'z:2' and transport = 'eth'"
+			     " and protocols = '{lldp,pn_dcp}'"),
+			 1);
+	assert_int_equal(num("select count(*) from connection_functions f join connections c on c.id = f.connection_id"
+			     " where c.merge_scope = 'z:2'"),
+			 2);
+	free(e);
+	free(f);
+}
+
 static void test_unknown_sensor(void **state)
 {
 	uint64_t ack = 0;
@@ -526,6 +656,7 @@ int main(void)
 		cmocka_unit_test(test_dpi_parse_refusals),
 		cmocka_unit_test(test_dpi_parse_spaced),
 		cmocka_unit_test(test_remove_keeps_merge_target),
+		cmocka_unit_test(test_sets_equal_sequential), /* last: the others count rows over all zones */
 	};
 
 	admin_url = getenv("OTW_TEST_DB_URL");
