@@ -609,7 +609,7 @@ int gateway_start(const struct gateway_opts *opts, struct gateway **out)
 	cb.reply = on_reply;
 	cb.drained = on_drained;
 	cb.ctx = gw;
-	if ((rc = ingest_start(gw->db_url, gw->opts.queue_max, &cb, &gw->ingest)) < 0) {
+	if ((rc = ingest_start(gw->db_url, gw->opts.queue_max, gw->opts.writers, &cb, &gw->ingest)) < 0) {
 		log_error("gateway: cannot start the ingest writer: %s", strerror(-rc));
 		gateway_free(gw);
 		return rc;

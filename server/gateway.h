@@ -13,7 +13,8 @@ struct gateway_opts {
 	const char *cert_path;    /* server certificate and key */
 	const char *key_path;
 	const char *db_url;
-	size_t queue_max;          /* batches waiting for the writer before reads stop (backpressure) */
+	size_t queue_max;          /* batches waiting for the writers before reads stop (backpressure) */
+	unsigned writers;          /* ingest writer threads (0: 1) */
 	size_t max_frame_bytes;    /* largest message accepted from an authenticated sensor */
 	/* Per-sensor limits: past them a sensor is cut off (close 1008) without slowing the others. */
 	unsigned max_inflight;     /* batches received and not yet acked (a sensor's uplink keeps 4) */

@@ -121,17 +121,18 @@ struct gw_conn *other_session(struct gateway *gw, const struct gw_conn *self)
 	return NULL;
 }
 
+/* Resumes the paused connections whose writer has room again (each sensor has its own writer). */
 void resume_paused(struct gateway *gw)
 {
-	if (!gw->npaused || ingest_full(gw->ingest))
+	if (!gw->npaused)
 		return;
 	FOREACH_CONN(gw, c) {
-		if (c->paused) {
+		if (c->paused && !ingest_full(gw->ingest, c->cn)) {
 			c->paused = false;
 			c->last_rx_us = timefmt_now_usec();
 			lws_rx_flow_control(c->wsi, 1);
+			gw->npaused--;
 		}
 	}
-	gw->npaused = 0;
 }
 

@@ -1,11 +1,14 @@
 #include "server/ingest.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/log.h"
@@ -25,15 +28,26 @@ struct job {
 	struct wire_msg msg;
 };
 
-struct ingest {
+/* One writer: a thread with its own PostgreSQL connection and FIFO. A sensor's messages always go to the same
+ * writer (by a hash of its id), so they are applied in the order they arrived. */
+struct writer {
+	struct ingest *in;
+	unsigned no;
 	pthread_t thread;
+	bool started;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	struct job *head, *tail;
-	size_t nbatches, queue_max;
-	bool stop;
-	char *db_url;
+	size_t nbatches;
 	PGconn *db;
+};
+
+struct ingest {
+	struct writer *w;
+	size_t nw;
+	size_t queue_max; /* batches queued per writer before backpressure */
+	atomic_bool stop;
+	char *db_url;
 	struct ingest_callbacks cb;
 };
 
@@ -43,18 +57,28 @@ static void job_free(struct job *j)
 	free(j);
 }
 
-static void push(struct ingest *in, struct job *j)
+static struct writer *writer_of(struct ingest *in, const char *sensor_id)
 {
-	pthread_mutex_lock(&in->mu);
-	if (in->tail)
-		in->tail->next = j;
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *p = sensor_id; *p; p++) {
+		h ^= (unsigned char)tolower((unsigned char)*p);
+		h *= 0x100000001b3ull;
+	}
+	return &in->w[h % in->nw];
+}
+
+static void push(struct writer *w, struct job *j)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->tail)
+		w->tail->next = j;
 	else
-		in->head = j;
-	in->tail = j;
+		w->head = j;
+	w->tail = j;
 	if (j->kind == JOB_MSG && j->msg.type == WIRE_BATCH)
-		in->nbatches++;
-	pthread_cond_signal(&in->cond);
-	pthread_mutex_unlock(&in->mu);
+		w->nbatches++;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->mu);
 }
 
 bool ingest_submit(struct ingest *in, uint64_t conn_id, const char *sensor_id, const char *serial,
@@ -65,7 +89,7 @@ bool ingest_submit(struct ingest *in, uint64_t conn_id, const char *sensor_id, c
 	if (!j) {
 		wire_msg_free(msg);
 		in->cb.reply(in->cb.ctx, conn_id, INGEST_REPLY_CLOSE, 0, 1011, "console out of memory");
-		return ingest_full(in);
+		return ingest_full(in, sensor_id);
 	}
 	j->kind = JOB_MSG;
 	j->conn_id = conn_id;
@@ -73,8 +97,8 @@ bool ingest_submit(struct ingest *in, uint64_t conn_id, const char *sensor_id, c
 	snprintf(j->serial, sizeof(j->serial), "%s", serial);
 	j->msg = *msg;
 	memset(msg, 0, sizeof(*msg));
-	push(in, j);
-	return ingest_full(in);
+	push(writer_of(in, sensor_id), j);
+	return ingest_full(in, sensor_id);
 }
 
 void ingest_submit_bye(struct ingest *in, const char *sensor_id)
@@ -87,21 +111,34 @@ void ingest_submit_bye(struct ingest *in, const char *sensor_id)
 	}
 	j->kind = JOB_BYE;
 	snprintf(j->sensor_id, sizeof(j->sensor_id), "%s", sensor_id);
-	push(in, j);
+	push(writer_of(in, sensor_id), j);
 }
 
-bool ingest_full(struct ingest *in)
+bool ingest_full(struct ingest *in, const char *sensor_id)
 {
+	struct writer *w = writer_of(in, sensor_id);
 	bool full;
 
-	pthread_mutex_lock(&in->mu);
-	full = in->nbatches >= in->queue_max;
-	pthread_mutex_unlock(&in->mu);
+	pthread_mutex_lock(&w->mu);
+	full = w->nbatches >= in->queue_max;
+	pthread_mutex_unlock(&w->mu);
 	return full;
 }
 
+size_t ingest_queued(struct ingest *in)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < in->nw; i++) {
+		pthread_mutex_lock(&in->w[i].mu);
+		n += in->w[i].nbatches;
+		pthread_mutex_unlock(&in->w[i].mu);
+	}
+	return n;
+}
+
 /* Sleeps ms unless stop is requested; returns false when stopping. Called with mu held. */
-static bool wait_ms_locked(struct ingest *in, long ms)
+static bool wait_ms_locked(struct writer *w, long ms)
 {
 	struct timespec ts;
 
@@ -112,63 +149,65 @@ static bool wait_ms_locked(struct ingest *in, long ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	while (!in->stop && pthread_cond_timedwait(&in->cond, &in->mu, &ts) != ETIMEDOUT)
+	while (!atomic_load(&w->in->stop) && pthread_cond_timedwait(&w->cond, &w->mu, &ts) != ETIMEDOUT)
 		;
-	return !in->stop;
+	return !atomic_load(&w->in->stop);
 }
 
 /* Makes sure there is a usable, prepared connection; waits with backoff. Returns false when stopping. */
-static bool ensure_db(struct ingest *in)
+static bool ensure_db(struct writer *w)
 {
+	struct ingest *in = w->in;
 	long backoff = BACKOFF_MIN_MS;
 	bool run = true;
 
 	while (run) {
-		if (in->db && PQstatus(in->db) == CONNECTION_OK)
+		if (w->db && PQstatus(w->db) == CONNECTION_OK)
 			return true;
-		if (in->db) {
-			PQfinish(in->db);
-			in->db = NULL;
+		if (w->db) {
+			PQfinish(w->db);
+			w->db = NULL;
 		}
-		in->db = PQconnectdb(in->db_url);
-		if (in->db && PQstatus(in->db) == CONNECTION_OK) {
-			int rc = ingest_apply_prepare(in->db);
+		w->db = PQconnectdb(in->db_url);
+		if (w->db && PQstatus(w->db) == CONNECTION_OK) {
+			int rc = ingest_apply_prepare(w->db);
 			if (rc == 0) {
-				log_info("ingest: connected to the database");
+				log_info("ingest: writer %u connected to the database", w->no);
 				return true;
 			}
 		} else {
 			/* libpq's message names host and database, never the password. */
 			char msg[256];
 			size_t n;
-			snprintf(msg, sizeof(msg), "%s", in->db ? PQerrorMessage(in->db) : "out of memory");
+			snprintf(msg, sizeof(msg), "%s", w->db ? PQerrorMessage(w->db) : "out of memory");
 			n = strlen(msg);
 			while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 				msg[--n] = '\0';
-			log_warn("ingest: cannot connect to the database (retry in %ld ms): %s", backoff, msg);
+			log_warn("ingest: writer %u cannot connect to the database (retry in %ld ms): %s", w->no, backoff, msg);
 		}
-		if (in->db) {
-			PQfinish(in->db);
-			in->db = NULL;
+		if (w->db) {
+			PQfinish(w->db);
+			w->db = NULL;
 		}
-		pthread_mutex_lock(&in->mu);
-		run = wait_ms_locked(in, backoff);
-		pthread_mutex_unlock(&in->mu);
+		pthread_mutex_lock(&w->mu);
+		run = wait_ms_locked(w, backoff);
+		pthread_mutex_unlock(&w->mu);
 		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 	}
 	return false;
 }
 
 /* Applies one job; returns -EIO/-EAGAIN when it must be retried (after a reconnect for -EIO). */
-static int run_job(struct ingest *in, struct job *j)
+static int run_job(struct writer *w, struct job *j)
 {
+	struct ingest *in = w->in;
 	uint64_t seq = 0;
 	int rc;
 
 	if (j->kind == JOB_BYE)
-		return ingest_apply_bye(in->db, j->sensor_id);
+		return ingest_apply_bye(w->db, j->sensor_id);
 	if (j->msg.type == WIRE_HELLO) {
-		rc = ingest_apply_hello(in->db, j->sensor_id, j->serial, &j->msg, &seq);
+		rc = ingest_apply_hello(w->db, j->sensor_id, j->serial, &j->msg, &seq);
 		if (rc == 0) {
 			log_info("sensor %s: connected (version %s, %s mode, journal %llu..%llu, applied %llu)", j->sensor_id,
 				 j->msg.u.hello.version, j->msg.u.hello.mode, (unsigned long long)j->msg.u.hello.first_seq,
@@ -183,7 +222,7 @@ static int run_job(struct ingest *in, struct job *j)
 		}
 		return rc;
 	}
-	rc = ingest_apply_batch(in->db, j->sensor_id, &j->msg, &seq);
+	rc = ingest_apply_batch(w->db, j->sensor_id, &j->msg, &seq);
 	if (rc == 0) {
 		log_debug("sensor %s: batch %llu..%llu committed, ack %llu", j->sensor_id,
 			  (unsigned long long)j->msg.u.batch.seq_from, (unsigned long long)j->msg.u.batch.seq_to,
@@ -203,40 +242,41 @@ static int run_job(struct ingest *in, struct job *j)
 
 static void *writer_main(void *arg)
 {
-	struct ingest *in = arg;
+	struct writer *w = arg;
+	struct ingest *in = w->in;
 
 	for (;;) {
 		struct job *j;
 		bool was_full, drained = false;
 		int rc;
 
-		pthread_mutex_lock(&in->mu);
-		while (!in->stop && !in->head)
-			pthread_cond_wait(&in->cond, &in->mu);
-		if (in->stop) {
-			pthread_mutex_unlock(&in->mu);
+		pthread_mutex_lock(&w->mu);
+		while (!atomic_load(&in->stop) && !w->head)
+			pthread_cond_wait(&w->cond, &w->mu);
+		if (atomic_load(&in->stop)) {
+			pthread_mutex_unlock(&w->mu);
 			break;
 		}
-		j = in->head;
-		pthread_mutex_unlock(&in->mu);
+		j = w->head;
+		pthread_mutex_unlock(&w->mu);
 
 		/* The job stays at the head of the queue until it is done, so a retry keeps the order. */
 		do {
-			if (!ensure_db(in))
+			if (!ensure_db(w))
 				goto stopping;
-			rc = run_job(in, j);
+			rc = run_job(w, j);
 		} while (rc == -EIO || rc == -EAGAIN);
 
-		pthread_mutex_lock(&in->mu);
-		in->head = j->next;
-		if (!in->head)
-			in->tail = NULL;
+		pthread_mutex_lock(&w->mu);
+		w->head = j->next;
+		if (!w->head)
+			w->tail = NULL;
 		if (j->kind == JOB_MSG && j->msg.type == WIRE_BATCH) {
-			was_full = in->nbatches >= in->queue_max;
-			in->nbatches--;
-			drained = was_full && in->nbatches < in->queue_max;
+			was_full = w->nbatches >= in->queue_max;
+			w->nbatches--;
+			drained = was_full && w->nbatches < in->queue_max;
 		}
-		pthread_mutex_unlock(&in->mu);
+		pthread_mutex_unlock(&w->mu);
 		job_free(j);
 		if (drained && in->cb.drained)
 			in->cb.drained(in->cb.ctx);
@@ -245,25 +285,56 @@ stopping:
 	return NULL;
 }
 
-int ingest_start(const char *db_url, size_t queue_max, const struct ingest_callbacks *cb, struct ingest **out)
+static void writer_destroy(struct writer *w)
+{
+	struct job *j, *next;
+
+	/* Queued batches are dropped unacknowledged (sensors resend them); "disconnected" marks are still written
+	 * so that a stopped console does not show its sensors as connected. */
+	for (j = w->head; j; j = next) {
+		next = j->next;
+		if (j->kind == JOB_BYE && w->db && PQstatus(w->db) == CONNECTION_OK &&
+		    ingest_apply_bye(w->db, j->sensor_id) < 0)
+			log_warn("sensor %s: could not mark it disconnected", j->sensor_id);
+		job_free(j);
+	}
+	if (w->db)
+		PQfinish(w->db);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cond);
+}
+
+int ingest_start(const char *db_url, size_t queue_max, unsigned writers, const struct ingest_callbacks *cb,
+		 struct ingest **out)
 {
 	struct ingest *in = calloc(1, sizeof(*in));
-	int rc;
+	size_t nw = writers ? writers : 1;
+	int rc = 0;
 
-	if (!in || !(in->db_url = strdup(db_url))) {
+	if (!in || !(in->db_url = strdup(db_url)) || !(in->w = calloc(nw, sizeof(*in->w)))) {
+		if (in)
+			free(in->db_url);
 		free(in);
 		return -ENOMEM;
 	}
-	in->queue_max = queue_max ? queue_max : 1;
+	in->nw = nw;
+	/* queue_max is the console's total; each writer holds its share. */
+	in->queue_max = queue_max ? (queue_max + nw - 1) / nw : 1;
 	in->cb = *cb;
-	pthread_mutex_init(&in->mu, NULL);
-	pthread_cond_init(&in->cond, NULL);
-	rc = pthread_create(&in->thread, NULL, writer_main, in);
+	atomic_init(&in->stop, false);
+	for (size_t i = 0; i < nw; i++) {
+		struct writer *w = &in->w[i];
+		w->in = in;
+		w->no = (unsigned)i;
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cond, NULL);
+	}
+	for (size_t i = 0; i < nw && !rc; i++) {
+		rc = pthread_create(&in->w[i].thread, NULL, writer_main, &in->w[i]);
+		in->w[i].started = rc == 0;
+	}
 	if (rc) {
-		pthread_mutex_destroy(&in->mu);
-		pthread_cond_destroy(&in->cond);
-		free(in->db_url);
-		free(in);
+		ingest_stop(in);
 		return -rc;
 	}
 	*out = in;
@@ -272,28 +343,20 @@ int ingest_start(const char *db_url, size_t queue_max, const struct ingest_callb
 
 void ingest_stop(struct ingest *in)
 {
-	struct job *j, *next;
-
 	if (!in)
 		return;
-	pthread_mutex_lock(&in->mu);
-	in->stop = true;
-	pthread_cond_broadcast(&in->cond);
-	pthread_mutex_unlock(&in->mu);
-	pthread_join(in->thread, NULL);
-	/* Queued batches are dropped unacknowledged (sensors resend them); "disconnected" marks are still written
-	 * so that a stopped console does not show its sensors as connected. */
-	for (j = in->head; j; j = next) {
-		next = j->next;
-		if (j->kind == JOB_BYE && in->db && PQstatus(in->db) == CONNECTION_OK &&
-		    ingest_apply_bye(in->db, j->sensor_id) < 0)
-			log_warn("sensor %s: could not mark it disconnected", j->sensor_id);
-		job_free(j);
+	atomic_store(&in->stop, true);
+	for (size_t i = 0; i < in->nw; i++) {
+		pthread_mutex_lock(&in->w[i].mu);
+		pthread_cond_broadcast(&in->w[i].cond);
+		pthread_mutex_unlock(&in->w[i].mu);
 	}
-	if (in->db)
-		PQfinish(in->db);
-	pthread_mutex_destroy(&in->mu);
-	pthread_cond_destroy(&in->cond);
+	for (size_t i = 0; i < in->nw; i++) {
+		if (in->w[i].started)
+			pthread_join(in->w[i].thread, NULL);
+		writer_destroy(&in->w[i]);
+	}
+	free(in->w);
 	free(in->db_url);
 	free(in);
 }

@@ -1,5 +1,7 @@
-/* The ingest writer: one thread with its own PostgreSQL connection that takes hellos and batches from the
- * gateway through a bounded FIFO, applies them (ingest_apply.c) and reports each outcome through a callback.
+/* The ingest writers: threads with their own PostgreSQL connection each (a pool of `writers`) that take hellos
+ * and batches from the gateway through bounded FIFOs, apply them (ingest_apply.c) and report each outcome through
+ * a callback. A sensor's messages always go to one writer (by a hash of its id), so they apply in order; the
+ * writers of a zone's sensors lock shared rows in key order and retry on a deadlock.
  * The callback runs on the writer thread; the gateway's implementation only queues and calls
  * lws_cancel_service(). Nothing is acknowledged before its transaction committed; when the database goes away
  * the writer reconnects with backoff and retries the message it holds. */
@@ -26,9 +28,10 @@ struct ingest_callbacks {
 	void *ctx;
 };
 
-/* Starts the writer thread; it connects to db_url (retrying with backoff). 0 or a negative errno. */
-int ingest_start(const char *db_url, size_t queue_max, const struct ingest_callbacks *cb, struct ingest **out)
-	__attribute__((warn_unused_result));
+/* Starts `writers` writer threads (0 means 1); each connects to db_url (retrying with backoff). queue_max is the
+ * number of batches queued in all before backpressure (each writer holds its share). 0 or a negative errno. */
+int ingest_start(const char *db_url, size_t queue_max, unsigned writers, const struct ingest_callbacks *cb,
+		 struct ingest **out) __attribute__((warn_unused_result));
 
 /* Queue a parsed hello/batch of connection conn_id; the message is moved into the queue (*msg is zeroed).
  * Return true when the queue is at or above its limit after this: the caller stops reading. Never fails for
@@ -37,9 +40,11 @@ bool ingest_submit(struct ingest *in, uint64_t conn_id, const char *sensor_id, c
 		   struct wire_msg *msg);
 /* Queue "sensor disconnected" (connected = false). */
 void ingest_submit_bye(struct ingest *in, const char *sensor_id);
-/* True while the number of queued batches is at or above the limit. */
-bool ingest_full(struct ingest *in);
+/* True while the queue of this sensor's writer is at or above its limit. */
+bool ingest_full(struct ingest *in, const char *sensor_id);
+/* Batches queued in all (for metrics and logs). */
+size_t ingest_queued(struct ingest *in);
 
-/* Finishes the message being applied, drops the queued ones (unacknowledged: sensors resend them), joins the
- * thread and frees `in`. */
+/* Finishes the messages being applied, drops the queued ones (unacknowledged: sensors resend them), joins the
+ * threads and frees `in`. */
 void ingest_stop(struct ingest *in);

@@ -41,6 +41,7 @@ static void defaults(void **state)
 	assert_int_equal(cfg.access_token_ttl, 300);
 	assert_int_equal(cfg.enrollment_ttl, 86400 * 7);
 	assert_int_equal(cfg.ingest_queue, 256);
+	assert_int_equal(cfg.ingest_writers, 2);
 	assert_int_equal(cfg.max_frame_bytes, 4 * 1024 * 1024);
 	config_free(&cfg);
 }
