@@ -348,6 +348,12 @@ void api_devices_update(struct api_call *c, PGconn *db)
 		goto fail;
 	api_audit(c, db, "device.update", c->param, details);
 	get_device(c, db, c->param);
+	if (c->status == 200) {
+		/* Live event, sent at commit (sql/010_events.sql). */
+		PQclear(res);
+		if (!(res = db_exec(db, "select otw_events_device($1::bigint, 'update', null)", 1, params)))
+			goto fail;
+	}
 	if (c->status == 200 && !db_commit(db))
 		goto fail;
 	goto out;
@@ -454,6 +460,10 @@ void api_devices_merge(struct api_call *c, PGconn *db)
 		      "where id = any ($2::bigint[]) or merged_into = any ($2::bigint[])",
 		      2, params);
 	if (!res)
+		goto fail;
+	PQclear(res);
+	/* Live event, sent at commit (sql/010_events.sql). */
+	if (!(res = db_exec(db, "select otw_events_device($1::bigint, 'merge', $2::bigint[])", 2, params)))
 		goto fail;
 	PQclear(res);
 	res = db_exec(db, "select " DEVICE_JSON DEVICE_FROM "where d.id = $1::bigint", 1, params);

@@ -14,6 +14,7 @@
 #include "server/api_devices.h"
 #include "server/api_directory.h"
 #include "server/api_enroll.h"
+#include "server/api_events.h"
 #include "server/api_exclusions.h"
 #include "server/api_inventory.h"
 #include "server/api_maintenance.h"
@@ -70,6 +71,7 @@ static const struct api_route routes[] = {
 	{ API_GET, "/api/v1/connections", api_connections_list, 0, NULL },
 	{ API_GET, "/api/v1/connections/{id}", api_connections_get, 0, NULL },
 	{ API_GET, "/api/v1/alerts", api_alerts_list, 0, NULL },
+	{ API_GET, "/api/v1/events", api_events_get, 0, NULL },
 	{ API_POST, "/api/v1/alerts/actions", api_alerts_bulk_action, API_R_ANALYST, &api_alerts_bulk_body },
 	{ API_GET, "/api/v1/alerts/{id}", api_alerts_get, 0, NULL },
 	{ API_POST, "/api/v1/alerts/{id}/actions", api_alerts_action, API_R_ANALYST, &api_alerts_action_body },

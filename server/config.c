@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/http_util.h"
+
 
 enum config_type { CFG_STRING, CFG_INT };
 
@@ -73,6 +75,13 @@ static int valid_log_level(const char *v, char *why, size_t whylen)
 	return -EINVAL;
 }
 
+static int valid_trusted_proxies(const char *v, char *why, size_t whylen)
+{
+	struct http_proxies p;
+
+	return http_proxies_parse(v, &p, why, whylen);
+}
+
 #define STR(field) CFG_STRING, offsetof(struct console_config, field)
 #define INT(field) CFG_INT, offsetof(struct console_config, field)
 
@@ -87,6 +96,9 @@ static const struct config_param config_params[] = {
 	{ "public_sensor_url", STR(public_sensor_url), NULL, 0, 0, valid_wss,
 	  "gateway URL given to sensors (default wss://<sensor_listen>)" },
 	{ "log_level", STR(log_level), "info", 0, 0, valid_log_level, "error, warn, info or debug" },
+	{ "trusted_proxies", STR(trusted_proxies), NULL, 0, 0, valid_trusted_proxies,
+	  "reverse proxies whose X-Forwarded-For is believed: addresses or CIDR networks, comma-separated "
+	  "(empty: none; docs/scaling.md)" },
 	{ "workers", INT(workers), "4", 1, 256, NULL, "worker threads for blocking work" },
 	{ "session_ttl", INT(session_ttl), "43200", 60, 7 * 86400, NULL,
 	  "login session lifetime, seconds (absolute cap, refreshes included)" },
@@ -111,6 +123,17 @@ static const struct config_param config_params[] = {
 	{ "alert_retention_days", INT(alert_retention_days), "90", 1, 36500, NULL,
 	  "alerts detected (or, outside the partitioned range, last touched) this many days ago are purged" },
 	{ "retention_interval", INT(retention_interval), "3600", 1, 86400, NULL, "seconds between two purge runs" },
+	{ "events_max_streams", INT(events_max_streams), "1000", 1, 100000, NULL,
+	  "live event streams (GET /api/v1/events) open on this node at most" },
+	{ "events_max_streams_per_user", INT(events_max_streams_per_user), "8", 1, 10000, NULL,
+	  "live event streams one user (or API token) may hold open on this node" },
+	{ "events_heartbeat", INT(events_heartbeat), "15", 1, 300, NULL,
+	  "seconds between two keep-alive comments on a live event stream (proxies close idle streams)" },
+	{ "events_stream_lifetime", INT(events_stream_lifetime), "300", 5, 86400, NULL,
+	  "seconds a live event stream lasts (ended earlier when its session token expires); the client reconnects, "
+	  "re-authenticated, with its scope read anew, and resumes with Last-Event-ID" },
+	{ "events_ring", INT(events_ring), "4096", 16, 1000000, NULL,
+	  "recent live events each node keeps for Last-Event-ID resume (older ids get a reset event)" },
 };
 #define NPARAMS (sizeof(config_params) / sizeof(config_params[0]))
 

@@ -15,6 +15,7 @@ struct console_config {
 	char *public_api_url;    /* what sensors and browsers use; default "https://<api_listen>" */
 	char *public_sensor_url; /* default "wss://<sensor_listen>" */
 	char *log_level;         /* error | warn | info | debug */
+	char *trusted_proxies;   /* addresses/CIDRs whose X-Forwarded-For is believed; "" = none (http_util.h) */
 	int64_t workers;         /* worker threads for blocking work (libpq, argon2) */
 	int64_t session_ttl;     /* seconds a login session lasts at most (refreshes included) */
 	int64_t session_idle;    /* seconds without a request that end a login session */
@@ -29,6 +30,11 @@ struct console_config {
 	int64_t device_retention_days; /* devices, connections and DPI events inactive this long are purged */
 	int64_t alert_retention_days;  /* alerts are purged a month partition at a time past this (sql/006_alerts.sql) */
 	int64_t retention_interval;    /* seconds between two purge runs */
+	int64_t events_max_streams;          /* live event streams on this node (server/events_hub.h) */
+	int64_t events_max_streams_per_user; /* live event streams of one user or API token on this node */
+	int64_t events_heartbeat;            /* seconds between two keep-alive comments on a stream */
+	int64_t events_stream_lifetime;      /* seconds a stream lasts before the client must reconnect */
+	int64_t events_ring;                 /* recent events kept per node for Last-Event-ID resume */
 };
 
 /* Fills cfg with the defaults. Every string in cfg is heap-owned by cfg; release with config_free. */

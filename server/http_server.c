@@ -1,6 +1,7 @@
 #include "server/http_server.h"
 
 #include <errno.h>
+#include <sys/queue.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -17,8 +18,12 @@
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "server/api_auth.h"
+#include "server/api_events.h"
 #include "server/api_principal.h"
 #include "server/auth_guard.h"
+#include "server/events_hub.h"
+#include "server/config.h"
+#include "server/http_util.h"
 
 #define HTTP_HEADERS_MAX 16384
 #define HTTP_QUERY_MAX 4096
@@ -29,6 +34,8 @@ struct http_server {
 	const struct api_env *env;
 	unsigned costly_inflight, costly_max; /* loop thread only */
 	struct auth_throttle *throttle;       /* failed logins per source address; loop thread only */
+	struct events_hub *events;            /* live event streams (GET /api/v1/events) */
+	struct http_proxies proxies;          /* trusted_proxies: whose X-Forwarded-For is believed */
 };
 
 static int64_t mono_sec(void)
@@ -201,6 +208,9 @@ static void call_log(const struct api_call *c, const char *path)
 	if (c->status >= 400 && c->err.code[0])
 		log_info("api: %s %s %d %s%s%s user=%s client=%s %.1fms", method_name(c->method),
 			 path, c->status, c->err.code, c->err.field[0] ? " field=" : "", c->err.field, user, c->client, ms);
+	else if (c->status == 200 && strcmp(path, "/api/v1/health") == 0)
+		/* Load balancers ask every second or so: a good answer is not worth a line at info. */
+		log_debug("api: %s %s %d client=%s %.1fms", method_name(c->method), path, c->status, c->client, ms);
 	else
 		log_info("api: %s %s %d user=%s client=%s %.1fms", method_name(c->method), path,
 			 c->status, user, c->client, ms);
@@ -220,6 +230,13 @@ static void call_done(struct worker_job *job, bool cancelled)
 		api_fail(c, 503, "unavailable", NULL, "the console is shutting down");
 	if (c->status == 0)
 		api_fail(c, 500, "internal", NULL, "internal error");
+	/* A live event stream is answered by the hub, which keeps the request (server/api_events.h). */
+	if (!cancelled && c->status == 200 && c->route->handler == api_events_get &&
+	    api_events_attach(c->srv->events, c)) {
+		call_log(c, path ? path : "?");
+		call_free(c);
+		return;
+	}
 	call_log(c, path ? path : "?");
 	if (c->status >= 400 && !c->resp) {
 		if (c->set_cookie)
@@ -269,6 +286,29 @@ static bool is_json_type(const char *ct)
 	return ct && strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* The request's client for logs, the audit log and the login throttle: the TCP peer, or behind trusted proxies
+ * the right-most untrusted X-Forwarded-For address (http_util.h). */
+static void client_address(const struct http_server *srv, struct evhttp_request *req, const char *peer, char *out,
+			   size_t outlen)
+{
+	const char *xff[HTTP_XFF_HOPS_MAX];
+	struct evkeyval *kv;
+	size_t n = 0;
+
+	if (http_proxies_match(&srv->proxies, peer)) {
+		TAILQ_FOREACH(kv, evhttp_request_get_input_headers(req), next) {
+			if (strcasecmp(kv->key, "X-Forwarded-For") != 0)
+				continue;
+			if (n == HTTP_XFF_HOPS_MAX) { /* keep the right-most lines: the trusted hops wrote those */
+				memmove(xff, xff + 1, (n - 1) * sizeof(*xff));
+				n--;
+			}
+			xff[n++] = kv->value;
+		}
+	}
+	http_client_address(&srv->proxies, peer, xff, n, out, outlen);
+}
+
 static void handle_request(struct evhttp_request *req, void *arg)
 {
 	struct http_server *srv = arg;
@@ -300,7 +340,7 @@ static void handle_request(struct evhttp_request *req, void *arg)
 		char *addr = NULL;
 		ev_uint16_t port = 0;
 		evhttp_connection_get_peer(evcon, &addr, &port);
-		snprintf(c->client, sizeof(c->client), "%s", addr ? addr : "?");
+		client_address(srv, req, addr ? addr : "?", c->client, sizeof(c->client));
 	}
 	tbl = api_routes(&ntbl);
 	c->method = map_method(evhttp_request_get_command(req));
@@ -444,9 +484,29 @@ int http_server_start(struct event_base *base, const struct http_server_opts *op
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
 	s->env = env;
+	if (env->cfg && *env->cfg->trusted_proxies) {
+		char why[160];
+		if (http_proxies_parse(env->cfg->trusted_proxies, &s->proxies, why, sizeof(why)) < 0) {
+			log_error("http: trusted_proxies: %s", why);
+			rc = -EINVAL;
+			goto out;
+		}
+		log_info("http: X-Forwarded-For is believed from %zu trusted proxy address(es)/network(s)",
+			 s->proxies.n);
+	}
 	s->costly_max = opts->workers > 1 ? opts->workers / 2 : 1;
 	s->throttle = auth_throttle_new(0);
 	if (!s->throttle)
+		goto out;
+	if (env->cfg &&
+	    (rc = events_hub_new(base,
+				 &(struct events_hub_opts){ .db_url = env->cfg->db,
+							    .max_streams = (unsigned)env->cfg->events_max_streams,
+							    .max_per_user = (unsigned)env->cfg->events_max_streams_per_user,
+							    .heartbeat_sec = (int)env->cfg->events_heartbeat,
+							    .lifetime_sec = (int)env->cfg->events_stream_lifetime,
+							    .ring = (size_t)env->cfg->events_ring },
+				 &s->events)) < 0)
 		goto out;
 	evhttp_set_gencb(s->http, handle_request, s);
 	if (!evhttp_bind_socket_with_handle(s->http, opts->host, (ev_uint16_t)opts->port)) {
@@ -466,6 +526,7 @@ void http_server_free(struct http_server *s)
 {
 	if (!s)
 		return;
+	events_hub_free(s->events); /* ends its streams before evhttp closes their connections */
 	if (s->http)
 		evhttp_free(s->http);
 	if (s->ctx)

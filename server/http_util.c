@@ -1,7 +1,9 @@
 #include "server/http_util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <stdarg.h>
@@ -547,4 +549,177 @@ int http_json_parse_body(const char *buf, size_t len, size_t max_len, const stru
 out:
 	json_decref(obj);
 	return rc;
+}
+
+/* One address: IPv4 or IPv6, and with_port also "[v6]", "[v6]:port" or "v4:port"; spaces around are skipped. IPv4-mapped IPv6 becomes
+ * IPv4, so that a dual-stack listener's peers match IPv4 networks. */
+static bool ip_parse(const char *s, size_t len, bool with_port, int *family, uint8_t addr[16])
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *colon;
+	size_t n;
+
+	while (len && (*s == ' ' || *s == '\t'))
+		s++, len--;
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (!with_port) {
+		/* a bare address */
+	} else if (buf[0] == '[') {
+		char *close = strchr(buf, ']');
+		if (!close || (close[1] && close[1] != ':'))
+			return false;
+		*close = '\0';
+		memmove(buf, buf + 1, strlen(buf + 1) + 1);
+	} else if ((colon = strchr(buf, ':')) && !strchr(colon + 1, ':')) {
+		buf[colon - buf] = '\0'; /* "v4:port" */
+	}
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, buf, addr) == 1) {
+		*family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, buf, addr) != 1)
+		return false;
+	*family = AF_INET6;
+	n = 0;
+	while (n < 10 && addr[n] == 0)
+		n++;
+	if (n == 10 && addr[10] == 0xff && addr[11] == 0xff) {
+		memmove(addr, addr + 12, 4);
+		memset(addr + 4, 0, 12);
+		*family = AF_INET;
+	}
+	return true;
+}
+
+static bool net_contains(const struct http_proxy_net *net, int family, const uint8_t addr[16])
+{
+	unsigned bits = net->prefix, full = bits / 8, rest = bits % 8;
+
+	if (net->family != family || memcmp(net->addr, addr, full) != 0)
+		return false;
+	return rest == 0 || ((net->addr[full] ^ addr[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+static bool proxies_match_bin(const struct http_proxies *p, int family, const uint8_t addr[16])
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (net_contains(&p->net[i], family, addr))
+			return true;
+	return false;
+}
+
+int http_proxies_parse(const char *list, struct http_proxies *out, char *why, size_t whylen)
+{
+	const char *s = list;
+
+	memset(out, 0, sizeof(*out));
+	while (*s) {
+		size_t len = strcspn(s, ", \t");
+		struct http_proxy_net net = { 0 };
+		const char *slash;
+		unsigned max;
+
+		if (len == 0) {
+			s++;
+			continue;
+		}
+		slash = memchr(s, '/', len);
+		if (!ip_parse(s, slash ? (size_t)(slash - s) : len, false, &net.family, net.addr)) {
+			snprintf(why, whylen, "\"%.*s\" is not an address or a network (a.b.c.d[/n], x::y[/n])",
+				 (int)(len > 64 ? 64 : len), s);
+			return -EINVAL;
+		}
+		if (net.family == AF_INET && memchr(s, ':', len)) {
+			snprintf(why, whylen, "\"%.*s\": write IPv4-mapped addresses as IPv4", (int)(len > 64 ? 64 : len), s);
+			return -EINVAL;
+		}
+		max = net.family == AF_INET ? 32 : 128;
+		net.prefix = max;
+		if (slash) {
+			const char *d = slash + 1, *end = s + len;
+			unsigned v = 0;
+			if (d == end || end - d > 3)
+				goto bad_prefix;
+			for (; d < end; d++) {
+				if (*d < '0' || *d > '9')
+					goto bad_prefix;
+				v = v * 10 + (unsigned)(*d - '0');
+			}
+			if (v > max)
+				goto bad_prefix;
+			net.prefix = v;
+		}
+		{
+			struct http_proxy_net masked = net;
+			unsigned full = net.prefix / 8, rest = net.prefix % 8;
+			if (full < 16) {
+				masked.addr[full] &= (uint8_t)(rest ? 0xff << (8 - rest) : 0);
+				memset(masked.addr + full + 1, 0, 16 - full - 1);
+			}
+			if (memcmp(masked.addr, net.addr, 16) != 0) {
+				snprintf(why, whylen, "\"%.*s\" has host bits set beyond /%u", (int)(len > 64 ? 64 : len), s,
+					 net.prefix);
+				return -EINVAL;
+			}
+		}
+		if (out->n == HTTP_PROXIES_MAX) {
+			snprintf(why, whylen, "at most %d addresses or networks", HTTP_PROXIES_MAX);
+			return -EINVAL;
+		}
+		out->net[out->n++] = net;
+		s += len;
+		continue;
+bad_prefix:
+		snprintf(why, whylen, "\"%.*s\": the prefix length must be 0 to %u", (int)(len > 64 ? 64 : len), s, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+bool http_proxies_match(const struct http_proxies *p, const char *addr)
+{
+	uint8_t bin[16];
+	int family;
+
+	return p->n && ip_parse(addr, strlen(addr), false, &family, bin) && proxies_match_bin(p, family, bin);
+}
+
+void http_client_address(const struct http_proxies *p, const char *peer, const char *const *xff, size_t nxff,
+			 char *out, size_t outlen)
+{
+	uint8_t cur[16], next[16];
+	int family, next_family;
+	unsigned hops = 0;
+
+	if (!ip_parse(peer, strlen(peer), false, &family, cur)) {
+		snprintf(out, outlen, "%s", peer);
+		return;
+	}
+	/* Right to left over the header lines, and within a line over its comma-separated entries. */
+	for (size_t line = nxff; line-- > 0 && proxies_match_bin(p, family, cur) && hops < HTTP_XFF_HOPS_MAX;) {
+		const char *v = xff[line];
+		size_t end = strlen(v);
+		for (;;) {
+			const char *comma = end ? memrchr(v, ',', end) : NULL;
+			size_t start = comma ? (size_t)(comma - v) + 1 : 0;
+			if (!proxies_match_bin(p, family, cur) || hops++ >= HTTP_XFF_HOPS_MAX)
+				goto done;
+			if (!ip_parse(v + start, end - start, true, &next_family, next))
+				goto done; /* a trusted hop wrote something that is not an address: keep the hop */
+			memcpy(cur, next, sizeof(cur));
+			family = next_family;
+			if (!comma)
+				break;
+			end = start - 1;
+		}
+	}
+done:
+	if (!inet_ntop(family, cur, out, (socklen_t)outlen))
+		snprintf(out, outlen, "?");
 }

@@ -118,3 +118,34 @@ int http_json_validate(json_t *obj, const struct http_body_spec *spec, struct ht
 
 /* Number of UTF-8 code points in a valid UTF-8 string of `len` bytes. */
 size_t http_utf8_len(const char *s, size_t len);
+
+/* Trusted reverse proxies (setting trusted_proxies) and the client address behind them. A request's client is
+ * its TCP peer, unless the peer is a trusted proxy: then X-Forwarded-For is read right to left, each trusted hop
+ * vouching for the address on its left, and the client is the right-most address that is not a trusted proxy.
+ * Addresses to the left of it were written by the client itself and are never believed. */
+#define HTTP_PROXIES_MAX 32  /* networks in trusted_proxies */
+#define HTTP_XFF_HOPS_MAX 16 /* X-Forwarded-For entries read at most, from the right */
+struct http_proxy_net {
+	int family;       /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network address, host bits zero; IPv4 in the first 4 bytes */
+	unsigned prefix;  /* 0..32 or 0..128 */
+};
+struct http_proxies {
+	size_t n; /* 0: no proxy is trusted, X-Forwarded-For is ignored */
+	struct http_proxy_net net[HTTP_PROXIES_MAX];
+};
+
+/* Parses addresses and CIDR networks ("10.0.0.0/8", "127.0.0.1", "fd00::/8") separated by commas and/or
+ * spaces; "" gives an empty list. A network with host bits set ("10.0.0.1/8") is refused as ambiguous.
+ * Returns 0, or -EINVAL with the offending entry named in why. */
+int http_proxies_parse(const char *list, struct http_proxies *out, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
+/* True when addr (numeric IPv4 or IPv6 text; IPv4-mapped IPv6 counts as IPv4) is in one of the networks. */
+bool http_proxies_match(const struct http_proxies *p, const char *addr);
+/* Writes the client address of a request into out (at least INET6_ADDRSTRLEN bytes): peer is the TCP peer's
+ * numeric address, xff the request's X-Forwarded-For header values in the order received (several header lines
+ * count as one comma-joined list, RFC 9110 section 5.3). Entries may carry a port ("1.2.3.4:80", "[::1]:80").
+ * An entry that is not an address stops the walk at the trusted hop that wrote it. Output addresses are in
+ * canonical form; a peer that does not parse is copied as it is. */
+void http_client_address(const struct http_proxies *p, const char *peer, const char *const *xff, size_t nxff,
+			 char *out, size_t outlen);

@@ -22,6 +22,9 @@
 static const char *const state_files[] = { "ca.key", "ca.crt", "server.key", "server.crt", "jwt.key" };
 #define NSTATE_FILES (sizeof(state_files) / sizeof(state_files[0]))
 
+static int load_file(const char *dir, const char *file, bool secret, char **data, size_t *len, char **path_out,
+		     char *err, size_t errlen);
+
 static char *path_join(const char *dir, const char *file)
 {
 	size_t n = strlen(dir) + strlen(file) + 2;
@@ -82,6 +85,19 @@ static int write_state_file(const char *dir, const char *file, const void *data,
 		snprintf(err, errlen, "writing %s: %s", path, strerror(-rc));
 	free(path);
 	return rc;
+}
+
+/* Leaves nothing half-made behind: the directory was empty (or absent, then `created`) before. */
+static void undo_dir(const char *dir, bool created)
+{
+	for (size_t i = 0; i < NSTATE_FILES; i++) {
+		char *path = path_join(dir, state_files[i]);
+		if (path)
+			unlink(path);
+		free(path);
+	}
+	if (created)
+		rmdir(dir);
 }
 
 int state_remove(const char *dir)
@@ -150,18 +166,56 @@ out:
 	EVP_PKEY_free(srv_key);
 	X509_free(ca_cert);
 	X509_free(srv_cert);
-	/* Leave nothing half-made behind: the directory was empty (or absent) before. */
-	if (rc < 0 && started) {
-		for (size_t i = 0; i < NSTATE_FILES; i++) {
-			char *path = path_join(dir, state_files[i]);
-			if (path)
-				unlink(path);
-			free(path);
-		}
-		if (created)
-			rmdir(dir);
-	}
+	if (rc < 0 && started)
+		undo_dir(dir, created);
 	return rc;
+}
+
+int state_copy(const char *src, const char *dst, char *err, size_t errlen)
+{
+	/* ca.key, server.key and jwt.key are secrets: state_load refused them if group/others could read them. */
+	static const bool secret[NSTATE_FILES] = { true, false, true, false, true };
+	struct console_state st;
+	bool created = false, started = false;
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	/* Only a state that loads is worth copying: the copy must start a node. */
+	if ((rc = state_load(src, &st, err, errlen)) < 0)
+		return rc;
+	state_free(&st);
+	if ((rc = prepare_dir(dst, &created, err, errlen)) < 0)
+		goto out;
+	started = true;
+	for (size_t i = 0; i < NSTATE_FILES; i++) {
+		if ((rc = load_file(src, state_files[i], secret[i], &data, &len, NULL, err, errlen)) < 0 ||
+		    (rc = write_state_file(dst, state_files[i], data, len, err, errlen)) < 0)
+			goto out;
+		OPENSSL_cleanse(data, len);
+		free(data);
+		data = NULL;
+	}
+out:
+	if (data) {
+		OPENSSL_cleanse(data, len);
+		free(data);
+	}
+	if (rc < 0 && started)
+		undo_dir(dst, created);
+	return rc;
+}
+
+int state_ca_fingerprint(const struct console_state *st, char out[STATE_FINGERPRINT_LEN])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (!st->ca_cert || X509_digest(st->ca_cert, EVP_sha256(), md, &n) != 1 || n != 32)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
 }
 
 /* Reads one state file; secret ones must not be readable by group or others. */

@@ -177,6 +177,8 @@ ROUTES = {
                                                                        w.merge_body("A1"))),
     ("GET", "/api/v1/dpi-events"): ("session", None, lambda w, z: ("/api/v1/dpi-events", None)),
     ("GET", "/api/v1/alerts"): ("session", None, lambda w, z: ("/api/v1/alerts", None)),
+    # Live events: the JSON poll answers at once (the stream itself: test_events.py, scope included).
+    ("GET", "/api/v1/events"): ("session", None, lambda w, z: ("/api/v1/events?format=json", None)),
     ("GET", "/api/v1/indicator-bundles"): ("admin", None, lambda w, z: ("/api/v1/indicator-bundles", None)),
     ("POST", "/api/v1/indicator-bundles"): ("admin", None, lambda w, z: ("/api/v1/indicator-bundles", {
         "name": uniq("feed"), "version": "1", "indicators": [{"type": "ip", "value": "203.0.113.9"}]})),

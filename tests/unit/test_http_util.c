@@ -1,8 +1,10 @@
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "server/http_util.h"
@@ -275,6 +277,105 @@ static void utf8_length(void **state)
 	assert_int_equal(http_utf8_len("\xf0\x9f\x98\x80", 4), 1);
 }
 
+static void trusted_proxies_parse(void **state)
+{
+	struct http_proxies p;
+	char why[160];
+
+	assert_int_equal(http_proxies_parse("", &p, why, sizeof(why)), 0);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(http_proxies_parse("127.0.0.1, 10.0.0.0/8 fd00::/8,::1", &p, why, sizeof(why)), 0);
+	assert_int_equal(p.n, 4);
+	assert_int_equal(p.net[0].prefix, 32);
+	assert_int_equal(p.net[1].prefix, 8);
+	assert_int_equal(p.net[3].prefix, 128);
+	assert_int_equal(http_proxies_parse("0.0.0.0/0", &p, why, sizeof(why)), 0);
+	assert_int_equal(http_proxies_parse("10.0.0.1/8", &p, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "host bits"));
+	assert_int_equal(http_proxies_parse("10.0.0.0/33", &p, why, sizeof(why)), -EINVAL);
+	assert_int_equal(http_proxies_parse("10.0.0.0/", &p, why, sizeof(why)), -EINVAL);
+	assert_int_equal(http_proxies_parse("10.0.0.0/8x", &p, why, sizeof(why)), -EINVAL);
+	assert_int_equal(http_proxies_parse("proxy.example", &p, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "proxy.example"));
+	assert_int_equal(http_proxies_parse("127.0.0.1:80", &p, why, sizeof(why)), -EINVAL);
+	assert_int_equal(http_proxies_parse("[::1]", &p, why, sizeof(why)), -EINVAL);
+	assert_int_equal(http_proxies_parse("::ffff:10.0.0.1", &p, why, sizeof(why)), -EINVAL);
+	char many[40 * 12] = "";
+	for (int i = 0; i < 33; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "10.0.0.%d,", i);
+	assert_int_equal(http_proxies_parse(many, &p, why, sizeof(why)), -EINVAL);
+}
+
+static void trusted_proxies_match(void **state)
+{
+	struct http_proxies p;
+	char why[160];
+
+	assert_int_equal(http_proxies_parse("", &p, why, sizeof(why)), 0);
+	assert_false(http_proxies_match(&p, "127.0.0.1"));
+	assert_int_equal(http_proxies_parse("10.1.0.0/17,2001:db8::/33,192.0.2.7", &p, why, sizeof(why)), 0);
+	assert_true(http_proxies_match(&p, "10.1.127.255"));
+	assert_false(http_proxies_match(&p, "10.1.128.0"));
+	assert_true(http_proxies_match(&p, "::ffff:10.1.0.9")); /* dual-stack listener */
+	assert_true(http_proxies_match(&p, "2001:db8:7fff::1"));
+	assert_false(http_proxies_match(&p, "2001:db8:8000::1"));
+	assert_true(http_proxies_match(&p, "192.0.2.7"));
+	assert_false(http_proxies_match(&p, "192.0.2.8"));
+	assert_false(http_proxies_match(&p, "?"));
+}
+
+static void client_address(void **state)
+{
+	struct http_proxies p, none;
+	char out[64], why[160];
+	const char *forged[] = { "198.51.100.1" };
+	const char *chain[] = { "198.51.100.1, 203.0.113.9", "10.0.0.2" };
+	const char *lines[] = { "198.51.100.1", "203.0.113.9" };
+	const char *ports[] = { "[2001:db8::5]:4711, 203.0.113.9:80" };
+	const char *garbage[] = { "203.0.113.9, not-an-address" };
+	const char *all_trusted[] = { "10.0.0.3, 10.0.0.2" };
+
+	assert_int_equal(http_proxies_parse("10.0.0.0/8", &p, why, sizeof(why)), 0);
+	assert_int_equal(http_proxies_parse("", &none, why, sizeof(why)), 0);
+	/* Without trusted proxies, or from an untrusted peer, the header is ignored. */
+	http_client_address(&none, "10.0.0.1", forged, 1, out, sizeof(out));
+	assert_string_equal(out, "10.0.0.1");
+	http_client_address(&p, "192.0.2.1", forged, 1, out, sizeof(out));
+	assert_string_equal(out, "192.0.2.1");
+	/* Right-most untrusted: 10.0.0.1 vouches for 10.0.0.2, which vouches for 203.0.113.9; the left-most
+	 * entry is whatever the client wrote. */
+	http_client_address(&p, "10.0.0.1", chain, 2, out, sizeof(out));
+	assert_string_equal(out, "203.0.113.9");
+	/* Several header lines are one list (HAProxy adds a line next to a client's own). */
+	http_client_address(&p, "10.0.0.1", lines, 2, out, sizeof(out));
+	assert_string_equal(out, "203.0.113.9");
+	http_client_address(&p, "::ffff:10.0.0.1", ports, 1, out, sizeof(out));
+	assert_string_equal(out, "203.0.113.9");
+	ports[0] = "[2001:db8::5]:4711";
+	http_client_address(&p, "10.0.0.1", ports, 1, out, sizeof(out));
+	assert_string_equal(out, "2001:db8::5");
+	/* A trusted hop that wrote no address: the hop is the client we know. */
+	http_client_address(&p, "10.0.0.1", garbage, 1, out, sizeof(out));
+	assert_string_equal(out, "10.0.0.1");
+	/* Every hop trusted: the left-most. No header: the proxy itself (health checks). */
+	http_client_address(&p, "10.0.0.1", all_trusted, 1, out, sizeof(out));
+	assert_string_equal(out, "10.0.0.3");
+	http_client_address(&p, "10.0.0.1", NULL, 0, out, sizeof(out));
+	assert_string_equal(out, "10.0.0.1");
+	/* Canonical form; an unparsable peer is kept as it is. */
+	http_client_address(&none, "2001:DB8:0::1", NULL, 0, out, sizeof(out));
+	assert_string_equal(out, "2001:db8::1");
+	http_client_address(&p, "?", forged, 1, out, sizeof(out));
+	assert_string_equal(out, "?");
+	/* The walk is bounded: 20 trusted hops stop after HTTP_XFF_HOPS_MAX. */
+	char longchain[400] = "203.0.113.9";
+	for (int i = 0; i < 20; i++)
+		snprintf(longchain + strlen(longchain), sizeof(longchain) - strlen(longchain), ", 10.0.1.%d", i);
+	const char *lc[] = { longchain };
+	http_client_address(&p, "10.0.0.1", lc, 1, out, sizeof(out));
+	assert_string_equal(out, "10.0.1.4");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +383,8 @@ int main(void)
 		cmocka_unit_test(cursors),     cmocka_unit_test(list_params), cmocka_unit_test(json_bodies),
 		cmocka_unit_test(error_json), cmocka_unit_test(utf8_length),
 		cmocka_unit_test(list_filters_for_hierarchy_and_audit), cmocka_unit_test(bool_and_array_fields),
+		cmocka_unit_test(trusted_proxies_parse), cmocka_unit_test(trusted_proxies_match),
+		cmocka_unit_test(client_address),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -125,6 +125,66 @@ static void refuses_bad_hostname(void **state)
 	assert_int_equal(stat(dir, &sb), -1); /* nothing left behind */
 }
 
+/* A joining node's state: the same bytes, the same identity; never over an existing state; never from a broken
+ * one. */
+static void copy_for_another_node(void **state)
+{
+	static const char *const files[] = { "ca.key", "ca.crt", "server.key", "server.crt", "jwt.key" };
+	struct console_state a, b;
+	char src[128], dst[128], other[128], path[160], err[512], fpa[STATE_FINGERPRINT_LEN], fpb[STATE_FINGERPRINT_LEN];
+	struct stat sb;
+
+	snprintf(src, sizeof(src), "%s/node1", base);
+	snprintf(dst, sizeof(dst), "%s/node2", base);
+	snprintf(other, sizeof(other), "%s/other", base);
+	assert_int_equal(state_create(src, NULL, 0, err, sizeof(err)), 0);
+	assert_int_equal(state_copy(src, dst, err, sizeof(err)), 0);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *x, *y;
+		size_t nx, ny;
+		snprintf(path, sizeof(path), "%s/%s", src, files[i]);
+		assert_int_equal(pki_read_file(path, 65536, &x, &nx), 0);
+		snprintf(path, sizeof(path), "%s/%s", dst, files[i]);
+		assert_int_equal(pki_read_file(path, 65536, &y, &ny), 0);
+		assert_int_equal(nx, ny);
+		assert_memory_equal(x, y, nx);
+		assert_int_equal(stat(path, &sb), 0);
+		assert_int_equal(sb.st_mode & 0777, 0600);
+		free(x);
+		free(y);
+	}
+	assert_int_equal(stat(dst, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	assert_int_equal(state_load(src, &a, err, sizeof(err)), 0);
+	assert_int_equal(state_load(dst, &b, err, sizeof(err)), 0);
+	assert_int_equal(state_ca_fingerprint(&a, fpa), 0);
+	assert_int_equal(state_ca_fingerprint(&b, fpb), 0);
+	assert_string_equal(fpa, fpb);
+	assert_int_equal(strlen(fpa), 64);
+	assert_memory_equal(a.jwt_key, b.jwt_key, sizeof(a.jwt_key));
+	state_free(&b);
+	/* Another console has another identity. */
+	assert_int_equal(state_create(other, NULL, 0, err, sizeof(err)), 0);
+	assert_int_equal(state_load(other, &b, err, sizeof(err)), 0);
+	assert_int_equal(state_ca_fingerprint(&b, fpb), 0);
+	assert_string_not_equal(fpa, fpb);
+	state_free(&b);
+	state_free(&a);
+	/* Refuses to overwrite, and leaves the target as it was. */
+	assert_int_equal(state_copy(src, other, err, sizeof(err)), -EEXIST);
+	assert_int_equal(state_load(other, &b, err, sizeof(err)), 0);
+	assert_int_equal(state_ca_fingerprint(&b, fpb), 0);
+	assert_string_not_equal(fpa, fpb);
+	state_free(&b);
+	/* A source with a readable secret is not copied; nothing is left behind. */
+	snprintf(path, sizeof(path), "%s/jwt.key", src);
+	assert_int_equal(chmod(path, 0644), 0);
+	snprintf(dst, sizeof(dst), "%s/node3", base);
+	assert_true(state_copy(src, dst, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "jwt.key"));
+	assert_int_equal(stat(dst, &sb), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,6 +192,7 @@ int main(void)
 		cmocka_unit_test(defaults_and_empty_dir),
 		cmocka_unit_test(load_missing_names_file),
 		cmocka_unit_test(refuses_bad_hostname),
+		cmocka_unit_test(copy_for_another_node),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
