@@ -384,9 +384,12 @@ static int parse_hello(struct perr *e, json_t *o, struct wire_msg *m)
 	return 0;
 }
 
+/* A batch carries records with strictly increasing seqs inside [seq_from, seq_to]: consecutive normally, with
+ * gaps where the sensor's journal compacted inventory records away or dropped records at its disk cap (the
+ * range may then be wider than WIRE_MAX_RECORDS; the count may not). */
 static int parse_batch(struct perr *e, json_t *o, struct wire_msg *m)
 {
-	uint64_t from, to;
+	uint64_t from, to, prev = 0;
 	size_t n, i;
 	json_t *recs, *v;
 	char path[32];
@@ -398,17 +401,17 @@ static int parse_batch(struct perr *e, json_t *o, struct wire_msg *m)
 		return wire_fail(e, "seq_from", "must be at least 1");
 	if (to < from)
 		return wire_fail(e, "seq_to", "less than seq_from");
-	if (to - from >= WIRE_MAX_RECORDS)
-		return wire_fail(e, "seq_to", "more than %d records in one batch", WIRE_MAX_RECORDS);
-	n = (size_t)(to - from) + 1;
 	recs = json_object_get(o, "records");
 	if (!recs)
 		return wire_fail(e, "records", "missing");
 	if (!json_is_array(recs))
 		return wire_fail(e, "records", "not an array");
-	if (json_array_size(recs) != n)
-		return wire_fail(e, "records", "%zu records for seq %llu..%llu", json_array_size(recs),
-			    (unsigned long long)from, (unsigned long long)to);
+	n = json_array_size(recs);
+	if (n == 0 || n > WIRE_MAX_RECORDS)
+		return wire_fail(e, "records", "%zu records; a batch holds 1..%d", n, WIRE_MAX_RECORDS);
+	if (n - 1 > to - from)
+		return wire_fail(e, "records", "%zu records for seq %llu..%llu", n, (unsigned long long)from,
+				 (unsigned long long)to);
 	m->u.batch.records = calloc(n, sizeof(*m->u.batch.records));
 	if (!m->u.batch.records)
 		return wire_fail(e, "records", "out of memory");
@@ -417,12 +420,18 @@ static int parse_batch(struct perr *e, json_t *o, struct wire_msg *m)
 	m->u.batch.nrecords = n;
 	json_array_foreach(recs, i, v) {
 		struct perr re = { e->buf, e->len, path };
+		uint64_t seq;
 		snprintf(path, sizeof(path), "records[%zu]", i);
 		if ((r = parse_record(&re, v, &m->u.batch.records[i])))
 			return r;
-		if (m->u.batch.records[i].seq != from + i)
-			return wire_fail(&re, "seq", "%llu, expected %llu (records must be consecutive)",
-				    (unsigned long long)m->u.batch.records[i].seq, (unsigned long long)(from + i));
+		seq = m->u.batch.records[i].seq;
+		if (seq < from || seq > to)
+			return wire_fail(&re, "seq", "%llu, outside seq_from..seq_to %llu..%llu", (unsigned long long)seq,
+				    (unsigned long long)from, (unsigned long long)to);
+		if (i > 0 && seq <= prev)
+			return wire_fail(&re, "seq", "%llu, not above the previous record's %llu (seqs must increase)",
+				    (unsigned long long)seq, (unsigned long long)prev);
+		prev = seq;
 	}
 	return 0;
 }

@@ -147,8 +147,8 @@ struct wire_msg {
 		} hello;
 		struct {
 			uint64_t seq_from, seq_to;
-			size_t nrecords; /* == seq_to - seq_from + 1 */
-			struct wire_record *records; /* owned; records[i].seq == seq_from + i */
+			size_t nrecords; /* 1..WIRE_MAX_RECORDS */
+			struct wire_record *records; /* owned; seqs strictly increasing within [seq_from, seq_to] */
 		} batch;
 		struct {
 			uint64_t applied_seq;

@@ -5,3 +5,4 @@
 int cmd_inspect(int argc, char **argv);
 int cmd_activate(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_journal_status(int argc, char **argv);

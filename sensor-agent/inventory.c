@@ -742,3 +742,13 @@ void inventory_packet(struct inventory *inv, int linktype, const struct pcap_pkt
 		eth_packet(inv, &f, sd, ts, h->len);
 	evidence_packet_end(inv->evidence);
 }
+
+void inventory_mark_all_dirty(struct inventory *inv)
+{
+	for (size_t i = 0; i < inv->devices.cap; i++)
+		if (inv->devices.slots[i].key)
+			((struct inv_device *)inv->devices.slots[i].value)->dirty = true;
+	for (size_t i = 0; i < inv->conns.cap; i++)
+		if (inv->conns.slots[i].key)
+			((struct inv_conn *)inv->conns.slots[i].value)->dirty = true;
+}

@@ -23,6 +23,11 @@ typedef int (*inventory_record_fn)(void *ud, json_t *record);
 /* Emits a `device` record for every device changed since the last flush and a `connection` record (with
  * counter increments) for every connection with new traffic, in a deterministic order. */
 int inventory_flush(struct inventory *inv, inventory_record_fn fn, void *ud);
+/* Marks every device and connection changed, so the next inventory_flush emits all of them: a snapshot, after
+ * the journal compacted its unacked inventory records away or the console lost records. Connection records
+ * still carry increments since the last emitted ones (the console adds them), so counts that were in compacted
+ * records are not sent again. */
+void inventory_mark_all_dirty(struct inventory *inv);
 
 /* The `inspect --json` document: {"devices":[...],"connections":[...],"alerts":[],"stats":{...}}. */
 json_t *inventory_to_json(const struct inventory *inv);

@@ -1,264 +1,44 @@
+/* The journal's API (journal.h): open and close, append with the sync policy, read, ack (which frees wholly
+ * acked segments), status. Files: journal_segments.c; open-time scan: journal_scan.c; cap: journal_cap.c. */
 #include "sensor-agent/journal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/cursor.h"
 #include "common/log.h"
+#include "common/timefmt.h"
+#include "common/wire.h"
+#include "sensor-agent/journal_internal.h"
 
-#define HDR_LEN 16u
-
-struct jentry {
-	uint64_t seq;
-	uint64_t off; /* offset of the frame header */
-	uint32_t len; /* payload length */
-};
-
-struct journal {
-	pthread_mutex_t mu;
-	int fd;
-	char *path, *acked_path;
-	struct jentry *idx;
-	size_t n, cap;
-	uint64_t end;      /* file size: the next frame goes here */
-	uint64_t next_seq; /* >= 1 */
-	uint64_t acked;
-};
-
-/* CRC-32C (Castagnoli), reflected, table driven; the table is built once. */
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void)
+void journal_opts_default(struct journal_opts *o)
 {
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-		crc_table[i] = c;
-	}
+	*o = (struct journal_opts){
+		.segment_bytes = JOURNAL_DEFAULT_SEGMENT_BYTES,
+		.cap_bytes = JOURNAL_DEFAULT_CAP_BYTES,
+		.sync_interval_ms = JOURNAL_DEFAULT_SYNC_MS,
+		.sync_bytes = JOURNAL_DEFAULT_SYNC_BYTES,
+	};
 }
 
-static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t n)
+static void normalize(struct journal_opts *o)
 {
-	crc = ~crc;
-	for (size_t i = 0; i < n; i++)
-		crc = crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
-
-static uint32_t frame_crc(uint64_t seq, const uint8_t *payload, size_t len)
-{
-	uint8_t s[8];
-	for (int i = 0; i < 8; i++)
-		s[i] = (uint8_t)(seq >> (8 * i));
-	return crc_update(crc_update(0, s, 8), payload, len);
-}
-
-static void put_u32le(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64le(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static bool get_u64le(struct cursor *c, uint64_t *v)
-{
-	uint32_t lo, hi;
-	size_t save = c->off;
-	if (!cursor_u32le(c, &lo) || !cursor_u32le(c, &hi)) {
-		c->off = save;
-		return false;
-	}
-	*v = ((uint64_t)hi << 32) | lo;
-	return true;
-}
-
-static int idx_push(struct journal *j, uint64_t seq, uint64_t off, uint32_t len)
-{
-	if (j->n == j->cap) {
-		size_t ncap = j->cap ? j->cap * 2 : 1024;
-		if (ncap > SIZE_MAX / sizeof(*j->idx))
-			return -ENOMEM;
-		struct jentry *ni = realloc(j->idx, ncap * sizeof(*ni));
-		if (!ni)
-			return -ENOMEM;
-		j->idx = ni;
-		j->cap = ncap;
-	}
-	j->idx[j->n++] = (struct jentry){ .seq = seq, .off = off, .len = len };
-	return 0;
-}
-
-static int read_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t r = pread(fd, p, len, (off_t)off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -ENODATA;
-		p += r;
-		len -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static int load_acked(struct journal *j)
-{
-	FILE *f = fopen(j->acked_path, "r");
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	char buf[32] = { 0 };
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(buf, &end, 10);
-	if (n == 0 || end == buf || errno || (*end && *end != '\n')) {
-		log_warn("journal: %s is malformed; treating nothing as acked", j->acked_path);
-		return 0;
-	}
-	j->acked = v;
-	return 0;
-}
-
-static int store_acked(struct journal *j, uint64_t seq)
-{
-	size_t tl = strlen(j->acked_path) + 5;
-	char *tmp = malloc(tl);
-	if (!tmp)
-		return -ENOMEM;
-	snprintf(tmp, tl, "%s.tmp", j->acked_path);
-	int rc = 0;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
-		goto out;
-	}
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", seq);
-	rc = write_full(fd, buf, (size_t)n);
-	if (rc == 0 && fdatasync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, j->acked_path) < 0)
-		rc = -errno;
-out:
-	if (rc < 0) {
-		unlink(tmp);
-		log_error("journal: cannot store %s: %s", j->acked_path, strerror(-rc));
-	}
-	free(tmp);
-	return rc;
-}
-
-/* Walks the file frame by frame; stops at the first invalid one and truncates the tail there. */
-static int scan(struct journal *j)
-{
-	struct stat st;
-	if (fstat(j->fd, &st) < 0)
-		return -errno;
-	uint64_t size = (uint64_t)st.st_size, off = 0, prev = 0;
-	uint8_t *buf = NULL;
-	size_t bufcap = 0;
-	int rc = 0;
-	const char *why = NULL;
-	while (off < size) {
-		uint8_t hdr[HDR_LEN];
-		if (size - off < HDR_LEN) {
-			why = "torn frame header";
-			break;
-		}
-		if ((rc = read_full(j->fd, hdr, HDR_LEN, off)) < 0)
-			goto out;
-		struct cursor c;
-		uint32_t len, crc;
-		uint64_t seq;
-		cursor_init(&c, hdr, sizeof(hdr));
-		if (!cursor_u32le(&c, &len) || !cursor_u32le(&c, &crc) || !get_u64le(&c, &seq)) {
-			why = "unreadable frame header";
-			break;
-		}
-		if (len == 0 || len > JOURNAL_MAX_RECORD) {
-			why = "bad frame length";
-			break;
-		}
-		if (size - off - HDR_LEN < len) {
-			why = "torn record";
-			break;
-		}
-		if (seq == 0 || seq <= prev) {
-			why = "sequence out of order";
-			break;
-		}
-		if (len > bufcap) {
-			uint8_t *nb = realloc(buf, len);
-			if (!nb) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-			bufcap = len;
-		}
-		if ((rc = read_full(j->fd, buf, len, off + HDR_LEN)) < 0)
-			goto out;
-		if (frame_crc(seq, buf, len) != crc) {
-			why = "CRC mismatch";
-			break;
-		}
-		if ((rc = idx_push(j, seq, off, len)) < 0)
-			goto out;
-		prev = seq;
-		off += HDR_LEN + len;
-	}
-	if (off < size) {
-		log_warn("journal: %s: %s at offset %" PRIu64 "; dropping the last %" PRIu64 " bytes", j->path,
-			 why ? why : "invalid frame", off, size - off);
-		if (ftruncate(j->fd, (off_t)off) < 0 || fdatasync(j->fd) < 0) {
-			rc = -errno;
-			goto out;
-		}
-	}
-	j->end = off;
-	j->next_seq = prev + 1;
-out:
-	free(buf);
-	return rc;
+	if (!o->cap_bytes)
+		o->cap_bytes = JOURNAL_DEFAULT_CAP_BYTES;
+	if (o->cap_bytes < (64u << 10))
+		o->cap_bytes = 64u << 10;
+	if (!o->segment_bytes)
+		o->segment_bytes = JOURNAL_DEFAULT_SEGMENT_BYTES;
+	if (o->segment_bytes > (1ull << 30))
+		o->segment_bytes = 1ull << 30;
+	if (o->segment_bytes > o->cap_bytes / 4)
+		o->segment_bytes = o->cap_bytes / 4;
+	if (o->segment_bytes < 4096)
+		o->segment_bytes = 4096;
 }
 
 static char *path_join(const char *dir, const char *name)
@@ -270,32 +50,76 @@ static char *path_join(const char *dir, const char *name)
 	return p;
 }
 
-int journal_open(const char *dir, struct journal **out)
+/* Index of the first segment holding a record >= seq and the record's index in it; false when none. */
+static bool find_from(const struct journal *j, uint64_t seq, size_t *si, size_t *ri)
 {
-	pthread_once(&crc_once, crc_init);
+	size_t lo = 0, hi = j->nseg;
+	while (lo < hi) { /* first segment whose last seq >= seq (empty segments sort as "below") */
+		size_t mid = lo + (hi - lo) / 2;
+		const struct jseg *s = &j->segs[mid];
+		if (s->n == 0 || s->recs[s->n - 1].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == j->nseg)
+		return false;
+	const struct jseg *s = &j->segs[lo];
+	size_t a = 0, b = s->n;
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+		if (s->recs[mid].seq < seq)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	*si = lo;
+	*ri = a;
+	return true;
+}
+
+int journal_open(const char *dir, struct journal **out) { return journal_open_opts(dir, NULL, out); }
+
+int journal_open_opts(const char *dir, const struct journal_opts *o, struct journal **out)
+{
 	*out = NULL;
 	struct journal *j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
 	pthread_mutex_init(&j->mu, NULL);
-	j->fd = -1;
+	j->wfd = j->rfd = j->lockfd = -1;
+	j->since_compaction = UINT64_MAX;
+	if (o)
+		j->o = *o;
+	else
+		journal_opts_default(&j->o);
+	normalize(&j->o);
 	int rc = -ENOMEM;
-	j->path = path_join(dir, "journal");
-	j->acked_path = path_join(dir, "acked");
-	if (!j->path || !j->acked_path)
+	j->statedir = strdup(dir);
+	j->segdir = path_join(dir, JOURNAL_SEG_DIR);
+	j->state_path = path_join(dir, JOURNAL_STATE_NAME);
+	if (!j->statedir || !j->segdir || !j->state_path)
 		goto fail;
-	j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (j->fd < 0) {
-		rc = -errno;
-		log_error("journal: cannot open %s: %s", j->path, strerror(errno));
+	if ((rc = jn_state_load(j)) < 0 || (rc = jn_scan(j)) < 0)
 		goto fail;
+	j->last_sync_usec = timefmt_now_usec();
+	if (!j->o.read_only && j->nseg && j->segs[j->nseg - 1].size < j->o.segment_bytes) {
+		char *p = jn_seg_path(j, j->segs[j->nseg - 1].base);
+		j->wfd = p ? open(p, O_RDWR | O_CLOEXEC) : -1;
+		if (j->wfd < 0)
+			log_warn("journal: cannot reopen %s for appending (%s); starting a new segment", p ? p : "",
+				 strerror(errno));
+		free(p);
 	}
-	if ((rc = scan(j)) < 0 || (rc = load_acked(j)) < 0)
-		goto fail;
-	if (j->acked >= j->next_seq)
-		j->next_seq = j->acked + 1;
-	log_debug("journal: %s: %zu records, next seq %" PRIu64 ", acked %" PRIu64, j->path, j->n, j->next_seq,
-		  j->acked);
+	if (j->overflow_pending) {
+		size_t si, ri;
+		if (find_from(j, j->ov_seq, &si, &ri) && j->segs[si].recs[ri].seq == j->ov_seq)
+			j->overflow_pending = false; /* it was written */
+		else if (!j->o.read_only && (rc = jn_append_overflow(j)) < 0)
+			goto fail;
+	}
+	log_debug("journal: %s: %zu segments, %" PRIu64 " records, next seq %" PRIu64 ", acked %" PRIu64,
+		  j->segdir, j->nseg, j->stored_records, j->next_seq, j->acked);
 	*out = j;
 	return 0;
 fail:
@@ -307,96 +131,185 @@ void journal_close(struct journal *j)
 {
 	if (!j)
 		return;
-	if (j->fd >= 0)
-		close(j->fd);
+	if (j->wfd >= 0) {
+		if (j->unsynced && fdatasync(j->wfd) < 0)
+			log_error("journal: fdatasync on close: %s", strerror(errno));
+		close(j->wfd);
+	}
+	if (j->rfd >= 0)
+		close(j->rfd);
+	if (j->lockfd >= 0)
+		close(j->lockfd);
+	for (size_t i = 0; i < j->nseg; i++)
+		free(j->segs[i].recs);
+	free(j->segs);
 	pthread_mutex_destroy(&j->mu);
-	free(j->idx);
-	free(j->path);
-	free(j->acked_path);
+	free(j->statedir);
+	free(j->segdir);
+	free(j->state_path);
+	free(j->legacy_path);
 	free(j);
+}
+
+int jn_sync_locked(struct journal *j)
+{
+	if (!j->unsynced || j->wfd < 0)
+		return 0;
+	if (fdatasync(j->wfd) < 0) {
+		int rc = -errno;
+		log_error("journal: fdatasync in %s: %s", j->segdir, strerror(errno));
+		return rc;
+	}
+	j->unsynced = false;
+	j->unsynced_bytes = 0;
+	j->last_sync_usec = timefmt_now_usec();
+	return 0;
+}
+
+static bool sync_due(const struct journal *j)
+{
+	return j->unsynced && (j->o.sync_interval_ms == 0 || j->o.sync_bytes == 0 ||
+			       j->unsynced_bytes >= j->o.sync_bytes ||
+			       timefmt_now_usec() - j->last_sync_usec >= (int64_t)j->o.sync_interval_ms * 1000);
+}
+
+/* Starts a segment for records from seq on. */
+static int start_segment(struct journal *j, uint64_t seq)
+{
+	char *p = jn_seg_path(j, seq);
+	if (!p)
+		return -ENOMEM;
+	int rc = 0;
+	int fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = -errno;
+		log_error("journal: cannot create %s: %s", p, strerror(errno));
+	} else if ((rc = jn_fsync_dir(j->segdir)) < 0 || !jn_segs_add(j, seq)) {
+		rc = rc ? rc : -ENOMEM;
+		close(fd);
+		unlink(p);
+	} else {
+		j->wfd = fd;
+	}
+	free(p);
+	return rc;
+}
+
+static int set_seq_and_dump(json_t *record, uint64_t seq, char **payload, size_t *len)
+{
+	free(*payload);
+	*payload = NULL;
+	if (json_object_set_new(record, "seq", json_integer((json_int_t)seq)) < 0)
+		return -ENOMEM;
+	if (!(*payload = json_dumps(record, JSON_COMPACT)))
+		return -ENOMEM;
+	*len = strlen(*payload);
+	return *len == 0 || *len > JOURNAL_MAX_RECORD ? -EMSGSIZE : 0;
+}
+
+int jn_append_locked(struct journal *j, json_t *record, bool reserve, uint64_t *seq_out)
+{
+	char *payload = NULL;
+	uint8_t *frame = NULL;
+	size_t len = 0;
+	uint64_t seq = j->next_seq, digest;
+	bool kept = false;
+	int rc;
+	if (j->o.read_only)
+		return -EROFS;
+	if (!json_is_object(record))
+		return -EINVAL;
+	if ((rc = set_seq_and_dump(record, seq, &payload, &len)) < 0)
+		goto out;
+	/* Making room may append an overflow record first, which takes this seq: 20 bytes cover a longer one. */
+	if (!reserve && (rc = jn_make_room(j, JOURNAL_HDR_LEN + len + 20)) < 0)
+		goto out;
+	if (seq != j->next_seq && (rc = set_seq_and_dump(record, seq = j->next_seq, &payload, &len)) < 0)
+		goto out;
+	if (!wire_record_digest(record, &digest)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	size_t flen = JOURNAL_HDR_LEN + len;
+	struct jseg *s = j->nseg ? &j->segs[j->nseg - 1] : NULL;
+	if (j->wfd >= 0 && s && s->size > 0 && s->size + flen > j->o.segment_bytes && (rc = jn_seal(j)) < 0)
+		goto out;
+	if (j->wfd < 0 && (rc = start_segment(j, seq)) < 0)
+		goto out;
+	s = &j->segs[j->nseg - 1];
+	if (!(frame = malloc(flen))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	jn_put_header(frame, (uint32_t)len, jn_frame_crc(seq, (const uint8_t *)payload, len), seq);
+	memcpy(frame + JOURNAL_HDR_LEN, payload, len);
+	if ((rc = jn_seg_push(s, seq, (uint32_t)s->size, (uint32_t)len)) < 0)
+		goto out;
+	/* At our own end offset: a failed partial write is overwritten by the next append. */
+	if ((rc = jn_write_full(j->wfd, frame, flen, s->size)) < 0) {
+		s->n--;
+		log_error("journal: write to segment %020" PRIu64 " failed: %s", s->base, strerror(-rc));
+		goto out;
+	}
+	s->size += flen;
+	s->digest += digest;
+	if (jn_kind_is_inventory(jn_kind_of(record)))
+		s->inv_bytes += flen;
+	j->bytes += flen;
+	j->stored_records++;
+	j->stored_digest += digest;
+	j->next_seq = seq + 1;
+	j->unsynced = true;
+	j->unsynced_bytes += flen;
+	if (j->since_compaction != UINT64_MAX)
+		j->since_compaction += flen;
+	kept = true;
+	if (seq_out)
+		*seq_out = seq;
+	if (sync_due(j))
+		rc = jn_sync_locked(j); /* the record stays appended (unsynced) when this fails */
+out:
+	if (!kept)
+		json_object_del(record, "seq");
+	free(payload);
+	free(frame);
+	return rc;
 }
 
 int journal_append(struct journal *j, json_t *record, uint64_t *seq_out)
 {
+	uint64_t seq = 0;
 	pthread_mutex_lock(&j->mu);
-	uint64_t seq = j->next_seq;
-	uint8_t *frame = NULL;
-	int rc = 0;
-	char *payload = NULL;
-	if (!json_is_object(record) || json_object_set_new(record, "seq", json_integer((json_int_t)seq)) < 0) {
-		rc = -EINVAL;
-		goto out;
-	}
-	payload = json_dumps(record, JSON_COMPACT);
-	if (!payload) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	size_t len = strlen(payload);
-	if (len == 0 || len > JOURNAL_MAX_RECORD) {
-		rc = -EMSGSIZE;
-		goto out;
-	}
-	frame = malloc(HDR_LEN + len);
-	if (!frame) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	put_u32le(frame, (uint32_t)len);
-	put_u32le(frame + 4, frame_crc(seq, (const uint8_t *)payload, len));
-	put_u64le(frame + 8, seq);
-	memcpy(frame + HDR_LEN, payload, len);
-	if ((rc = idx_push(j, seq, j->end, (uint32_t)len)) < 0)
-		goto out;
-	/* pwrite at our own end offset: a failed partial write is overwritten by the next append. */
-	size_t done = 0;
-	while (done < HDR_LEN + len) {
-		ssize_t w = pwrite(j->fd, frame + done, HDR_LEN + len - done, (off_t)(j->end + done));
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			j->n--;
-			log_error("journal: write to %s failed: %s", j->path, strerror(errno));
-			goto out;
-		}
-		done += (size_t)w;
-	}
-	j->end += HDR_LEN + len;
-	j->next_seq++;
-	if (seq_out)
-		*seq_out = seq;
-out:
-	if (rc < 0 && json_is_object(record))
-		json_object_del(record, "seq");
+	int rc = jn_append_locked(j, record, false, &seq);
 	pthread_mutex_unlock(&j->mu);
-	free(payload);
-	free(frame);
+	if (seq && seq_out)
+		*seq_out = seq;
 	return rc;
 }
 
 int journal_sync(struct journal *j)
 {
 	pthread_mutex_lock(&j->mu);
-	int rc = fdatasync(j->fd) < 0 ? -errno : 0;
+	int rc = jn_sync_locked(j);
 	pthread_mutex_unlock(&j->mu);
-	if (rc < 0)
-		log_error("journal: fdatasync %s: %s", j->path, strerror(-rc));
 	return rc;
 }
 
-/* First index entry with seq >= from (binary search; seqs are strictly increasing). */
-static size_t idx_lower_bound(const struct journal *j, uint64_t from)
+int journal_sync_due(struct journal *j)
 {
-	size_t lo = 0, hi = j->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (j->idx[mid].seq < from)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	pthread_mutex_lock(&j->mu);
+	int rc = sync_due(j) ? jn_sync_locked(j) : 0;
+	pthread_mutex_unlock(&j->mu);
+	return rc;
+}
+
+bool journal_take_compacted(struct journal *j)
+{
+	pthread_mutex_lock(&j->mu);
+	bool v = j->compacted_flag;
+	j->compacted_flag = false;
+	pthread_mutex_unlock(&j->mu);
+	return v;
 }
 
 int journal_read_from(struct journal *j, uint64_t from, size_t max_records, size_t max_bytes, json_t **out_array)
@@ -407,46 +320,36 @@ int journal_read_from(struct journal *j, uint64_t from, size_t max_records, size
 		return -ENOMEM;
 	pthread_mutex_lock(&j->mu);
 	int rc = 0;
-	uint8_t *buf = NULL;
-	size_t bytes = 0, count = 0;
-	for (size_t i = idx_lower_bound(j, from); i < j->n && count < max_records; i++) {
-		const struct jentry *e = &j->idx[i];
-		if (count > 0 && (e->seq != j->idx[i - 1].seq + 1 || bytes + e->len > max_bytes))
-			break;
-		uint8_t *nb = realloc(buf, HDR_LEN + e->len);
-		if (!nb) {
-			rc = -ENOMEM;
-			goto out;
+	char *payload = NULL;
+	size_t bytes = 0, count = 0, si, ri;
+	bool more = find_from(j, from, &si, &ri);
+	for (; more && si < j->nseg && count < max_records; si++, ri = 0) {
+		const struct jseg *s = &j->segs[si];
+		for (; ri < s->n && count < max_records; ri++) {
+			const struct jrec *r = &s->recs[ri];
+			if (count > 0 && bytes + r->len > max_bytes) {
+				more = false;
+				break;
+			}
+			free(payload);
+			if ((rc = jn_read_payload(j, s, r, &payload)) < 0)
+				goto out;
+			json_error_t jerr;
+			json_t *rec = json_loadb(payload, r->len, JSON_REJECT_DUPLICATES, &jerr);
+			if (!json_is_object(rec) || json_array_append_new(arr, rec) < 0) {
+				if (!json_is_object(rec))
+					json_decref(rec);
+				log_error("journal: record %" PRIu64 " is not a JSON object", r->seq);
+				rc = -EIO;
+				goto out;
+			}
+			bytes += r->len;
+			count++;
 		}
-		buf = nb;
-		if ((rc = read_full(j->fd, buf, HDR_LEN + e->len, e->off)) < 0)
-			goto out;
-		struct cursor c;
-		uint32_t len, crc;
-		uint64_t seq;
-		const uint8_t *payload;
-		cursor_init(&c, buf, HDR_LEN + e->len);
-		if (!cursor_u32le(&c, &len) || !cursor_u32le(&c, &crc) || !get_u64le(&c, &seq) || len != e->len ||
-		    seq != e->seq || !cursor_bytes(&c, len, &payload) || frame_crc(seq, payload, len) != crc) {
-			log_error("journal: %s: record %" PRIu64 " is corrupt", j->path, e->seq);
-			rc = -EIO;
-			goto out;
-		}
-		json_error_t jerr;
-		json_t *rec = json_loadb((const char *)payload, len, JSON_REJECT_DUPLICATES, &jerr);
-		if (!json_is_object(rec)) {
-			json_decref(rec);
-			log_error("journal: %s: record %" PRIu64 " is not a JSON object", j->path, e->seq);
-			rc = -EIO;
-			goto out;
-		}
-		json_array_append_new(arr, rec);
-		bytes += e->len;
-		count++;
 	}
 out:
 	pthread_mutex_unlock(&j->mu);
-	free(buf);
+	free(payload);
 	if (rc < 0) {
 		json_decref(arr);
 		return rc;
@@ -459,12 +362,21 @@ int journal_ack(struct journal *j, uint64_t seq)
 {
 	pthread_mutex_lock(&j->mu);
 	int rc = 0;
-	if (seq > j->acked) {
-		if ((rc = store_acked(j, seq)) == 0) {
-			j->acked = seq;
-			if (seq >= j->next_seq)
-				j->next_seq = seq + 1;
-		}
+	if (j->o.read_only) {
+		rc = -EROFS;
+	} else if (seq > j->acked) {
+		uint64_t old_acked = j->acked;
+		j->acked = seq;
+		/* Wholly acked segments go, except the one still appended to. */
+		size_t k = 0;
+		while (k < j->nseg && (k + 1 < j->nseg || j->wfd < 0) &&
+		       (j->segs[k].n == 0 || j->segs[k].recs[j->segs[k].n - 1].seq <= seq))
+			k++;
+		rc = k ? jn_delete_front(j, k, 0) : jn_state_store(j, false);
+		if (rc < 0)
+			j->acked = old_acked;
+		else if (seq >= j->next_seq)
+			j->next_seq = seq + 1;
 	}
 	pthread_mutex_unlock(&j->mu);
 	return rc;
@@ -479,8 +391,50 @@ int journal_ack(struct journal *j, uint64_t seq)
 		return v;                        \
 	}
 
+static uint64_t first_seq(const struct journal *j)
+{
+	for (size_t i = 0; i < j->nseg; i++)
+		if (j->segs[i].n)
+			return j->segs[i].recs[0].seq;
+	return j->next_seq;
+}
+
 GETTER(uint64_t, journal_acked, j->acked)
 GETTER(uint64_t, journal_next_seq, j->next_seq)
-GETTER(uint64_t, journal_first_seq, j->n ? j->idx[0].seq : j->next_seq)
+GETTER(uint64_t, journal_first_seq, first_seq(j))
 GETTER(uint64_t, journal_last_seq, j->next_seq - 1)
-GETTER(size_t, journal_count, j->n)
+GETTER(size_t, journal_count, (size_t)j->stored_records)
+
+void journal_get_status(struct journal *j, struct journal_status *st)
+{
+	pthread_mutex_lock(&j->mu);
+	*st = (struct journal_status){
+		.first_seq = first_seq(j),
+		.last_seq = j->next_seq - 1,
+		.acked = j->acked,
+		.records = j->freed_records + j->stored_records,
+		.digest = j->freed_digest + j->stored_digest,
+		.bytes = j->bytes,
+		.segments = j->nseg,
+		.compacted = j->compacted,
+		.corrupt_bytes = j->corrupt_bytes,
+	};
+	memcpy(st->lost, j->lost, sizeof(st->lost));
+	pthread_mutex_unlock(&j->mu);
+}
+
+json_t *journal_status_json(const struct journal_status *st)
+{
+	char dig[24];
+	json_t *lost = json_object();
+	for (int i = 0; lost && i < JOURNAL_KINDS; i++)
+		if (st->lost[i])
+			json_object_set_new(lost, journal_kind_name((enum journal_kind)i),
+					    json_integer((json_int_t)st->lost[i]));
+	snprintf(dig, sizeof(dig), "%" PRIu64, st->digest);
+	return json_pack("{s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:o, s:I, s:I}", "first_seq", (json_int_t)st->first_seq,
+			 "last_seq", (json_int_t)st->last_seq, "acked", (json_int_t)st->acked, "records",
+			 (json_int_t)st->records, "digest", dig, "bytes", (json_int_t)st->bytes, "segments",
+			 (json_int_t)st->segments, "lost", lost, "compacted", (json_int_t)st->compacted,
+			 "corrupt_bytes", (json_int_t)st->corrupt_bytes);
+}

@@ -15,6 +15,7 @@ static const struct command commands[] = {
 	{ "inspect", cmd_inspect, "read capture files and print the devices and connections found" },
 	{ "activate", cmd_activate, "enroll this sensor with the console named in an activation file" },
 	{ "run", cmd_run, "capture, build the inventory, journal it and send it to the console" },
+	{ "journal-status", cmd_journal_status, "print the journal's seqs, size, record count and digest" },
 };
 
 static void usage(FILE *out)

@@ -57,6 +57,7 @@ struct run {
 	struct progress prog;
 	uint64_t reported_drops; /* kernel + interface drops last reported in a health record */
 	struct run_alerts ra;
+	bool snapshot_owed; /* inventory records were compacted away or lost: send all once connected */
 };
 
 static int64_t pkt_usec(const struct pcap_pkthdr *h)
@@ -86,12 +87,36 @@ static int on_record(void *ud, json_t *record)
 	return 0;
 }
 
+/* The journal syncs by its own policy (time and bytes); records written but not yet synced may go to the
+ * console already (journal.h). */
 static int sync_and_notify(struct run *r)
 {
-	int rc = journal_sync(r->j);
+	int rc = journal_sync_due(r->j);
 	if (rc == 0)
 		uplink_notify(r->up);
 	return rc;
+}
+
+/* The journal compacted its unacked inventory records away at its disk cap, or the console lacks records the
+ * journal no longer has: every device and connection is sent again. While the console is unreachable the
+ * snapshot waits for it: sent at once, it would fill the journal again and be compacted away at the next cap
+ * (a large inventory would then compact on every flush), and one snapshot after the outage says it all. */
+static bool snapshot_if_needed(struct run *r)
+{
+	struct uplink_status st;
+	if (journal_take_compacted(r->j))
+		r->snapshot_owed = true;
+	if (uplink_take_snapshot_request(r->up))
+		r->snapshot_owed = true;
+	if (!r->snapshot_owed)
+		return false;
+	uplink_get_status(r->up, &st);
+	if (!st.connected)
+		return false;
+	r->snapshot_owed = false;
+	log_info("run: records of the inventory were compacted away or lost; sending the whole inventory again");
+	inventory_mark_all_dirty(r->inv);
+	return true;
 }
 
 /* Live capture: a health record whenever packets were dropped since the last one (ring buffer full or the
@@ -179,11 +204,34 @@ static int flush(struct run *r)
 
 	if (rc == 0)
 		rc = inventory_flush(r->inv, on_record, r);
+	/* A snapshot goes out at once (once: a compaction during it waits for the next flush). */
+	if (rc == 0 && snapshot_if_needed(r))
+		rc = inventory_flush(r->inv, on_record, r);
 	if (rc == 0)
 		rc = sync_and_notify(r);
 	if (rc < 0)
 		r->error = rc;
 	return rc;
+}
+
+/* The end of a file replay: waits until the console acked everything (or, with --follow, until stopped),
+ * sending a snapshot owed after a compaction or a gap once the console is there. *last grows with it. */
+static int wait_all_acked(struct run *r, uint64_t *last)
+{
+	for (;;) {
+		if (snapshot_if_needed(r)) {
+			int rc = inventory_flush(r->inv, on_record, r);
+			if (rc == 0)
+				rc = journal_sync(r->j);
+			if (rc < 0)
+				return rc;
+			uplink_notify(r->up);
+			*last = journal_last_seq(r->j);
+		}
+		int rc = uplink_wait_acked(r->up, r->follow ? UINT64_MAX : *last, &g_stop, 1000);
+		if (rc != -ETIMEDOUT)
+			return rc;
+	}
 }
 
 /* Sleeps until the packet's offset from the first packet has passed on the wall clock (--rate realtime). */
@@ -309,9 +357,12 @@ static void usage(FILE *f)
 	fprintf(f, "usage: otwatch-sensor run --state DIR (--pcap FILE [--rate max|realtime] [--follow] |\n"
 		   "                          --iface IFACE [--bpf EXPR] [--no-promisc] [--buffer-mib N]\n"
 		   "                          [--snaplen N]) [--dpi-mem-mib N] [--dpi-flow-kib N]\n"
-		   "                          [--evidence-mem-mib N] [--log-level L]\n"
+		   "                          [--evidence-mem-mib N] [--journal-cap-mib N]\n"
+		   "                          [--journal-sync-ms N] [--journal-sync-kib N] [--log-level L]\n"
 		   "  A file replay shows its progress on a terminal. A live capture reports kernel and\n"
-		   "  interface drop counters to the console in health records.\n");
+		   "  interface drop counters to the console in health records. The journal keeps at most\n"
+		   "  --journal-cap-mib (default 1024) of records the console has not acked, and fdatasyncs\n"
+		   "  after --journal-sync-ms (default 200) or --journal-sync-kib (default 1024) of appends.\n");
 }
 
 int cmd_run(int argc, char **argv)
@@ -324,18 +375,22 @@ int cmd_run(int argc, char **argv)
 		{ "no-promisc", no_argument, NULL, 'P' }, { "buffer-mib", required_argument, NULL, 'B' },
 		{ "snaplen", required_argument, NULL, 'S' },
 		{ "dpi-mem-mib", required_argument, NULL, 'M' }, { "dpi-flow-kib", required_argument, NULL, 'K' },
-		{ "evidence-mem-mib", required_argument, NULL, 'E' }, { NULL, 0, NULL, 0 },
+		{ "evidence-mem-mib", required_argument, NULL, 'E' },
+		{ "journal-cap-mib", required_argument, NULL, 'C' }, { "journal-sync-ms", required_argument, NULL, 'T' },
+		{ "journal-sync-kib", required_argument, NULL, 'Y' }, { NULL, 0, NULL, 0 },
 	};
 	const char *state_dir = NULL, *iface = NULL, *bpf = NULL;
 	struct capture_opts copts = { 0 };
 	size_t mem_cap = 0, flow_cap = 0;
 	struct evidence_limits ev_lim = { 0 };
+	struct journal_opts jopts;
+	journal_opts_default(&jopts);
 	char *end;
 	unsigned long v;
 	struct run r = { 0 };
 	int opt;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "s:p:r:fi:b:l:hPB:S:M:K:E:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:p:r:fi:b:l:hPB:S:M:K:E:C:T:Y:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': state_dir = optarg; break;
 		case 'p': r.pcap = optarg; break;
@@ -364,6 +419,23 @@ int cmd_run(int argc, char **argv)
 				fprintf(stderr, "run: --evidence-mem-mib must be 1-4096\n");
 				return 2;
 			}
+			break;
+		case 'C':
+		case 'T':
+		case 'Y':
+			v = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || (opt == 'C' ? (v < 1 || v > 1048576) : v > (opt == 'T' ? 60000 : 1048576))) {
+				fprintf(stderr, "run: --%s must be %s\n",
+					opt == 'C' ? "journal-cap-mib" : opt == 'T' ? "journal-sync-ms" : "journal-sync-kib",
+					opt == 'C' ? "1-1048576 (MiB)" : opt == 'T' ? "0-60000 (ms)" : "0-1048576 (KiB)");
+				return 2;
+			}
+			if (opt == 'C')
+				jopts.cap_bytes = (uint64_t)v << 20;
+			else if (opt == 'T')
+				jopts.sync_interval_ms = (unsigned)v;
+			else
+				jopts.sync_bytes = (uint64_t)v << 10;
 			break;
 		case 'B':
 		case 'S':
@@ -402,7 +474,7 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "run: %s\n", err);
 		goto out;
 	}
-	int rc = journal_open(state_dir, &r.j);
+	int rc = journal_open_opts(state_dir, &jopts, &r.j);
 	if (rc < 0) {
 		fprintf(stderr, "run: cannot open the journal in %s: %s\n", state_dir, strerror(-rc));
 		goto out;
@@ -514,7 +586,7 @@ int cmd_run(int argc, char **argv)
 	uint64_t last = journal_last_seq(r.j);
 	if (r.pcap && !interrupted) {
 		log_info("run: %s processed; waiting for the console to ack seq %" PRIu64, r.pcap, last);
-		rc = uplink_wait_acked(r.up, r.follow ? UINT64_MAX : last, &g_stop, -1);
+		rc = wait_all_acked(&r, &last);
 	} else {
 		/* Interrupted or live: give records in flight a moment, the journal keeps the rest. */
 		rc = uplink_wait_acked(r.up, last, NULL, 3000);
@@ -522,6 +594,10 @@ int cmd_run(int argc, char **argv)
 	if (rc == -EPIPE) {
 		uplink_fatal(r.up, reason, sizeof(reason));
 		fprintf(stderr, "run: %s\n", reason);
+		goto out;
+	}
+	if (rc < 0 && rc != -EINTR && rc != -ETIMEDOUT) {
+		fprintf(stderr, "run: cannot journal records: %s\n", strerror(-rc));
 		goto out;
 	}
 	printf("packets %" PRIu64 ", records %" PRIu64 " (%" PRIu64 " already journaled), acked seq %" PRIu64

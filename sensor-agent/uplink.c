@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #define BATCH_ENVELOPE 128    /* {"type":"batch","seq_from":N,"seq_to":N,"records":[]} with 20-digit seqs */
 #define ANSWERS_MAX 16        /* evidence answers waiting to be sent; beyond, requests are dropped (logged) */
 #define ANSWERS_DATA_MAX 8    /* ... of which carry a capture; beyond, requests get an error answer */
+#define LINGER_MAX_MS 10000
 
 /* ------------------------------------------------------------------ pure logic */
 
@@ -33,6 +35,11 @@ unsigned uplink_backoff_next(struct uplink_backoff *b, uint32_t rnd)
 		b->attempt++;
 	unsigned half = base / 2;
 	return half + rnd % (base - half + 1);
+}
+
+bool uplink_gap(uint64_t applied, uint64_t first_seq, uint64_t last_seq)
+{
+	return first_seq > 0 && first_seq <= last_seq && applied < first_seq - 1;
 }
 
 void uplink_window_push(struct uplink_window *w, uint64_t seq_to)
@@ -100,6 +107,9 @@ struct uplink {
 	struct journal *j;
 	struct lws_context *ctx;
 	pthread_t thr;
+	unsigned linger_ms;
+	void (*on_ack)(void *arg, uint64_t acked);
+	void *cb_arg;
 
 	/* Shared with other threads, under mu. */
 	pthread_mutex_t mu;
@@ -109,10 +119,14 @@ struct uplink {
 	json_t *settings; /* the latest config message from the console not yet taken by uplink_take_config */
 	json_t *indicators; /* the latest indicator bundle not yet taken by uplink_take_indicators */
 	uint64_t configs; /* config messages received */
+	bool snapshot_request, connected;
+	uint64_t welcomes;
 
 	/* Uplink thread only. */
 	struct lws *wsi;
 	bool established, welcomed, hello_pending, reconnect_pending;
+	bool lingering; /* a partial batch waits for sul_linger */
+	lws_sorted_usec_list_t sul_linger;
 	unsigned pongs_pending;
 	struct answer answers[ANSWERS_MAX]; /* evidence answers, oldest first */
 	size_t n_answers, n_data_answers;
@@ -128,6 +142,47 @@ struct uplink {
 };
 
 static void connect_now(lws_sorted_usec_list_t *sul);
+
+static void set_connected(struct uplink *u, bool connected)
+{
+	pthread_mutex_lock(&u->mu);
+	u->connected = connected;
+	if (connected)
+		u->welcomes++;
+	pthread_mutex_unlock(&u->mu);
+}
+
+/* Records in the journal not yet sent on this connection. */
+static uint64_t unsent(struct uplink *u)
+{
+	uint64_t last = journal_last_seq(u->j);
+	return last >= u->send_next ? last - u->send_next + 1 : 0;
+}
+
+static void linger_done(lws_sorted_usec_list_t *sul)
+{
+	struct uplink *u = lws_container_of(sul, struct uplink, sul_linger);
+	u->lingering = false;
+	if (u->wsi && u->welcomed)
+		lws_callback_on_writable(u->wsi);
+}
+
+/* New records were notified: send at once when a batch is full or lingering is off, else wait linger_ms for
+ * more (a linger already running is not extended). */
+static void records_notified(struct uplink *u)
+{
+	uint64_t n = unsent(u);
+	if (n == 0)
+		return;
+	if (u->linger_ms == 0 || n >= UPLINK_BATCH_RECORDS) {
+		lws_callback_on_writable(u->wsi);
+		return;
+	}
+	if (u->lingering)
+		return;
+	u->lingering = true;
+	lws_sul_schedule(u->ctx, 0, &u->sul_linger, linger_done, (lws_usec_t)u->linger_ms * 1000);
+}
 
 static void answers_clear(struct uplink *u)
 {
@@ -159,7 +214,11 @@ static bool stopping(struct uplink *u)
 static void connection_lost(struct uplink *u, const char *why)
 {
 	bool was_welcomed = u->welcomed;
+	if (was_welcomed)
+		set_connected(u, false);
 	u->wsi = NULL;
+	u->lingering = false;
+	lws_sul_cancel(&u->sul_linger);
 	u->established = u->welcomed = u->hello_pending = false;
 	u->pongs_pending = 0;
 	answers_clear(u); /* the console asks again on its next connection */
@@ -271,6 +330,8 @@ static int on_writeable(struct uplink *u, struct lws *wsi)
 	}
 	if (!u->welcomed || uplink_window_full(&u->win))
 		return 0;
+	if (u->lingering && unsent(u) < UPLINK_BATCH_RECORDS)
+		return 0; /* linger_done asks again */
 	char *text;
 	size_t len;
 	uint64_t seq_to;
@@ -300,6 +361,8 @@ static void on_ack(struct uplink *u, uint64_t seq)
 	int rc = journal_ack(u->j, seq);
 	if (rc < 0)
 		log_error("uplink: cannot record ack %" PRIu64 ": %s", seq, strerror(-rc));
+	else if (u->on_ack)
+		u->on_ack(u->cb_arg, journal_acked(u->j));
 	pthread_mutex_lock(&u->mu);
 	pthread_cond_broadcast(&u->cond);
 	pthread_mutex_unlock(&u->mu);
@@ -352,11 +415,20 @@ static int on_message(struct uplink *u, struct lws *wsi, const char *buf, size_t
 	switch (m.type) {
 	case WIRE_WELCOME: {
 		uint64_t applied = m.u.welcome.applied_seq;
+		/* Before the ack below: acking may free the journal's head. */
+		if (uplink_gap(applied, journal_first_seq(u->j), journal_last_seq(u->j))) {
+			log_warn("uplink: the console applied up to seq %" PRIu64 " but the journal starts at %" PRIu64
+				 ": asking for a snapshot of the inventory", applied, journal_first_seq(u->j));
+			pthread_mutex_lock(&u->mu);
+			u->snapshot_request = true;
+			pthread_mutex_unlock(&u->mu);
+		}
 		if (applied > journal_acked(u->j))
 			on_ack(u, applied);
 		u->send_next = applied + 1;
 		u->win.n = 0;
 		u->welcomed = true;
+		set_connected(u, true);
 		uplink_backoff_reset(&u->backoff);
 		log_info("uplink: connected to %s:%d; console applied up to seq %" PRIu64 ", journal ends at %" PRIu64,
 			 u->host, u->port, applied, journal_last_seq(u->j));
@@ -474,7 +546,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		break;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (u->wsi && u->welcomed)
-			lws_callback_on_writable(u->wsi);
+			records_notified(u);
 		break;
 	default:
 		break;
@@ -500,6 +572,7 @@ static void *thread_main(void *arg)
 		lws_service(u->ctx, 0);
 	}
 	lws_sul_cancel(&u->sul);
+	lws_sul_cancel(&u->sul_linger);
 	return NULL;
 }
 
@@ -520,11 +593,22 @@ int uplink_start(const struct uplink_opts *o, struct journal *j, struct uplink *
 	pthread_mutex_init(&u->mu, NULL);
 	pthread_cond_init(&u->cond, NULL);
 	u->j = j;
-	u->rnd_state = (unsigned)time(NULL) ^ (unsigned)getpid();
+	/* Uplinks of one process (the load generator) must not share a jitter sequence, or a fleet dropped at once
+	 * reconnects in lockstep. */
+	if (getrandom(&u->rnd_state, sizeof(u->rnd_state), GRND_NONBLOCK) != (ssize_t)sizeof(u->rnd_state))
+		u->rnd_state = (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)u;
+	u->on_ack = o->on_ack;
+	u->cb_arg = o->cb_arg;
+	int rc = -EINVAL;
+	if (o->linger_ms > LINGER_MAX_MS || o->linger_ms < UPLINK_LINGER_DEFAULT) {
+		log_error("uplink: linger of %d ms is outside 0..%d", o->linger_ms, LINGER_MAX_MS);
+		goto fail;
+	}
+	u->linger_ms = o->linger_ms == UPLINK_LINGER_DEFAULT ? UPLINK_LINGER_MS : (unsigned)o->linger_ms;
 	u->sensor_id = strdup(o->sensor_id);
 	u->mode = strdup(o->mode ? o->mode : "learning");
 	u->url_buf = strdup(o->url);
-	int rc = -ENOMEM;
+	rc = -ENOMEM;
 	if (o->state_dir && asprintf(&u->evidence_dir, "%s/" EVIDENCE_DIR_NAME, o->state_dir) < 0)
 		u->evidence_dir = NULL; /* asprintf leaves it undefined */
 	if (!u->sensor_id || !u->mode || !u->url_buf || (o->state_dir && !u->evidence_dir))
@@ -552,6 +636,7 @@ int uplink_start(const struct uplink_opts *o, struct journal *j, struct uplink *
 		.user = u,
 		.gid = -1,
 		.uid = -1,
+		.fd_limit_per_thread = o->fd_limit,
 	};
 	u->ctx = lws_create_context(&info);
 	if (!u->ctx) {
@@ -710,4 +795,22 @@ json_t *uplink_take_config(struct uplink *u)
 	u->settings = NULL;
 	pthread_mutex_unlock(&u->mu);
 	return s;
+}
+
+bool uplink_take_snapshot_request(struct uplink *u)
+{
+	pthread_mutex_lock(&u->mu);
+	bool r = u->snapshot_request;
+	u->snapshot_request = false;
+	pthread_mutex_unlock(&u->mu);
+	return r;
+}
+
+void uplink_get_status(struct uplink *u, struct uplink_status *st)
+{
+	pthread_mutex_lock(&u->mu);
+	st->connected = u->connected;
+	st->welcomes = u->welcomes;
+	pthread_mutex_unlock(&u->mu);
+	st->acked = journal_acked(u->j);
 }

@@ -9,9 +9,15 @@
  *
  * Protocol: on connect, hello {first_seq,last_seq}; on welcome{applied_seq} the journal is acked up to it and
  * sending resumes at applied_seq+1. Batches hold at most UPLINK_BATCH_RECORDS records / UPLINK_BATCH_BYTES of
- * frame, with at most UPLINK_WINDOW batches unacked. Failures reconnect with exponential backoff and jitter
+ * frame, with at most UPLINK_WINDOW batches unacked; a batch that is not full waits up to `linger_ms` after
+ * records were notified, for more to fill it. Failures reconnect with exponential backoff and jitter
  * (1 s doubling to 30 s, reset by a welcome). A close with 4001 (protocol) or 4003 (revoked/unknown sensor) is
- * fatal: the uplink stops and uplink_fatal() reports the console's reason. */
+ * fatal: the uplink stops and uplink_fatal() reports the console's reason. A welcome whose applied_seq leaves a
+ * gap before the journal's first stored record (the journal dropped records the console never got) raises a
+ * snapshot request (uplink_take_snapshot_request): the sensor then re-emits its whole inventory.
+ *
+ * Many uplinks in one process (otwatch-loadgen): each has its own context and thread; `fd_limit` keeps each
+ * context's fd tables small whatever the process's RLIMIT_NOFILE. */
 #pragma once
 #include <jansson.h>
 #include <signal.h>
@@ -26,6 +32,8 @@
 #define UPLINK_WINDOW 4
 #define UPLINK_BACKOFF_MIN_MS 1000u
 #define UPLINK_BACKOFF_MAX_MS 30000u
+#define UPLINK_LINGER_DEFAULT (-1) /* uplink_opts.linger_ms: UPLINK_LINGER_MS */
+#define UPLINK_LINGER_MS 50
 
 /* --- Pure logic, no network (unit-tested in tests/unit/test_uplink.c) --- */
 
@@ -54,6 +62,10 @@ void uplink_window_ack(struct uplink_window *w, uint64_t acked);
 int uplink_build_batch(struct journal *j, uint64_t from, size_t max_records, size_t max_bytes, char **text,
 		       size_t *len, uint64_t *seq_to) __attribute__((warn_unused_result));
 
+/* True when the console, having applied every record up to `applied`, missed records that the journal no longer
+ * holds: the journal has records (first_seq <= last_seq) and the first of them is above applied + 1. */
+bool uplink_gap(uint64_t applied, uint64_t first_seq, uint64_t last_seq);
+
 /* Close statuses after which the sensor must not reconnect. */
 static inline bool uplink_close_is_fatal(unsigned status) { return status == 4001 || status == 4003; }
 
@@ -67,6 +79,23 @@ struct uplink_opts {
 	const char *cert_path, *key_path, *ca_path;
 	const char *mode; /* "learning" | "operational" */
 	const char *state_dir; /* the console's evidence requests read <state_dir>/evidence/<ref>.pcap (NULL: none) */
+	/* How long a batch that is not full waits for more records after they were notified: UPLINK_LINGER_DEFAULT
+	 * (50 ms), 0 (sent at once, the behaviour of a zeroed struct) or milliseconds (at most 10000). */
+	int linger_ms;
+	/* Descriptors the context's tables are sized for; 0: lws's default, the process's RLIMIT_NOFILE (an uplink
+	 * uses 3 or 4: its socket and lws's cancel pipe). */
+	unsigned fd_limit;
+	/* Called on the uplink thread after the journal recorded that the console applied everything up to
+	 * `acked` (an ack, or a welcome beyond the journal's acked seq); NULL: none. Must not block. */
+	void (*on_ack)(void *arg, uint64_t acked);
+	void *cb_arg;
+};
+
+/* What an uplink is doing, for a caller that runs many (thread-safe snapshot). */
+struct uplink_status {
+	bool connected;    /* welcomed on the current connection */
+	uint64_t welcomes; /* welcomes received since the start: connections made */
+	uint64_t acked;    /* the journal's acked seq */
 };
 
 /* Starts the uplink thread (which connects at once). The journal must outlive the uplink. */
@@ -86,6 +115,10 @@ json_t *uplink_take_config(struct uplink *u);
 /* The latest indicator bundle from the console not taken yet (owned by the caller; its contents unchecked), or
  * NULL. Thread-safe. */
 json_t *uplink_take_indicators(struct uplink *u);
+/* True once after a welcome that left a gap (uplink_gap): the caller re-emits its inventory. Thread-safe. */
+bool uplink_take_snapshot_request(struct uplink *u);
+/* Fills *st. Thread-safe. */
+void uplink_get_status(struct uplink *u, struct uplink_status *st);
 /* The mode the next hello announces. Thread-safe. */
 void uplink_set_mode(struct uplink *u, const char *mode);
 /* Stops the thread, closes the connection, frees u (NULL is fine). */

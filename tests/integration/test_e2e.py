@@ -81,10 +81,17 @@ def test_resend_after_sigkill(console, tmp_path):
     assert sensor_activate(s).returncode == 0
     p = subprocess.Popen([sensor_binary(), "run", "--state", s.state, "--pcap", cap, "--log-level", "warn"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    journal = os.path.join(s.state, "journal")
+    journal = os.path.join(s.state, "journal")  # a directory of segments
+
+    def journal_bytes():
+        try:
+            return sum(e.stat().st_size for e in os.scandir(journal) if e.name.endswith(".seg"))
+        except FileNotFoundError:
+            return 0
+
     deadline = time.time() + 60
     while time.time() < deadline and p.poll() is None:
-        if os.path.exists(journal) and os.path.getsize(journal) > 20000:
+        if journal_bytes() > 20000:
             break
         time.sleep(0.01)
     killed = p.poll() is None

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,27 @@ static void test_window(void **state)
 	assert_false(uplink_close_is_fatal(1000) || uplink_close_is_fatal(4002) || uplink_close_is_fatal(1009));
 }
 
+static void test_gap(void **state)
+{
+	(void)state;
+	/* Console up to date, or behind but the journal still holds the next record: no gap. */
+	assert_false(uplink_gap(100, 101, 200));
+	assert_false(uplink_gap(100, 50, 200));
+	assert_false(uplink_gap(0, 1, 10));
+	assert_false(uplink_gap(300, 101, 200)); /* the console is ahead (it knows seqs this journal lost) */
+	/* The journal dropped 101..149 before the console had them. */
+	assert_true(uplink_gap(100, 150, 200));
+	assert_true(uplink_gap(0, 2, 2));
+	/* An empty journal (first_seq = next_seq > last_seq) has nothing to resend: no gap to report. */
+	assert_false(uplink_gap(0, 51, 50));
+	assert_false(uplink_gap(10, 51, 50));
+	/* No wrap-around at the ends of the range. */
+	assert_false(uplink_gap(UINT64_MAX, 1, 1));
+	assert_false(uplink_gap(0, 1, UINT64_MAX));
+	assert_true(uplink_gap(0, UINT64_MAX, UINT64_MAX));
+	assert_false(uplink_gap(0, 0, 5)); /* seqs start at 1 */
+}
+
 struct fx {
 	char dir[64];
 	struct journal *j;
@@ -69,16 +91,20 @@ static int setup(void **state)
 	return 0;
 }
 
+static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
 static int teardown(void **state)
 {
 	struct fx *f = *state;
 	journal_close(f->j);
-	char p[128];
-	snprintf(p, sizeof(p), "%s/journal", f->dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/acked", f->dir);
-	unlink(p);
-	rmdir(f->dir);
+	/* Whatever files the journal keeps (one file or segments). */
+	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	return 0;
 }
@@ -168,6 +194,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backoff_bounds),
 		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_gap),
 		cmocka_unit_test_setup_teardown(test_batch_cut_by_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_cut_by_bytes, setup, teardown),
 	};

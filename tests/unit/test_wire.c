@@ -181,6 +181,49 @@ static void test_batch_round_trip(void **state)
 	free(s);
 }
 
+/* After the sensor's journal compacted or dropped records, a batch has gaps: seqs increase within the range,
+ * which may be wider than WIRE_MAX_RECORDS; the record count may not. */
+static void test_batch_gaps(void **state)
+{
+	char a[2048], b[2048], c[2048], buf[8192];
+	struct wire_msg m;
+	char err[256];
+
+	(void)state;
+	snprintf(a, sizeof(a), HEALTH, 5);
+	snprintf(b, sizeof(b), HEALTH, 9);
+	snprintf(c, sizeof(c), HEALTH, 40000);
+	snprintf(buf, sizeof(buf), "{\"type\":\"batch\",\"seq_from\":3,\"seq_to\":50000,\"records\":[%s,%s,%s]}", a, b,
+		 c);
+	assert_int_equal(wire_parse(buf, strlen(buf), &m, err, sizeof(err)), 0);
+	assert_int_equal(m.u.batch.nrecords, 3);
+	assert_int_equal(m.u.batch.records[0].seq, 5);
+	assert_int_equal(m.u.batch.records[1].seq, 9);
+	assert_int_equal(m.u.batch.records[2].seq, 40000);
+	assert_int_equal(m.u.batch.seq_to, 50000);
+	wire_msg_free(&m);
+	/* Decreasing seqs are refused. */
+	snprintf(buf, sizeof(buf), "{\"type\":\"batch\",\"seq_from\":1,\"seq_to\":50,\"records\":[%s,%s]}", b, a);
+	expect_error(buf, "records[1].seq: 5, not above the previous record's 9");
+
+	/* WIRE_MAX_RECORDS + 1 records are refused whatever the range. */
+	size_t cap = (size_t)(WIRE_MAX_RECORDS + 1) * 160 + 128, off = 0;
+	char *big = malloc(cap);
+	assert_non_null(big);
+	off += (size_t)snprintf(big + off, cap - off, "{\"type\":\"batch\",\"seq_from\":1,\"seq_to\":%d,\"records\":[",
+				2 * (WIRE_MAX_RECORDS + 1));
+	for (int i = 0; i <= WIRE_MAX_RECORDS; i++) {
+		char r[256];
+		snprintf(r, sizeof(r), HEALTH, 2 * i + 1);
+		off += (size_t)snprintf(big + off, cap - off, "%s%s", i ? "," : "", r);
+		assert_true(off < cap);
+	}
+	off += (size_t)snprintf(big + off, cap - off, "]}");
+	assert_int_equal(wire_parse(big, off, &m, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "records: 10001 records; a batch holds 1..10000"));
+	free(big);
+}
+
 static void test_device_remove_record(void **state)
 {
 	char err[256];
@@ -252,16 +295,20 @@ static void test_batch_shape_errors(void **state)
 	snprintf(rec, sizeof(rec), HEALTH, 5);
 	expect_error("{\"type\":\"batch\",\"seq_from\":0,\"seq_to\":0,\"records\":[]}", "seq_from: must be at least 1");
 	expect_error("{\"type\":\"batch\",\"seq_from\":5,\"seq_to\":4,\"records\":[]}", "seq_to: less than seq_from");
-	expect_error("{\"type\":\"batch\",\"seq_from\":1,\"seq_to\":20000,\"records\":[]}", "seq_to: more than");
+	expect_error("{\"type\":\"batch\",\"seq_from\":1,\"seq_to\":20000,\"records\":[]}",
+		     "records: 0 records; a batch holds 1..10000");
 	expect_error("{\"type\":\"batch\",\"seq_from\":1,\"seq_to\":1}", "records: missing");
 	expect_error("{\"type\":\"batch\",\"seq_from\":1,\"seq_to\":1,\"records\":{}}", "records: not an array");
-	snprintf(buf, sizeof(buf), "{\"type\":\"batch\",\"seq_from\":5,\"seq_to\":6,\"records\":[%s]}", rec);
-	expect_error(buf, "records: 1 records for seq 5..6");
-	/* Non-consecutive seq: 5 then 5. */
+	snprintf(buf, sizeof(buf), "{\"type\":\"batch\",\"seq_from\":5,\"seq_to\":6,\"records\":[%s,%s,%s]}", rec, rec,
+		 rec);
+	expect_error(buf, "records: 3 records for seq 5..6");
+	/* Seqs must increase: 5 then 5. */
 	snprintf(buf, sizeof(buf), "{\"type\":\"batch\",\"seq_from\":5,\"seq_to\":6,\"records\":[%s,%s]}", rec, rec);
-	expect_error(buf, "records[1].seq: 5, expected 6");
+	expect_error(buf, "records[1].seq: 5, not above the previous record's 5");
 	snprintf(buf, sizeof(buf), "{\"type\":\"batch\",\"seq_from\":4,\"seq_to\":4,\"records\":[%s]}", rec);
-	expect_error(buf, "records[0].seq: 5, expected 4");
+	expect_error(buf, "records[0].seq: 5, outside seq_from..seq_to 4..4");
+	snprintf(buf, sizeof(buf), "{\"type\":\"batch\",\"seq_from\":6,\"seq_to\":9,\"records\":[%s]}", rec);
+	expect_error(buf, "records[0].seq: 5, outside seq_from..seq_to 6..9");
 	expect_error("{\"type\":\"batch\",\"seq_from\":1,\"seq_to\":1,\"records\":[7]}", "records[0]: not an object");
 	expect_error(batch_with(REC1(HEALTH), "kind", "\"alarm\""), "records[0].kind: unknown value");
 	expect_error(batch_with(REC1(HEALTH), "seq", NULL), "records[0].seq: missing");
@@ -523,6 +570,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),	   cmocka_unit_test(test_batch_round_trip),
+		cmocka_unit_test(test_batch_gaps),
 		cmocka_unit_test(test_device_remove_record),
 		cmocka_unit_test(test_message_errors),	   cmocka_unit_test(test_hello_errors),
 		cmocka_unit_test(test_batch_shape_errors), cmocka_unit_test(test_device_errors),
