@@ -562,6 +562,27 @@ static int parse_evidence(struct perr *e, json_t *root, struct wire_msg *m)
 	return 0;
 }
 
+/* renew {csr} and certificate {certificate} | {error}: PEM text of the expected kind, at most WIRE_MAX_PEM. */
+static int parse_pem(struct perr *e, json_t *root, const char *field, const char *label, const char **out)
+{
+	char begin[64];
+	int r;
+
+	if ((r = wire_get_str(e, root, field, WIRE_MAX_PEM, false, out)))
+		return r;
+	snprintf(begin, sizeof(begin), "-----BEGIN %s-----", label);
+	if (strncmp(*out, begin, strlen(begin)) != 0)
+		return wire_fail(e, field, "not a PEM %s", label);
+	return 0;
+}
+
+static int parse_certificate(struct perr *e, json_t *root, struct wire_msg *m)
+{
+	if (json_object_get(root, "error"))
+		return wire_get_str(e, root, "error", WIRE_MAX_STR, false, &m->u.certificate.error);
+	return parse_pem(e, root, "certificate", "CERTIFICATE", &m->u.certificate.certificate);
+}
+
 static int parse_config(struct perr *e, json_t *root, struct wire_msg *m)
 {
 	static const char *const modes[] = { "learning", "operational", NULL };
@@ -598,7 +619,7 @@ static int parse_config(struct perr *e, json_t *root, struct wire_msg *m)
 int wire_parse(const char *buf, size_t len, struct wire_msg *out, char *err, size_t errlen)
 {
 	static const char *const types[] = { "hello", "batch", "pong", "welcome", "ack", "ping", "config",
-					     "evidence_request", "evidence", "indicators", NULL };
+					     "evidence_request", "evidence", "indicators", "renew", "certificate", NULL };
 	struct perr e = { err, errlen, "" };
 	json_error_t jerr;
 	json_t *root;
@@ -635,6 +656,8 @@ int wire_parse(const char *buf, size_t len, struct wire_msg *out, char *err, siz
 		out->u.indicators.bundle = json_object_get(root, "bundle");
 		r = json_is_object(out->u.indicators.bundle) ? 0 : wire_fail(&e, "bundle", "not an object");
 		break;
+	case WIRE_RENEW: r = parse_pem(&e, root, "csr", "CERTIFICATE REQUEST", &out->u.renew.csr); break;
+	case WIRE_CERTIFICATE: r = parse_certificate(&e, root, out); break;
 	}
 out:
 	if (r)
@@ -739,6 +762,18 @@ int wire_base64_decode(const char *in, size_t len, uint8_t **out, size_t *outlen
 	*out = buf;
 	*outlen = (size_t)n - pad;
 	return 0;
+}
+
+json_t *wire_build_renew(const char *csr_pem)
+{
+	return json_pack("{s:s, s:s}", "type", "renew", "csr", csr_pem);
+}
+
+json_t *wire_build_certificate(const char *cert_pem, const char *error)
+{
+	if (error)
+		return json_pack("{s:s, s:s}", "type", "certificate", "error", error);
+	return json_pack("{s:s, s:s}", "type", "certificate", "certificate", cert_pem);
 }
 
 json_t *wire_build_evidence_request(uint64_t id, const char *ref)

@@ -36,7 +36,11 @@ enum wire_type {
 	WIRE_EVIDENCE_REQUEST, /* console -> sensor: send the evidence capture `ref` */
 	WIRE_EVIDENCE,         /* sensor -> console: the capture (base64 pcap) or an error */
 	WIRE_INDICATORS,       /* console -> sensor: the indicator bundle (checked by the sensor's parser) */
+	WIRE_RENEW,            /* sensor -> console: a CSR for the sensor's next certificate */
+	WIRE_CERTIFICATE,      /* console -> sensor: the renewed certificate (PEM) or an error */
 };
+
+#define WIRE_MAX_PEM 8192 /* a CSR or certificate in PEM */
 
 #define WIRE_MAX_EVIDENCE_REF 64            /* bytes of an evidence reference: [A-Za-z0-9_-] */
 #define WIRE_MAX_EVIDENCE_BYTES (1u << 20)   /* largest evidence capture (before base64; fits a 4 MiB frame) */
@@ -168,6 +172,13 @@ struct wire_msg {
 			const char *error; /* NULL on success */
 		} evidence;
 		struct {
+			const char *csr; /* PEM "CERTIFICATE REQUEST" */
+		} renew;
+		struct {
+			const char *certificate; /* PEM, or NULL with error set */
+			const char *error;
+		} certificate;
+		struct {
 			uint64_t seq;
 		} ack;
 		struct {
@@ -219,6 +230,9 @@ int wire_check_settings(json_t *settings, char *err, size_t errlen) __attribute_
 bool wire_is_cidr(const char *s);
 json_t *wire_build_pong(void);
 json_t *wire_build_evidence_request(uint64_t id, const char *ref);
+/* renew {csr} (sensor -> console) and certificate {certificate} | {error} (console -> sensor). */
+json_t *wire_build_renew(const char *csr_pem);
+json_t *wire_build_certificate(const char *cert_pem, const char *error);
 /* data/len: the pcap (base64-encoded here), or NULL with error set. */
 json_t *wire_build_evidence(uint64_t id, const char *ref, const void *data, size_t len, const char *error);
 /* Decodes standard base64 (padding required) into a heap buffer (free()); 0, -EINVAL or -ENOMEM. */

@@ -60,7 +60,14 @@ static void on_reply(void *ctx, uint64_t conn_id, enum ingest_reply_kind kind, u
 	ev->reply = kind;
 	ev->seq = seq;
 	ev->code = code;
-	snprintf(ev->reason, sizeof(ev->reason), "%s", reason ? reason : "");
+	if (kind == INGEST_REPLY_CERT && !(ev->text = strdup(reason ? reason : ""))) {
+		free(ev);
+		log_error("gateway: out of memory; certificate for connection %llu dropped (the sensor asks again)",
+			  (unsigned long long)conn_id);
+		return;
+	}
+	if (kind != INGEST_REPLY_CERT)
+		snprintf(ev->reason, sizeof(ev->reason), "%s", reason ? reason : "");
 	post_event(gw, ev);
 }
 
@@ -221,6 +228,9 @@ static void handle_event(struct gateway *gw, struct gw_event *ev)
 	case INGEST_REPLY_CLOSE:
 		conn_close(c, ev->code, ev->reason);
 		break;
+	case INGEST_REPLY_CERT:
+		conn_send(c, ev->code ? wire_build_certificate(NULL, ev->text) : wire_build_certificate(ev->text, NULL));
+		break;
 	}
 }
 
@@ -350,6 +360,15 @@ static int handle_message(struct gateway *gw, struct gw_conn *c)
 	case WIRE_PONG:
 		c->ping_out = false;
 		wire_msg_free(&m);
+		return 0;
+	case WIRE_RENEW:
+		if (!c->authed) {
+			wire_msg_free(&m);
+			log_warn("sensor %s: renew before welcome; closing", c->cn);
+			return close_now(c, 4002, "renew: sent before welcome");
+		}
+		log_info("sensor %s: asks for a renewed certificate", c->cn);
+		(void)ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m);
 		return 0;
 	case WIRE_EVIDENCE: {
 		uint8_t *data = NULL;
@@ -614,6 +633,7 @@ int gateway_start(const struct gateway_opts *opts, struct gateway **out)
 		gateway_free(gw);
 		return rc;
 	}
+	ingest_set_state(gw->ingest, opts->state);
 	if ((rc = config_push_start(gw->db_url, on_config, gw, &gw->push)) < 0) {
 		log_error("gateway: cannot start the config pusher: %s", strerror(-rc));
 		ingest_stop(gw->ingest);

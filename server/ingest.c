@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "server/ingest_apply.h"
+#include "server/sensors_admin.h"
 
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 30000
@@ -49,6 +50,7 @@ struct ingest {
 	atomic_bool stop;
 	char *db_url;
 	struct ingest_callbacks cb;
+	const struct console_state *st; /* renewals: the CA (NULL: refused) */
 };
 
 static void job_free(struct job *j)
@@ -197,6 +199,28 @@ static bool ensure_db(struct writer *w)
 	return false;
 }
 
+/* A certificate renewal: signs the CSR as the sensor's next certificate and answers with it (or the error). */
+static int run_renew(struct writer *w, struct job *j)
+{
+	struct ingest *in = w->in;
+	char err[160], *pem = NULL;
+	int64_t not_after = 0;
+	int rc = -EACCES;
+
+	if (!in->st)
+		snprintf(err, sizeof(err), "renewal is not available on this console");
+	else
+		rc = sensors_admin_renew(w->db, in->st, j->sensor_id, j->msg.u.renew.csr, &pem, &not_after, err,
+					 sizeof(err));
+	if (rc == -EIO && PQstatus(w->db) != CONNECTION_OK)
+		return -EIO; /* retried after the reconnect */
+	if (rc)
+		log_warn("sensor %s: certificate renewal refused: %s", j->sensor_id, err);
+	in->cb.reply(in->cb.ctx, j->conn_id, INGEST_REPLY_CERT, 0, rc ? 1 : 0, rc ? err : pem);
+	free(pem);
+	return 0;
+}
+
 /* Applies one job; returns -EIO/-EAGAIN when it must be retried (after a reconnect for -EIO). */
 static int run_job(struct writer *w, struct job *j)
 {
@@ -206,6 +230,8 @@ static int run_job(struct writer *w, struct job *j)
 
 	if (j->kind == JOB_BYE)
 		return ingest_apply_bye(w->db, j->sensor_id);
+	if (j->msg.type == WIRE_RENEW)
+		return run_renew(w, j);
 	if (j->msg.type == WIRE_HELLO) {
 		rc = ingest_apply_hello(w->db, j->sensor_id, j->serial, &j->msg, &seq);
 		if (rc == 0) {
@@ -340,6 +366,8 @@ int ingest_start(const char *db_url, size_t queue_max, unsigned writers, const s
 	*out = in;
 	return 0;
 }
+
+void ingest_set_state(struct ingest *in, const struct console_state *st) { in->st = st; }
 
 void ingest_stop(struct ingest *in)
 {

@@ -13,11 +13,13 @@
 #include "common/wire.h"
 
 struct ingest;
+struct console_state;
 
 enum ingest_reply_kind {
 	INGEST_REPLY_WELCOME, /* hello accepted: send welcome(seq) */
 	INGEST_REPLY_ACK,     /* batch committed: send ack(seq) */
 	INGEST_REPLY_CLOSE,   /* refuse: close with code and reason */
+	INGEST_REPLY_CERT,    /* renewal: code 0 and reason = the certificate PEM, or code 1 and reason = the error */
 };
 
 struct ingest_callbacks {
@@ -32,6 +34,8 @@ struct ingest_callbacks {
  * number of batches queued in all before backpressure (each writer holds its share). 0 or a negative errno. */
 int ingest_start(const char *db_url, size_t queue_max, unsigned writers, const struct ingest_callbacks *cb,
 		 struct ingest **out) __attribute__((warn_unused_result));
+/* The console's CA, for renewals (WIRE_RENEW jobs); without it they are refused. Call before the first renew. */
+void ingest_set_state(struct ingest *in, const struct console_state *st);
 
 /* Queue a parsed hello/batch of connection conn_id; the message is moved into the queue (*msg is zeroed).
  * Return true when the queue is at or above its limit after this: the caller stops reading. Never fails for

@@ -171,6 +171,38 @@ out:
 	return rc;
 }
 
+int sensors_admin_renew(PGconn *db, const struct console_state *st, const char *sensor_id, const char *csr_pem,
+			char **cert_pem, int64_t *not_after_usec, char *err, size_t errlen)
+{
+	char serial[PKI_SERIAL_HEX_LEN], not_after[24];
+	const char *params[3];
+	PGresult *res;
+	int rc;
+
+	*cert_pem = NULL;
+	rc = pki_csr_sign(st->ca_key, st->ca_cert, csr_pem, sensor_id, SENSORS_ADMIN_CERT_DAYS, cert_pem, serial,
+			  not_after_usec);
+	if (rc < 0) {
+		snprintf(err, errlen, rc == -EINVAL ? "malformed or unacceptable CSR" : "signing failed");
+		return rc == -EINVAL ? -EINVAL : -EIO;
+	}
+	snprintf(not_after, sizeof(not_after), "%lld", (long long)*not_after_usec);
+	params[0] = sensor_id;
+	params[1] = serial;
+	params[2] = not_after;
+	res = db_exec(db, "select otw_cert_renewed($1::uuid, $2, to_timestamp($3::bigint / 1000000.0))", 3, params);
+	rc = !res ? -EIO : strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? 0 : -EACCES;
+	PQclear(res);
+	if (rc < 0) {
+		snprintf(err, errlen, rc == -EIO ? "database error" : "sensor revoked or unknown");
+		free(*cert_pem);
+		*cert_pem = NULL;
+		return rc;
+	}
+	log_info("sensor %s: renewal certificate serial %s signed", sensor_id, serial);
+	return 0;
+}
+
 int sensors_admin_enroll(PGconn *db, const struct console_state *st, const char *token, const char *csr_pem,
 			 json_t **result, char *err, size_t errlen)
 {

@@ -41,6 +41,14 @@ int sensors_admin_create(PGconn *db, const struct console_state *st, const struc
 int sensors_admin_enroll(PGconn *db, const struct console_state *st, const char *token, const char *csr_pem,
 			 json_t **result, char *err, size_t errlen) __attribute__((warn_unused_result));
 
+/* Renewal over the sensor's authenticated websocket: signs a certificate for the CSR (CN = sensor id, valid
+ * SENSORS_ADMIN_CERT_DAYS) and records it as the sensor's next certificate (otw_cert_renewed in
+ * sql/011_cert_renewal.sql); the hello of the first connection made with it promotes it. *cert_pem is heap
+ * (free()). -EINVAL malformed CSR, -EACCES revoked or unknown sensor, -EIO database. */
+int sensors_admin_renew(PGconn *db, const struct console_state *st, const char *sensor_id, const char *csr_pem,
+			char **cert_pem, int64_t *not_after_usec, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
 /* Marks the sensor revoked, adds its certificate serial to revoked_certificates, deletes its unused tokens,
  * and NOTIFYs SENSORS_ADMIN_REVOKE_CHANNEL. Revoking twice is not an error. -ENOENT if unknown. */
 int sensors_admin_revoke(PGconn *db, const char *sensor_id, char *err, size_t errlen)
