@@ -26,11 +26,17 @@ static const struct {
 	{ "otw_advance",
 	  "update sensors set applied_seq = $2, last_seen = now(), records_applied = records_applied + $3::bigint,"
 	  " records_digest = (records_digest + $4::numeric) % 18446744073709551616 where id = $1::uuid" },
+	/* The serial must be the sensor's current certificate or its renewed (next) one, and not revoked. */
 	{ "otw_hello",
 	  "select applied_seq, revoked_at is null,"
-	  " coalesce(ltrim(lower(cert_serial), '0') = ltrim(lower($2), '0'), false),"
-	  " exists (select 1 from revoked_certificates r where ltrim(lower(r.serial), '0') = ltrim(lower($2), '0'))"
+	  " coalesce(ltrim(lower(cert_serial), '0') = ltrim(lower($2), '0'), false)"
+	  "  or coalesce(ltrim(lower(next_cert_serial), '0') = ltrim(lower($2), '0'), false),"
+	  " exists (select 1 from revoked_certificates r where ltrim(lower(r.serial), '0') = ltrim(lower($2), '0')),"
+	  " coalesce(ltrim(lower(next_cert_serial), '0') = ltrim(lower($2), '0'), false)"
 	  " from sensors where id = $1::uuid" },
+	{ "otw_cert_promote", "select otw_cert_promote($1::uuid)" },
+	/* One live-events summary per batch (sql/010_events.sql), sent at commit. */
+	{ "otw_events", "select otw_events_ingest($1::uuid, $2::bigint, $3::int, $4::int, $5::int)" },
 	{ "otw_connected",
 	  "update sensors set connected = true, last_seen = now(), software_version = $2, mode = $3, updated_at = now()"
 	  " where id = $1::uuid" },
@@ -134,6 +140,7 @@ int ingest_apply_hello(PGconn *c, const char *sensor_id, const char *serial, con
 {
 	const char *p[3] = { sensor_id, serial, NULL };
 	PGresult *res;
+	bool promote;
 	int rc = 0;
 
 	res = exec_prepared(c, "otw_hello", 2, p, &rc);
@@ -145,7 +152,16 @@ int ingest_apply_hello(PGconn *c, const char *sensor_id, const char *serial, con
 		goto out;
 	}
 	*applied_seq = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	promote = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
 	PQclear(res);
+	if (promote) {
+		/* First connection with a renewed certificate: it becomes current, the old serial is revoked. */
+		res = exec_prepared(c, "otw_cert_promote", 1, p, &rc);
+		if (!res)
+			return rc;
+		PQclear(res);
+		log_info("sensor %s: renewed certificate %s in use; the previous one is revoked", sensor_id, serial);
+	}
 	p[1] = hello->u.hello.version;
 	p[2] = hello->u.hello.mode;
 	res = exec_prepared(c, "otw_connected", 3, p, &rc);
@@ -334,7 +350,7 @@ static int apply_records(PGconn *c, const char *sensor_id, const struct wire_msg
 			 const char *zone, uint64_t ack)
 {
 	char scope[48], ackbuf[24], nbuf[24], digbuf[24];
-	uint64_t napplied = 0, digest = 0;
+	uint64_t napplied = 0, digest = 0, ndev = 0, nconn = 0, nalert = 0;
 	struct stmt_params sp = { 0 };
 	struct pipe p = { c, 0 };
 	struct ingest_sets *sets = ingest_sets_new();
@@ -363,6 +379,9 @@ static int apply_records(PGconn *c, const char *sensor_id, const struct wire_msg
 		}
 		napplied++;
 		digest += d;
+		ndev += r->kind == WIRE_REC_DEVICE || r->kind == WIRE_REC_DEVICE_REMOVE;
+		nconn += r->kind == WIRE_REC_CONNECTION;
+		nalert += r->kind == WIRE_REC_ALERT;
 		switch (r->kind) {
 		case WIRE_REC_DEVICE: rc = ingest_sets_add_device(sets, &r->u.dev, rec); continue;
 		case WIRE_REC_CONNECTION: rc = ingest_sets_add_connection(sets, &r->u.conn, rec); continue;
@@ -377,6 +396,15 @@ static int apply_records(PGconn *c, const char *sensor_id, const struct wire_msg
 	}
 	if (!rc)
 		rc = pipe_sets(&p, sets, scope, zone, sensor_id);
+	if (!rc && (ndev || nconn || nalert)) {
+		sp_reset(&sp);
+		sp_str(&sp, sensor_id);
+		sp_str(&sp, zone);
+		sp_i64(&sp, (int64_t)ndev);
+		sp_i64(&sp, (int64_t)nconn);
+		sp_i64(&sp, (int64_t)nalert);
+		rc = pipe_send(&p, &sp, "otw_events", false);
+	}
 	if (!rc) {
 		snprintf(ackbuf, sizeof(ackbuf), "%" PRIu64, ack);
 		snprintf(nbuf, sizeof(nbuf), "%" PRIu64, napplied);
