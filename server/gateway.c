@@ -75,6 +75,7 @@ static void on_drained(void *ctx)
 {
 	struct gateway *gw = ctx;
 
+	atomic_store(&gw->drained, true);
 	pthread_mutex_lock(&gw->mu);
 	if (gw->ctx_alive)
 		lws_cancel_service(gw->ctx);
@@ -160,18 +161,16 @@ static void handle_event(struct gateway *gw, struct gw_event *ev)
 	struct gw_conn *c;
 
 	if (ev->kind == EV_KICK) {
-		FOREACH_CONN(gw, k) {
-			if (strcasecmp(k->cn, ev->sensor_id) == 0) {
-				log_info("sensor %s: disconnected by the console: %s", k->cn, ev->reason);
-				conn_close(k, 4003, ev->reason);
-			}
+		FOREACH_SENSOR_CONN(gw, ev->sensor_id, k) {
+			log_info("sensor %s: disconnected by the console: %s", k->cn, ev->reason);
+			conn_close(k, 4003, ev->reason);
 		}
 		return;
 	}
 	if (ev->kind == EV_CONFIG && ev->push_kind == CONFIG_PUSH_INDICATORS) {
 		uint64_t sum = text_digest(ev->text);
-		FOREACH_CONN(gw, k) {
-			if (!k->authed || k->closing || strcasecmp(k->cn, ev->sensor_id) != 0 || k->last_indicators == sum)
+		FOREACH_SENSOR_CONN(gw, ev->sensor_id, k) {
+			if (!k->authed || k->closing || k->last_indicators == sum)
 				continue;
 			k->last_indicators = sum;
 			log_debug("sensor %s: indicators sent", k->cn);
@@ -181,9 +180,8 @@ static void handle_event(struct gateway *gw, struct gw_event *ev)
 	}
 	if (ev->kind == EV_CONFIG) {
 		/* Only welcomed connections, and only a change: repeated announcements send nothing twice. */
-		FOREACH_CONN(gw, k) {
-			if (!k->authed || k->closing || strcasecmp(k->cn, ev->sensor_id) != 0 ||
-			    (k->last_config && strcmp(k->last_config, ev->text) == 0))
+		FOREACH_SENSOR_CONN(gw, ev->sensor_id, k) {
+			if (!k->authed || k->closing || (k->last_config && strcmp(k->last_config, ev->text) == 0))
 				continue;
 			free(k->last_config);
 			if (!(k->last_config = strdup(ev->text))) {
@@ -196,8 +194,8 @@ static void handle_event(struct gateway *gw, struct gw_event *ev)
 		return;
 	}
 	if (ev->kind == EV_EVIDENCE) {
-		FOREACH_CONN(gw, k) {
-			if (k->authed && !k->closing && strcasecmp(k->cn, ev->sensor_id) == 0) {
+		FOREACH_SENSOR_CONN(gw, ev->sensor_id, k) {
+			if (k->authed && !k->closing) {
 				conn_send(k, wire_build_evidence_request(ev->seq, ev->ref));
 				return;
 			}
@@ -350,12 +348,8 @@ static int handle_message(struct gateway *gw, struct gw_conn *c)
 			return close_now(c, 1008, reason);
 		}
 		c->inflight++;
-		if (ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m) && !c->paused) {
-			/* Backpressure: the writer is behind; stop reading until it drains. */
-			c->paused = true;
-			gw->npaused++;
-			lws_rx_flow_control(c->wsi, 0);
-		}
+		if (ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m))
+			conn_pause(gw, c); /* backpressure: the writer is behind; stop reading until it drains */
 		return 0;
 	case WIRE_PONG:
 		c->ping_out = false;
@@ -504,8 +498,6 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		if (!c || !c->registered)
 			return 0;
 		conn_unregister(gw, c);
-		if (c->paused && gw->npaused)
-			gw->npaused--;
 		/* Leave `connected` alone when a newer connection of the sensor is live or waiting for its welcome. */
 		if (c->authed && !other_session(gw, c))
 			ingest_submit_bye(gw->ingest, c->cn);
@@ -628,12 +620,16 @@ int gateway_start(const struct gateway_opts *opts, struct gateway **out)
 	cb.reply = on_reply;
 	cb.drained = on_drained;
 	cb.ctx = gw;
-	if ((rc = ingest_start(gw->db_url, gw->opts.queue_max, gw->opts.writers, &cb, &gw->ingest)) < 0) {
+	if ((rc = ingest_start(&(struct ingest_opts){ .db_url = gw->db_url,
+						      .queue_max = gw->opts.queue_max,
+						      .writers = gw->opts.writers,
+						      .group_max = gw->opts.group_max,
+						      .state = opts->state },
+			       &cb, &gw->ingest)) < 0) {
 		log_error("gateway: cannot start the ingest writer: %s", strerror(-rc));
 		gateway_free(gw);
 		return rc;
 	}
-	ingest_set_state(gw->ingest, opts->state);
 	if ((rc = config_push_start(gw->db_url, on_config, gw, &gw->push)) < 0) {
 		log_error("gateway: cannot start the config pusher: %s", strerror(-rc));
 		ingest_stop(gw->ingest);

@@ -16,6 +16,7 @@ struct gateway_opts {
 	const char *db_url;
 	size_t queue_max;          /* batches waiting for the writers before reads stop (backpressure) */
 	unsigned writers;          /* ingest writer threads (0: 1) */
+	size_t group_max;          /* batches per ingest transaction (group commit; 0: 1) */
 	const struct console_state *state; /* the CA that signs renewed sensor certificates (NULL: no renewal) */
 	size_t max_frame_bytes;    /* largest message accepted from an authenticated sensor */
 	/* Per-sensor limits: past them a sensor is cut off (close 1008) without slowing the others. */

@@ -1,5 +1,6 @@
 /* The gateway's connections: the table by id, closing, and each connection's bounded output queue
  * (service thread). */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,12 +19,38 @@ struct gw_conn *conn_find(struct gateway *gw, uint64_t id)
 	return NULL;
 }
 
+size_t sensor_bucket(const char *sensor_id)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *sensor_id; sensor_id++)
+		h = (h ^ (uint8_t)tolower((unsigned char)*sensor_id)) * 1099511628211ull;
+	return (size_t)(h % BUCKETS);
+}
+
 void conn_register(struct gateway *gw, struct gw_conn *c)
 {
+	size_t sb = sensor_bucket(c->cn);
+
 	c->id = ++gw->next_id;
 	c->hnext = gw->buckets[c->id % BUCKETS];
 	gw->buckets[c->id % BUCKETS] = c;
+	c->snext = gw->by_sensor[sb];
+	gw->by_sensor[sb] = c;
 	c->registered = true;
+}
+
+static void paused_remove(struct gateway *gw, struct gw_conn *c)
+{
+	if (!c->pprev)
+		return;
+	*c->pprev = c->pnext;
+	if (c->pnext)
+		c->pnext->pprev = c->pprev;
+	c->pnext = NULL;
+	c->pprev = NULL;
+	c->paused = false;
+	gw->npaused--;
 }
 
 void conn_unregister(struct gateway *gw, struct gw_conn *c)
@@ -36,7 +63,29 @@ void conn_unregister(struct gateway *gw, struct gw_conn *c)
 			break;
 		}
 	}
+	for (pp = &gw->by_sensor[sensor_bucket(c->cn)]; *pp; pp = &(*pp)->snext) {
+		if (*pp == c) {
+			*pp = c->snext;
+			break;
+		}
+	}
+	paused_remove(gw, c);
 	c->registered = false;
+}
+
+/* Stops reading the connection until its writer has room (resume_paused). */
+void conn_pause(struct gateway *gw, struct gw_conn *c)
+{
+	if (c->paused)
+		return;
+	c->paused = true;
+	c->pnext = gw->paused;
+	c->pprev = &gw->paused;
+	if (gw->paused)
+		gw->paused->pprev = &c->pnext;
+	gw->paused = c;
+	gw->npaused++;
+	lws_rx_flow_control(c->wsi, 0);
 }
 
 
@@ -114,25 +163,28 @@ void conn_free_buffers(struct gw_conn *c)
 /* Another live connection of the same sensor that has sent its hello, or NULL. */
 struct gw_conn *other_session(struct gateway *gw, const struct gw_conn *self)
 {
-	FOREACH_CONN(gw, c) {
-		if (c != self && c->hello_sent && !c->closing && strcasecmp(c->cn, self->cn) == 0)
+	FOREACH_SENSOR_CONN(gw, self->cn, c) {
+		if (c != self && c->hello_sent && !c->closing)
 			return c;
 	}
 	return NULL;
 }
 
-/* Resumes the paused connections whose writer has room again (each sensor has its own writer). */
+/* After a writer drained: resumes the paused connections whose writer has room again (each sensor has its own
+ * writer). Only the paused list is walked, and only when a writer said it drained. */
 void resume_paused(struct gateway *gw)
 {
-	if (!gw->npaused)
+	struct gw_conn *c, *next;
+
+	if (!gw->npaused || !atomic_exchange(&gw->drained, false))
 		return;
-	FOREACH_CONN(gw, c) {
-		if (c->paused && !ingest_full(gw->ingest, c->cn)) {
-			c->paused = false;
-			c->last_rx_us = timefmt_now_usec();
-			lws_rx_flow_control(c->wsi, 1);
-			gw->npaused--;
-		}
+	for (c = gw->paused; c; c = next) {
+		next = c->pnext;
+		if (ingest_full(gw->ingest, c->cn))
+			continue;
+		paused_remove(gw, c);
+		c->last_rx_us = timefmt_now_usec();
+		lws_rx_flow_control(c->wsi, 1);
 	}
 }
 

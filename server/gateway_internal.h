@@ -32,7 +32,9 @@ struct out_msg {
 
 /* Per-connection state: lws's per-session data, zeroed by lws and freed by it after CLOSED. */
 struct gw_conn {
-	struct gw_conn *hnext;
+	struct gw_conn *hnext;  /* the table by id */
+	struct gw_conn *snext;  /* the table by sensor id (cn): a sensor's connections */
+	struct gw_conn *pnext, **pprev; /* the list of paused connections (pprev NULL when not in it) */
 	struct lws *wsi;
 	uint64_t id;
 	char cn[WIRE_SENSOR_ID_LEN + 28];
@@ -88,8 +90,11 @@ struct gateway {
 
 	/* Service thread only. */
 	struct gw_conn *buckets[BUCKETS];
+	struct gw_conn *by_sensor[BUCKETS];
+	struct gw_conn *paused; /* connections whose reads stopped for backpressure */
 	uint64_t next_id;
 	size_t npaused;
+	atomic_bool drained; /* any thread: a writer's queue went below its limit since the last look */
 	lws_sorted_usec_list_t sweep;
 	lws_sorted_usec_list_t shutdown; /* libev loop: destroys the context from a timer, never inside a wsi callback */
 	bool evlib;                      /* the context runs on libev (epoll) rather than lws's poll() loop */
@@ -100,6 +105,14 @@ struct gateway {
 #define FOREACH_CONN(gw, c)                                                                                  \
 	for (size_t b_ = 0; b_ < BUCKETS; b_++)                                                              \
 		for (struct gw_conn *c = (gw)->buckets[b_], *n_; c && (n_ = c->hnext, 1); c = n_)
+
+/* The connections of one sensor (usually one; two while a reconnection replaces the old one). */
+#define FOREACH_SENSOR_CONN(gw, sensor, c)                                                                   \
+	for (struct gw_conn *c = (gw)->by_sensor[sensor_bucket(sensor)], *n_; c && (n_ = c->snext, 1); c = n_) \
+		if (strcasecmp(c->cn, (sensor)) == 0)
+
+size_t sensor_bucket(const char *sensor_id);
+void conn_pause(struct gateway *gw, struct gw_conn *c);
 
 struct gw_conn *conn_find(struct gateway *gw, uint64_t id);
 void conn_register(struct gateway *gw, struct gw_conn *c);
