@@ -154,6 +154,7 @@ int cmd_serve(int argc, char **argv)
 						   .db_url = cfg.db,
 						   .queue_max = (size_t)cfg.ingest_queue,
 						   .writers = (unsigned)cfg.ingest_writers,
+						   .group_max = (size_t)cfg.ingest_group,
 						   .state = &st,
 						   .max_frame_bytes = (size_t)cfg.max_frame_bytes,
 						   .max_inflight = (unsigned)cfg.sensor_max_inflight,

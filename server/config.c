@@ -110,6 +110,8 @@ static const struct config_param config_params[] = {
 	{ "ingest_queue", INT(ingest_queue), "256", 1, 65536, NULL, "batches queued before backpressure" },
 	{ "ingest_writers", INT(ingest_writers), "2", 1, 64, NULL,
 	  "ingest writer threads, one database connection each; a sensor always uses the same one" },
+	{ "ingest_group", INT(ingest_group), "64", 1, 256, NULL,
+	  "group commit: batches (of any sensors of one writer) applied in one transaction" },
 	{ "max_frame_bytes", INT(max_frame_bytes), "4194304", 4096, 256 * 1024 * 1024, NULL,
 	  "largest message from a sensor, bytes" },
 	{ "sensor_max_inflight", INT(sensor_max_inflight), "16", 1, 4096, NULL,

@@ -23,6 +23,7 @@ struct console_config {
 	int64_t enrollment_ttl;  /* seconds an activation file's token stays valid */
 	int64_t ingest_queue;    /* batches queued for the ingest writers before the gateway stops reading */
 	int64_t ingest_writers;  /* ingest writer threads (database connections) */
+	int64_t ingest_group;    /* batches applied in one transaction (group commit) */
 	int64_t max_frame_bytes; /* largest websocket message accepted from an authenticated sensor */
 	int64_t sensor_max_inflight; /* per sensor: batches awaiting their ack before it is cut off */
 	int64_t sensor_msg_rate;     /* per sensor: messages other than batches a second, sustained */

@@ -41,11 +41,29 @@ struct writer {
 	struct job *head, *tail;
 	size_t nbatches;
 	PGconn *db;
+	/* Connections whose batch was refused: their later queued batches are dropped, not applied past the gap
+	 * (the gateway closes them; the sensor resends from its acked seq). Writer thread only. */
+	uint64_t refused[8];
+	unsigned nrefused;
 };
+
+static bool was_refused(const struct writer *w, uint64_t conn_id)
+{
+	for (size_t i = 0; i < sizeof(w->refused) / sizeof(w->refused[0]); i++)
+		if (w->refused[i] == conn_id && conn_id)
+			return true;
+	return false;
+}
+
+static void mark_refused(struct writer *w, uint64_t conn_id)
+{
+	w->refused[w->nrefused++ % (sizeof(w->refused) / sizeof(w->refused[0]))] = conn_id;
+}
 
 struct ingest {
 	struct writer *w;
 	size_t nw;
+	size_t group_max; /* batches per transaction */
 	size_t queue_max; /* batches queued per writer before backpressure */
 	atomic_bool stop;
 	char *db_url;
@@ -255,8 +273,10 @@ static int run_job(struct writer *w, struct job *j)
 			  (unsigned long long)seq);
 		in->cb.reply(in->cb.ctx, j->conn_id, INGEST_REPLY_ACK, seq, 0, NULL);
 	} else if (rc == -EPERM) {
+		mark_refused(w, j->conn_id);
 		in->cb.reply(in->cb.ctx, j->conn_id, INGEST_REPLY_CLOSE, 0, 4003, "sensor revoked or unknown");
 	} else if (rc == -EPROTO) {
+		mark_refused(w, j->conn_id);
 		log_warn("sensor %s: batch %llu..%llu refused by the database; nothing of it applied", j->sensor_id,
 			 (unsigned long long)j->msg.u.batch.seq_from, (unsigned long long)j->msg.u.batch.seq_to);
 		in->cb.reply(in->cb.ctx, j->conn_id, INGEST_REPLY_CLOSE, 0, 4002, "batch refused by the console");
@@ -266,14 +286,55 @@ static int run_job(struct writer *w, struct job *j)
 	return rc;
 }
 
+static bool is_batch(const struct job *j) { return j->kind == JOB_MSG && j->msg.type == WIRE_BATCH; }
+
+/* Applies the batches of a group in one transaction and acks them all after the commit. -EIO/-EAGAIN: retry the
+ * group; -EPROTO or -EPERM from one batch: the caller applies them one by one, so only the culprit is refused. */
+static int run_group(struct writer *w, struct job **group, size_t n)
+{
+	struct ingest *in = w->in;
+	const char *ids[INGEST_GROUP_MAX];
+	const struct wire_msg *msgs[INGEST_GROUP_MAX];
+	uint64_t acks[INGEST_GROUP_MAX];
+	size_t failed;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = group[i]->sensor_id;
+		msgs[i] = &group[i]->msg;
+	}
+	rc = ingest_apply_group(w->db, n, ids, msgs, acks, &failed);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		in->cb.reply(in->cb.ctx, group[i]->conn_id, INGEST_REPLY_ACK, acks[i], 0, NULL);
+	return 0;
+}
+
+/* Runs one job until it is done (retrying after reconnects); false when stopping. */
+static bool run_one(struct writer *w, struct job *j)
+{
+	int rc;
+
+	if (is_batch(j) && was_refused(w, j->conn_id))
+		return true; /* after a refused batch of this connection: never applied past the gap */
+	do {
+		if (!ensure_db(w))
+			return false;
+		rc = run_job(w, j);
+	} while (rc == -EIO || rc == -EAGAIN);
+	return true;
+}
+
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
 	struct ingest *in = w->in;
+	struct job *group[INGEST_GROUP_MAX];
 
 	for (;;) {
-		struct job *j;
 		bool was_full, drained = false;
+		size_t n = 0, records = 0, nb = 0;
 		int rc;
 
 		pthread_mutex_lock(&w->mu);
@@ -283,27 +344,48 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&w->mu);
 			break;
 		}
-		j = w->head;
+		/* Group commit: the batches at the head of the queue (up to group_max of them and about
+		 * INGEST_GROUP_RECORDS records) share one transaction. Jobs stay queued until done, so a retry keeps
+		 * the order. */
+		group[n++] = w->head;
+		records = is_batch(w->head) ? w->head->msg.u.batch.nrecords : 0;
+		if (is_batch(w->head) && !was_refused(w, w->head->conn_id))
+			for (struct job *j = w->head->next; j && n < in->group_max && is_batch(j) &&
+							    !was_refused(w, j->conn_id) &&
+							    records + j->msg.u.batch.nrecords <= INGEST_GROUP_RECORDS;
+			     j = j->next) {
+				group[n++] = j;
+				records += j->msg.u.batch.nrecords;
+			}
 		pthread_mutex_unlock(&w->mu);
 
-		/* The job stays at the head of the queue until it is done, so a retry keeps the order. */
-		do {
-			if (!ensure_db(w))
+		if (n == 1) {
+			if (!run_one(w, group[0]))
 				goto stopping;
-			rc = run_job(w, j);
-		} while (rc == -EIO || rc == -EAGAIN);
+		} else {
+			do {
+				if (!ensure_db(w))
+					goto stopping;
+				rc = run_group(w, group, n);
+			} while (rc == -EIO || rc == -EAGAIN);
+			for (size_t i = 0; rc && i < n; i++) /* one batch is refused: find it, apply the others */
+				if (!run_one(w, group[i]))
+					goto stopping;
+		}
 
 		pthread_mutex_lock(&w->mu);
-		w->head = j->next;
+		for (size_t i = 0; i < n; i++) {
+			w->head = group[i]->next;
+			nb += is_batch(group[i]);
+		}
 		if (!w->head)
 			w->tail = NULL;
-		if (j->kind == JOB_MSG && j->msg.type == WIRE_BATCH) {
-			was_full = w->nbatches >= in->queue_max;
-			w->nbatches--;
-			drained = was_full && w->nbatches < in->queue_max;
-		}
+		was_full = w->nbatches >= in->queue_max;
+		w->nbatches -= nb;
+		drained = was_full && w->nbatches < in->queue_max;
 		pthread_mutex_unlock(&w->mu);
-		job_free(j);
+		for (size_t i = 0; i < n; i++)
+			job_free(group[i]);
 		if (drained && in->cb.drained)
 			in->cb.drained(in->cb.ctx);
 	}
@@ -330,14 +412,13 @@ static void writer_destroy(struct writer *w)
 	pthread_cond_destroy(&w->cond);
 }
 
-int ingest_start(const char *db_url, size_t queue_max, unsigned writers, const struct ingest_callbacks *cb,
-		 struct ingest **out)
+int ingest_start(const struct ingest_opts *o, const struct ingest_callbacks *cb, struct ingest **out)
 {
 	struct ingest *in = calloc(1, sizeof(*in));
-	size_t nw = writers ? writers : 1;
+	size_t nw = o->writers ? o->writers : 1, queue_max = o->queue_max;
 	int rc = 0;
 
-	if (!in || !(in->db_url = strdup(db_url)) || !(in->w = calloc(nw, sizeof(*in->w)))) {
+	if (!in || !(in->db_url = strdup(o->db_url)) || !(in->w = calloc(nw, sizeof(*in->w)))) {
 		if (in)
 			free(in->db_url);
 		free(in);
@@ -347,6 +428,8 @@ int ingest_start(const char *db_url, size_t queue_max, unsigned writers, const s
 	/* queue_max is the console's total; each writer holds its share. */
 	in->queue_max = queue_max ? (queue_max + nw - 1) / nw : 1;
 	in->cb = *cb;
+	in->st = o->state;
+	in->group_max = o->group_max == 0 ? 1 : o->group_max > INGEST_GROUP_MAX ? INGEST_GROUP_MAX : o->group_max;
 	atomic_init(&in->stop, false);
 	for (size_t i = 0; i < nw; i++) {
 		struct writer *w = &in->w[i];
@@ -366,8 +449,6 @@ int ingest_start(const char *db_url, size_t queue_max, unsigned writers, const s
 	*out = in;
 	return 0;
 }
-
-void ingest_set_state(struct ingest *in, const struct console_state *st) { in->st = st; }
 
 void ingest_stop(struct ingest *in)
 {

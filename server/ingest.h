@@ -1,7 +1,9 @@
 /* The ingest writers: threads with their own PostgreSQL connection each (a pool of `writers`) that take hellos
  * and batches from the gateway through bounded FIFOs, apply them (ingest_apply.c) and report each outcome through
  * a callback. A sensor's messages always go to one writer (by a hash of its id), so they apply in order; the
- * writers of a zone's sensors lock shared rows in key order and retry on a deadlock.
+ * writers of a zone's sensors lock shared rows in key order and retry on a deadlock. Group commit: the batches
+ * waiting at the head of a writer's queue (of any of its sensors) share one transaction, so a fleet of sensors
+ * sending small batches costs one commit per group, not per batch; all are acked after that commit.
  * The callback runs on the writer thread; the gateway's implementation only queues and calls
  * lws_cancel_service(). Nothing is acknowledged before its transaction committed; when the database goes away
  * the writer reconnects with backoff and retries the message it holds. */
@@ -30,12 +32,20 @@ struct ingest_callbacks {
 	void *ctx;
 };
 
-/* Starts `writers` writer threads (0 means 1); each connects to db_url (retrying with backoff). queue_max is the
- * number of batches queued in all before backpressure (each writer holds its share). 0 or a negative errno. */
-int ingest_start(const char *db_url, size_t queue_max, unsigned writers, const struct ingest_callbacks *cb,
-		 struct ingest **out) __attribute__((warn_unused_result));
-/* The console's CA, for renewals (WIRE_RENEW jobs); without it they are refused. Call before the first renew. */
-void ingest_set_state(struct ingest *in, const struct console_state *st);
+#define INGEST_GROUP_MAX 256     /* batches in one transaction, at most */
+#define INGEST_GROUP_RECORDS 5000 /* records in one transaction, about (a larger single batch goes alone) */
+
+struct ingest_opts {
+	const char *db_url;
+	size_t queue_max;  /* batches queued in all before backpressure (each writer holds its share) */
+	unsigned writers;  /* writer threads, each with its own connection (0 means 1) */
+	size_t group_max;  /* group commit: batches applied in one transaction (0 or 1: one each) */
+	const struct console_state *state; /* the CA that signs renewals (NULL: renewals refused) */
+};
+
+/* Starts the writer threads; each connects to db_url (retrying with backoff). 0 or a negative errno. */
+int ingest_start(const struct ingest_opts *opts, const struct ingest_callbacks *cb, struct ingest **out)
+	__attribute__((warn_unused_result));
 
 /* Queue a parsed hello/batch of connection conn_id; the message is moved into the queue (*msg is zeroed).
  * Return true when the queue is at or above its limit after this: the caller stops reading. Never fails for

@@ -426,36 +426,64 @@ static int apply_records(PGconn *c, const char *sensor_id, const struct wire_msg
 	return rc;
 }
 
-int ingest_apply_batch(PGconn *c, const char *sensor_id, const struct wire_msg *m, uint64_t *ack_seq)
+/* One batch inside the caller's transaction: locks the sensor's row, applies the records above its applied seq
+ * and advances it. *ack_seq gets the seq to acknowledge once the transaction commits. */
+static int apply_in_txn(PGconn *c, const char *sensor_id, const struct wire_msg *m, uint64_t *ack_seq)
 {
 	char zone[24] = "";
 	uint64_t applied, ack;
 	PGresult *res;
 	int rc = 0;
 
-	if ((rc = exec_simple(c, "begin")))
-		return rc;
 	res = exec_prepared(c, "otw_lock", 1, &sensor_id, &rc);
 	if (!res)
-		goto out;
+		return rc;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		rc = -EPERM;
-		goto out;
+		return -EPERM;
 	}
 	applied = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
 	if (!PQgetisnull(res, 0, 1))
 		snprintf(zone, sizeof(zone), "%s", PQgetvalue(res, 0, 1));
 	PQclear(res);
 	ack = applied > m->u.batch.seq_to ? applied : m->u.batch.seq_to;
-	if (applied < m->u.batch.seq_to &&
-	    (rc = apply_records(c, sensor_id, m, applied, zone[0] ? zone : NULL, ack)))
-		goto out;
-	if ((rc = exec_simple(c, "commit")))
-		goto out;
+	if (applied < m->u.batch.seq_to && (rc = apply_records(c, sensor_id, m, applied, zone[0] ? zone : NULL, ack)))
+		return rc;
 	*ack_seq = ack;
-out:
-	if (rc)
+	return 0;
+}
+
+int ingest_apply_batch(PGconn *c, const char *sensor_id, const struct wire_msg *m, uint64_t *ack_seq)
+{
+	uint64_t ack = 0;
+	int rc;
+
+	if ((rc = exec_simple(c, "begin")))
+		return rc;
+	if ((rc = apply_in_txn(c, sensor_id, m, &ack)) || (rc = exec_simple(c, "commit"))) {
+		rollback(c);
+		return rc;
+	}
+	*ack_seq = ack;
+	return 0;
+}
+
+int ingest_apply_group(PGconn *c, size_t n, const char *const *sensor_ids, const struct wire_msg *const *batches,
+		       uint64_t *ack_seqs, size_t *failed)
+{
+	int rc;
+
+	*failed = n;
+	if ((rc = exec_simple(c, "begin")))
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = apply_in_txn(c, sensor_ids[i], batches[i], &ack_seqs[i]))) {
+			*failed = i;
+			rollback(c);
+			return rc;
+		}
+	}
+	if ((rc = exec_simple(c, "commit")))
 		rollback(c);
 	return rc;
 }

@@ -25,5 +25,11 @@ int ingest_apply_hello(PGconn *c, const char *sensor_id, const char *serial, con
 int ingest_apply_batch(PGconn *c, const char *sensor_id, const struct wire_msg *batch, uint64_t *ack_seq)
 	__attribute__((warn_unused_result));
 
+/* Group commit: applies several batches (of one or several sensors, each sensor's in order) in one transaction,
+ * as ingest_apply_batch does one. On failure nothing of the group is committed and *failed is the index of the
+ * batch that failed (n when the commit itself did). */
+int ingest_apply_group(PGconn *c, size_t n, const char *const *sensor_ids, const struct wire_msg *const *batches,
+		       uint64_t *ack_seqs, size_t *failed) __attribute__((warn_unused_result));
+
 /* Marks the sensor disconnected; 0 or -EIO. */
 int ingest_apply_bye(PGconn *c, const char *sensor_id) __attribute__((warn_unused_result));

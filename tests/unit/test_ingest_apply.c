@@ -389,6 +389,65 @@ static void test_sets_equal_sequential(void **state)
 	free(f);
 }
 
+static int parse_batch(int from, int to, const char *(*journal)(int), struct wire_msg *m)
+{
+	char *buf = malloc(65536), err[256];
+	size_t n = 0;
+	int rc;
+
+	n += (size_t)snprintf(buf + n, 65536 - n, "{\"type\":\"batch\",\"seq_from\":%d,\"seq_to\":%d,\"records\":[", from,
+			      to);
+	for (int s = from; s <= to; s++)
+		n += (size_t)snprintf(buf + n, 65536 - n, "%s%s", s > from ? "," : "", journal(s));
+	snprintf(buf + n, 65536 - n, "]}");
+	rc = wire_dpi_parse(buf, strlen(buf), m, err, sizeof(err));
+	free(buf);
+	return rc;
+}
+
+static const char *journal_g(int n) { return n >= 1 && n <= 4 ? conn_rec(n, n, "modbus") : NULL; }
+
+/* Group commit: batches of several sensors (and two of one sensor, in order) in one transaction; a refused one
+ * leaves nothing of the group committed. */
+static void test_group(void **state)
+{
+	struct wire_msg m[4];
+	uint64_t acks[4];
+	size_t failed;
+
+	assert_int_equal(testdb_exec(db, "insert into zones (id, site_id, name) values (4, 1, 'g');"
+					 "insert into sensors (id, name, zone_id, cert_serial) values"
+					 " ('77777777-7777-4777-8777-777777777777', 'g1', 4, 'a7'),"
+					 " ('88888888-8888-4888-8888-888888888888', 'g2', 4, 'a8')"),
+			 0);
+	const char *ids[4] = { "77777777-7777-4777-8777-777777777777", "88888888-8888-4888-8888-888888888888",
+			       "77777777-7777-4777-8777-777777777777", "99999999-9999-4999-8999-999999999999" };
+	assert_int_equal(parse_batch(1, 2, journal_g, &m[0]), 0);
+	assert_int_equal(parse_batch(1, 4, journal_g, &m[1]), 0);
+	assert_int_equal(parse_batch(3, 4, journal_g, &m[2]), 0);
+	assert_int_equal(parse_batch(1, 1, journal_g, &m[3]), 0);
+	const struct wire_msg *ms[4] = { &m[0], &m[1], &m[2], &m[3] };
+
+	/* The unknown sensor's batch spoils the group: nothing of it is committed. */
+	assert_int_equal(ingest_apply_group(db, 4, ids, ms, acks, &failed), -EPERM);
+	assert_int_equal(failed, 3);
+	assert_int_equal(PQtransactionStatus(db), PQTRANS_IDLE);
+	assert_int_equal(num("select coalesce(sum(applied_seq), 0) from sensors where zone_id = 4"), 0);
+
+	assert_int_equal(ingest_apply_group(db, 3, ids, ms, acks, &failed), 0);
+	assert_int_equal(acks[0], 2);
+	assert_int_equal(acks[1], 4);
+	assert_int_equal(acks[2], 4);
+	assert_int_equal(num("select applied_seq + records_applied from sensors where name = 'g1'"), 8);
+	assert_int_equal(num("select applied_seq + records_applied from sensors where name = 'g2'"), 8);
+	/* One connection (10.0.0.1 -> 10.0.0.9:502) in zone 4, both sensors' counters: 1+2+3+4 each. */
+	assert_int_equal(num("select sum(s.packets) from connection_sightings s join connections c"
+			     " on c.id = s.connection_id where c.zone_id = 4"),
+			 20);
+	for (int i = 0; i < 4; i++)
+		wire_msg_free(&m[i]);
+}
+
 static void test_unknown_sensor(void **state)
 {
 	uint64_t ack = 0;
@@ -657,6 +716,7 @@ int main(void)
 		cmocka_unit_test(test_dpi_parse_spaced),
 		cmocka_unit_test(test_remove_keeps_merge_target),
 		cmocka_unit_test(test_sets_equal_sequential), /* last: the others count rows over all zones */
+		cmocka_unit_test(test_group),
 	};
 
 	admin_url = getenv("OTW_TEST_DB_URL");
