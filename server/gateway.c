@@ -349,7 +349,7 @@ static int handle_message(struct gateway *gw, struct gw_conn *c)
 		}
 		c->inflight++;
 		if (ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m))
-			conn_pause(gw, c); /* backpressure: the writer is behind; stop reading until it drains */
+			pause_writer(gw, c); /* backpressure: the writer is behind; stop reading until it drains */
 		return 0;
 	case WIRE_PONG:
 		c->ping_out = false;
@@ -487,6 +487,7 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
 		if (!gateway_tls_identity(c->wsi, c->peer, c->cn, sizeof(c->cn), c->serial))
 			return close_now(c, 4003, "client certificate not accepted");
+		c->writer = ingest_writer_index(gw->ingest, c->cn);
 		conn_register(gw, c);
 		log_debug("gateway: %s: connection %llu from %s", c->cn, (unsigned long long)c->id, c->peer);
 		return 0;

@@ -170,6 +170,34 @@ struct gw_conn *other_session(struct gateway *gw, const struct gw_conn *self)
 	return NULL;
 }
 
+/* A writer's queue is full: stop reading every connection of its sensors, not only the one that filled it, so the
+ * queue grows past its limit by at most what lws had already read (memory stays bounded at any fleet size). */
+void pause_writer(struct gateway *gw, struct gw_conn *self)
+{
+	unsigned writer = self->writer;
+
+	conn_pause(gw, self);
+	if (writer >= sizeof(gw->writer_paused) || gw->writer_paused[writer])
+		return; /* the others were paused when the writer filled (a connection made since pauses itself) */
+	gw->writer_paused[writer] = true;
+	size_t n = 0;
+	FOREACH_CONN(gw, c) {
+		if (c->writer == writer && !c->closing && !c->paused) {
+			conn_pause(gw, c);
+			n++;
+		}
+	}
+	gw->backpressure_cycles++;
+	int64_t now = timefmt_now_usec();
+	if (now - gw->backpressure_logged_us >= 10 * 1000000LL) {
+		log_info("gateway: ingest writer %u is full: reads of its sensors paused (%zu connections; writers "
+			 "filled %llu times since the last such line)", writer, n + 1,
+			 (unsigned long long)gw->backpressure_cycles);
+		gw->backpressure_logged_us = now;
+		gw->backpressure_cycles = 0;
+	}
+}
+
 /* After a writer drained: resumes the paused connections whose writer has room again (each sensor has its own
  * writer). Only the paused list is walked, and only when a writer said it drained. */
 void resume_paused(struct gateway *gw)
@@ -182,6 +210,8 @@ void resume_paused(struct gateway *gw)
 		next = c->pnext;
 		if (ingest_full(gw->ingest, c->cn))
 			continue;
+		if (c->writer < sizeof(gw->writer_paused))
+			gw->writer_paused[c->writer] = false;
 		paused_remove(gw, c);
 		c->last_rx_us = timefmt_now_usec();
 		lws_rx_flow_control(c->wsi, 1);

@@ -51,6 +51,7 @@ struct gw_conn {
 	char *last_config; /* the config message last sent on this connection (heap), NULL before the first */
 	uint64_t last_indicators; /* digest of the indicators message last sent (0: none) */
 	unsigned inflight;        /* batches handed to the writer and not yet acked */
+	unsigned writer;          /* the ingest writer of this sensor (ingest_writer_index) */
 	double tokens;            /* messages the sensor may still send now (token bucket) */
 	int64_t tokens_us;        /* when the bucket was last filled */
 };
@@ -95,6 +96,9 @@ struct gateway {
 	uint64_t next_id;
 	size_t npaused;
 	atomic_bool drained; /* any thread: a writer's queue went below its limit since the last look */
+	bool writer_paused[64]; /* every connection of that writer was paused (backpressure) */
+	uint64_t backpressure_cycles;   /* pauses since the last log line about them */
+	int64_t backpressure_logged_us; /* at most one such line per 10 s */
 	lws_sorted_usec_list_t sweep;
 	lws_sorted_usec_list_t shutdown; /* libev loop: destroys the context from a timer, never inside a wsi callback */
 	bool evlib;                      /* the context runs on libev (epoll) rather than lws's poll() loop */
@@ -113,6 +117,7 @@ struct gateway {
 
 size_t sensor_bucket(const char *sensor_id);
 void conn_pause(struct gateway *gw, struct gw_conn *c);
+void pause_writer(struct gateway *gw, struct gw_conn *self);
 
 struct gw_conn *conn_find(struct gateway *gw, uint64_t id);
 void conn_register(struct gateway *gw, struct gw_conn *c);

@@ -40,6 +40,7 @@ struct writer {
 	pthread_cond_t cond;
 	struct job *head, *tail;
 	size_t nbatches;
+	bool throttled; /* reached queue_max; stays so until the queue is down to half of it */
 	PGconn *db;
 	/* Connections whose batch was refused: their later queued batches are dropped, not applied past the gap
 	 * (the gateway closes them; the sensor resends from its acked seq). Writer thread only. */
@@ -95,8 +96,8 @@ static void push(struct writer *w, struct job *j)
 	else
 		w->head = j;
 	w->tail = j;
-	if (j->kind == JOB_MSG && j->msg.type == WIRE_BATCH)
-		w->nbatches++;
+	if (j->kind == JOB_MSG && j->msg.type == WIRE_BATCH && ++w->nbatches >= w->in->queue_max)
+		w->throttled = true;
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->mu);
 }
@@ -140,9 +141,14 @@ bool ingest_full(struct ingest *in, const char *sensor_id)
 	bool full;
 
 	pthread_mutex_lock(&w->mu);
-	full = w->nbatches >= in->queue_max;
+	full = w->throttled;
 	pthread_mutex_unlock(&w->mu);
 	return full;
+}
+
+unsigned ingest_writer_index(struct ingest *in, const char *sensor_id)
+{
+	return (unsigned)(writer_of(in, sensor_id) - in->w);
 }
 
 size_t ingest_queued(struct ingest *in)
@@ -333,7 +339,7 @@ static void *writer_main(void *arg)
 	struct job *group[INGEST_GROUP_MAX];
 
 	for (;;) {
-		bool was_full, drained = false;
+		bool drained = false;
 		size_t n = 0, records = 0, nb = 0;
 		int rc;
 
@@ -380,9 +386,11 @@ static void *writer_main(void *arg)
 		}
 		if (!w->head)
 			w->tail = NULL;
-		was_full = w->nbatches >= in->queue_max;
 		w->nbatches -= nb;
-		drained = was_full && w->nbatches < in->queue_max;
+		/* Hysteresis: reads resume at half the limit, so a full queue does not toggle every commit. */
+		drained = w->throttled && w->nbatches <= in->queue_max / 2;
+		if (drained)
+			w->throttled = false;
 		pthread_mutex_unlock(&w->mu);
 		for (size_t i = 0; i < n; i++)
 			job_free(group[i]);

@@ -49,13 +49,18 @@ int ingest_start(const struct ingest_opts *opts, const struct ingest_callbacks *
 
 /* Queue a parsed hello/batch of connection conn_id; the message is moved into the queue (*msg is zeroed).
  * Return true when the queue is at or above its limit after this: the caller stops reading. Never fails for
- * lack of room (the caller already holds the message); -ENOMEM is reported as a CLOSE reply instead. */
+ * lack of room (the caller already holds the message); -ENOMEM is reported as a CLOSE reply instead. The caller
+ * then stops reading every connection of that writer, so the queue exceeds its limit by at most what was already
+ * read. */
 bool ingest_submit(struct ingest *in, uint64_t conn_id, const char *sensor_id, const char *serial,
 		   struct wire_msg *msg);
 /* Queue "sensor disconnected" (connected = false). */
 void ingest_submit_bye(struct ingest *in, const char *sensor_id);
-/* True while the queue of this sensor's writer is at or above its limit. */
+/* True while this sensor's writer is throttled: from the moment its queue reached its limit until it is down to
+ * half of it (then the drained callback runs). */
 bool ingest_full(struct ingest *in, const char *sensor_id);
+/* Which writer applies this sensor's messages (0..writers-1). */
+unsigned ingest_writer_index(struct ingest *in, const char *sensor_id);
 /* Batches queued in all (for metrics and logs). */
 size_t ingest_queued(struct ingest *in);
 
