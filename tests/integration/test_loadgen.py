@@ -92,13 +92,15 @@ def test_backpressure_keeps_every_record(console, tmp_path):
     con = console(["--ingest-queue", "2", "--ingest-writers", "1", "--ingest-group", "2"])
 
     def stall():
-        time.sleep(4)  # the sensors are enrolled and sending by then
+        deadline = time.monotonic() + 120  # until the sensors are enrolled and their records arrive
+        while time.monotonic() < deadline and int(con.sql("select coalesce(sum(records_applied), 0) from sensors")) == 0:
+            time.sleep(0.2)
         con.sql("begin; lock table connection_sightings in exclusive mode; select pg_sleep(4); commit")
 
     t = threading.Thread(target=stall)
     t.start()
     try:
-        out = run_loadgen(con, tmp_path, tmp_path / "lg", sensors=12, duration=12, extra=["--rate", "50"])
+        out = run_loadgen(con, tmp_path, tmp_path / "lg", sensors=12, duration=15, extra=["--rate", "50"])
     finally:
         t.join()
     assert out["complete"] is True and out["records_acked"] == out["records_produced"] > 0

@@ -50,6 +50,7 @@ struct sensor {
 	int64_t next_flush_ns;
 	double carry, alert_carry;
 	uint64_t produced, digest, last_seq;
+	uint64_t seqs_skipped; /* seqs the journal took between ours (overflow records) */
 	uint64_t base_welcomes; /* at "arm" */
 	bool failed;
 	/* Shared with the uplink thread (on_ack), under mu. */
@@ -179,6 +180,8 @@ static int produce(struct sensor *s, json_t *rec, uint64_t *first)
 		return rc;
 	if (!*first)
 		*first = seq;
+	if (seq > s->last_seq + 1)
+		s->seqs_skipped += seq - s->last_seq - 1;
 	s->last_seq = seq;
 	s->produced++;
 	s->digest += d;
@@ -231,7 +234,11 @@ static int start_sensor(struct lg_worker *w, struct sensor *s)
 			    rc == -ENOENT ? "not enrolled and no activation file" : "activation failed");
 	if (sensor_state_load(dir, &s->st, err, sizeof(err)) < 0)
 		return fail(w, "sensor %u: %s", s->index, err);
-	if ((rc = journal_open(dir, &s->j)) < 0)
+	struct journal_opts jo;
+	journal_opts_default(&jo);
+	if (c->journal_cap_mib)
+		jo.cap_bytes = (uint64_t)c->journal_cap_mib << 20;
+	if ((rc = journal_open_opts(dir, &jo, &s->j)) < 0)
 		return fail(w, "sensor %u: cannot open the journal in %s: %s", s->index, dir, strerror(-rc));
 	if ((rc = lg_fleet_init(&s->fleet, s->index, c->devices, c->seed)) < 0)
 		return fail(w, "sensor %u: cannot build its plant: %s", s->index, strerror(-rc));
@@ -320,9 +327,10 @@ static void result(struct lg_worker *w)
 		pthread_mutex_lock(&s->mu);
 		uint64_t acked = s->acked;
 		pthread_mutex_unlock(&s->mu);
-		json_array_append_new(sensors, json_pack("{s:i, s:s, s:I, s:s, s:I}", "i", (int)s->index, "id",
+		json_array_append_new(sensors, json_pack("{s:i, s:s, s:I, s:s, s:I, s:I}", "i", (int)s->index, "id",
 							 s->st.sensor_id, "records", (json_int_t)s->produced,
-							 "digest", d, "acked", (json_int_t)acked));
+							 "digest", d, "acked", (json_int_t)acked, "seqs_skipped",
+							 (json_int_t)s->seqs_skipped));
 	}
 	pthread_mutex_lock(&w->mu);
 	json_t *hist = lg_hist_to_json(&w->hist);

@@ -7,7 +7,10 @@
  *   {"t":"p", ...}  progress every 500 ms: enrolled, started, connected, fatal, welcomes, produced, acked,
  *                   generating, done, last_ack_ns, down_ns, up_ns (CLOCK_MONOTONIC, comparable between workers)
  *   {"t":"r", ...}  the result, after quit: hist (lg_hist.h), rss_kib (VmHWM), cpu_s (user + system),
- *                   sensors [{i, id, records, digest, acked}]
+ *                   sensors [{i, id, records, digest, acked, seqs_skipped}]: seqs_skipped counts the seqs
+ *                   between this run's records that the journal gave to records of its own (the overflow
+ *                   records of its disk cap), so records + seqs_skipped = what the journal kept (its
+ *                   journal-status records) + what it lost at the cap + what it compacted away
  *   {"t":"e", "message"}  a failure; the worker exits 1.
  * Latency: a record's creation (just before it is journaled) to the ack covering it arriving at the sensor. */
 #pragma once
@@ -23,6 +26,7 @@ struct lg_cfg {
 	unsigned duration_s, flush_ms;
 	int linger_ms;
 	unsigned seed;
+	unsigned journal_cap_mib; /* each sensor's journal disk cap; 0: the journal's default */
 };
 
 /* Runs the worker; returns the process exit status. Call in a fresh child process. */

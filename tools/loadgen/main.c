@@ -34,10 +34,10 @@
 
 struct opts {
 	const char *console, *gateway, *state, *zone, *admin_user, *admin_pw_file, *ca_file;
-	unsigned sensors, devices, duration, per_worker, flush_ms, create_threads;
+	unsigned sensors, devices, duration, per_worker, flush_ms, create_threads, journal_cap_mib;
 	double rate, alerts_per_min;
 	int linger_ms;
-	bool json, storm, per_sensor;
+	bool json, storm, per_sensor, no_wait_connect;
 	unsigned connect_timeout, drain_timeout, storm_timeout, seed;
 };
 
@@ -72,7 +72,11 @@ static void usage(FILE *f)
 		"         --sensors N --devices-per-sensor M --rate R --duration S [--zone ZONE_ID]\n"
 		"         [--admin-user U --admin-password-file F] [--alerts-per-min A] [--storm] [--json]\n"
 		"         [--per-sensor] [--flush-ms MS] [--linger-ms MS] [--sensors-per-worker K]\n"
-		"         [--connect-timeout S] [--drain-timeout S] [--storm-timeout S] [--seed N] [--log-level L]\n");
+		"         [--connect-timeout S] [--drain-timeout S] [--storm-timeout S] [--seed N] [--log-level L]\n"
+		"         [--journal-cap-mib N] [--no-wait-connect]\n"
+		"  --journal-cap-mib N  each sensor's journal disk cap (default the journal's, 1024 MiB)\n"
+		"  --no-wait-connect    produce as soon as the sensors started, connected or not (a drill whose\n"
+		"                       gateway is cut off: the journals fill while air-gapped and drain after)\n");
 }
 
 static bool parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
@@ -102,7 +106,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_CONSOLE = 256, O_GATEWAY, O_STATE, O_SENSORS, O_DEVICES, O_RATE, O_DURATION, O_ZONE, O_USER, O_PWFILE,
 	       O_APM, O_JSON, O_STORM, O_CA, O_PER_SENSOR, O_FLUSH, O_LINGER, O_PER_WORKER, O_CT, O_DT, O_ST, O_SEED,
-	       O_LOG };
+	       O_LOG, O_CAP, O_NO_WAIT };
 	static const struct option lo[] = {
 		{ "console", required_argument, NULL, O_CONSOLE }, { "gateway", required_argument, NULL, O_GATEWAY },
 		{ "state", required_argument, NULL, O_STATE }, { "sensors", required_argument, NULL, O_SENSORS },
@@ -117,7 +121,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "sensors-per-worker", required_argument, NULL, O_PER_WORKER },
 		{ "connect-timeout", required_argument, NULL, O_CT }, { "drain-timeout", required_argument, NULL, O_DT },
 		{ "storm-timeout", required_argument, NULL, O_ST }, { "seed", required_argument, NULL, O_SEED },
-		{ "log-level", required_argument, NULL, O_LOG }, { "help", no_argument, NULL, 'h' },
+		{ "log-level", required_argument, NULL, O_LOG }, { "journal-cap-mib", required_argument, NULL, O_CAP },
+		{ "no-wait-connect", no_argument, NULL, O_NO_WAIT }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned linger = 0;
@@ -151,6 +156,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_ST: ok = parse_uint(optarg, 1, 86400, &o->storm_timeout); break;
 		case O_SEED: ok = parse_uint(optarg, 0, UINT32_MAX, &o->seed); break;
 		case O_LOG: ok = log_set_level_name(optarg) == 0; break;
+		case O_CAP: ok = parse_uint(optarg, 1, 1048576, &o->journal_cap_mib); break;
+		case O_NO_WAIT: o->no_wait_connect = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return 2;
 		}
@@ -408,6 +415,12 @@ static bool connected_all(const struct worker *w, unsigned nw, const struct opts
 	return agg(w, nw, "started", '+') == o->sensors && agg(w, nw, "connected", '+') == o->sensors;
 }
 
+/* --no-wait-connect: every sensor has its journal and uplink (or a sensor was refused). */
+static bool started_all(const struct worker *w, unsigned nw, const struct opts *o)
+{
+	return agg(w, nw, "fatal", '+') || agg(w, nw, "started", '+') == o->sensors;
+}
+
 static bool generated(const struct worker *w, unsigned nw, const struct opts *o)
 {
 	(void)o;
@@ -521,23 +534,28 @@ int main(int argc, char **argv)
 					   .count = o.sensors - first < o.per_worker ? o.sensors - first : o.per_worker,
 					   .total = o.sensors, .devices = o.devices, .rate = o.rate,
 					   .alerts_per_min = o.alerts_per_min, .duration_s = o.duration,
-					   .flush_ms = o.flush_ms, .linger_ms = o.linger_ms, .seed = o.seed };
+					   .flush_ms = o.flush_ms, .linger_ms = o.linger_ms, .seed = o.seed,
+					   .journal_cap_mib = o.journal_cap_mib };
 		w[k].ctl = w[k].rep = -1;
 	}
 	fprintf(stderr, "loadgen: %u sensors in %u worker processes\n", o.sensors, nw);
 	if (start_workers(&o, w, nw, cfgs) < 0)
 		goto stop;
 
-	if (!wait_until(w, nw, &o, "connecting", o.connect_timeout, connected_all) || agg(w, nw, "fatal", '+'))
+	if (!wait_until(w, nw, &o, "connecting", o.connect_timeout, o.no_wait_connect ? started_all : connected_all) ||
+	    agg(w, nw, "fatal", '+'))
 		goto stop;
 	r.t_connected = mono_ns();
-	fprintf(stderr, "loadgen: all %u sensors connected in %.1f s; producing for %u s\n", o.sensors,
-		(r.t_connected - r.t_start) / 1e9, o.duration);
+	fprintf(stderr, "loadgen: all %u sensors %s in %.1f s; producing for %u s\n", o.sensors,
+		o.no_wait_connect ? "started" : "connected", (r.t_connected - r.t_start) / 1e9, o.duration);
 	int64_t base_welcomes = agg(w, nw, "welcomes", '+');
 	send_all(w, nw, "go\n");
 	r.t_go = mono_ns();
 	if (!wait_until(w, nw, &o, "producing", o.duration + 60, generated))
 		goto stop;
+	/* Nothing is journaled after this line (a drill waits for it before it reconnects the sensors). */
+	fprintf(stderr, "loadgen: done producing: %" PRId64 " records; waiting for their acks\n",
+		agg(w, nw, "produced", '+'));
 	r.complete = wait_until(w, nw, &o, "draining", o.drain_timeout, drained);
 	r.produced = agg(w, nw, "produced", '+');
 	r.acked = agg(w, nw, "acked", '+');
