@@ -358,6 +358,13 @@ out:
 	return (int)count;
 }
 
+void journal_note_sent(struct journal *j, uint64_t seq)
+{
+	pthread_mutex_lock(&j->mu);
+	j->inflight = seq;
+	pthread_mutex_unlock(&j->mu);
+}
+
 int journal_ack(struct journal *j, uint64_t seq)
 {
 	pthread_mutex_lock(&j->mu);

@@ -117,6 +117,16 @@ bool journal_take_compacted(struct journal *j);
 int journal_read_from(struct journal *j, uint64_t from, size_t max_records, size_t max_bytes, json_t **out_array)
 	__attribute__((warn_unused_result));
 
+/* The uplink sent (or is sending) the records up to seq on its current connection; a new connection resending
+ * from an earlier seq after its welcome says so with that lower seq. The console may apply sent records before
+ * it acks them, so the disk cap never compacts or drops records up to this seq: the journal may exceed its cap by
+ * the uplink's window rather than lose count of records the console holds. */
+void journal_note_sent(struct journal *j, uint64_t seq);
+/* How far over its cap the journal may grow rather than drop records sent and not yet acked: the uplink's window
+ * (4 batches of 256 KiB) twice over. Beyond it they are dropped too (logged: the console may then hold more than
+ * the journal counts). */
+#define JOURNAL_INFLIGHT_SLACK (2u << 20)
+
 /* Records that every record up to seq is committed by the console; persists it and deletes the segments that
  * are now wholly acked. An ack at or below the current one is a no-op; an ack beyond the last appended seq also
  * raises next_seq above it (the console knows seqs this journal lost, so new records must not reuse them). */

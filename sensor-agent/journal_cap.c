@@ -48,7 +48,7 @@ static int compact_segment(struct journal *j, size_t i, uint64_t *removed, uint6
 			rc = -EIO;
 			goto out;
 		}
-		if (rec->seq > j->acked && jn_kind_is_inventory(kind)) {
+		if (rec->seq > jn_guard(j) && jn_kind_is_inventory(kind)) {
 			nremoved++;
 			ndigest += digest;
 			continue;
@@ -122,7 +122,7 @@ static int compact(struct journal *j)
 	int rc = 0;
 	for (size_t i = 0; i < j->nseg && rc == 0;) {
 		size_t before = j->nseg;
-		if (j->segs[i].inv_bytes > 0 && seg_last(&j->segs[i]) > j->acked)
+		if (j->segs[i].inv_bytes > 0 && seg_last(&j->segs[i]) > jn_guard(j))
 			rc = compact_segment(j, i, &removed, &removed_digest);
 		if (j->nseg == before)
 			i++;
@@ -149,8 +149,23 @@ static int drop(struct journal *j, uint64_t need)
 	char *payload = NULL;
 	size_t k = 0;
 	int rc = 0;
+	bool inflight = false, warned = false;
 	while (k < j->nseg && bytes + need + JOURNAL_RESERVE > j->o.cap_bytes) {
 		const struct jseg *s = &j->segs[k];
+		/* A segment holding records the console may be applying right now stays (journal_note_sent), as long
+		 * as the journal is no more than JOURNAL_INFLIGHT_SLACK over its cap. */
+		bool sent = false;
+		for (size_t r = 0; r < s->n && !sent; r++)
+			sent = s->recs[r].seq > j->acked && s->recs[r].seq <= j->inflight;
+		if (sent && bytes + need + JOURNAL_RESERVE <= j->o.cap_bytes + JOURNAL_INFLIGHT_SLACK) {
+			inflight = true;
+			break;
+		}
+		if (sent && !warned) {
+			log_warn("journal: dropping records sent but not acked yet (the console may hold some of them; "
+				 "its count may then exceed the journal's)");
+			warned = true;
+		}
 		if (seg_last(s) > j->acked) {
 			for (size_t r = 0; r < s->n; r++) {
 				enum journal_kind kind = JOURNAL_KIND_OTHER;
@@ -177,7 +192,7 @@ static int drop(struct journal *j, uint64_t need)
 		k++;
 	}
 	free(payload);
-	if (bytes + need + JOURNAL_RESERVE > j->o.cap_bytes)
+	if (!inflight && bytes + need + JOURNAL_RESERVE > j->o.cap_bytes)
 		return -EMSGSIZE;
 	bool was_pending = j->overflow_pending;
 	uint64_t old_from = j->ov_from, old_to = j->ov_to, old_seq = j->ov_seq, old_lost[JOURNAL_KINDS];
@@ -290,7 +305,7 @@ int jn_make_room(struct journal *j, uint64_t need)
 		 * it freed), so its cost stays a bounded multiple of what is appended. */
 		uint64_t inv = 0;
 		for (size_t i = 0; i < j->nseg; i++)
-			if (seg_last(&j->segs[i]) > j->acked)
+			if (seg_last(&j->segs[i]) > jn_guard(j))
 				inv += j->segs[i].inv_bytes;
 		if (inv >= cap / 16 && j->since_compaction >= cap / 16 && (rc = compact(j)) < 0)
 			return rc;

@@ -47,6 +47,8 @@ struct journal {
 
 	uint64_t next_seq; /* >= 1 */
 	uint64_t acked;
+	/* The last seq the uplink sent on its current connection (journal_note_sent). */
+	uint64_t inflight;
 	uint64_t bytes;          /* sum of segs[].size */
 	uint64_t stored_records; /* sum of segs[].n */
 	uint64_t stored_digest;  /* sum of segs[].digest */
@@ -117,3 +119,6 @@ int jn_append_overflow(struct journal *j);
 /* journal.c: appends one record under the lock; reserve: may use the room kept for the overflow record. */
 int jn_append_locked(struct journal *j, json_t *record, bool reserve, uint64_t *seq_out);
 int jn_sync_locked(struct journal *j);
+
+/* Records up to this seq are acked or possibly applied by the console: never compacted. */
+static inline uint64_t jn_guard(const struct journal *j) { return j->acked > j->inflight ? j->acked : j->inflight; }

@@ -442,6 +442,43 @@ static void test_kill9(void **state)
 	journal_close(j);
 }
 
+/* Records the uplink sent and the console has not acked yet may already be applied: the cap neither compacts nor
+ * drops them (the journal goes over its cap instead), and a resend from an earlier seq releases the rest. */
+static void test_cap_spares_sent_records(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t cap = 64 << 10;
+	struct journal *j = open_opts(f->dir, 4096, cap);
+	uint64_t seq = 0, sent;
+	struct journal_status st;
+
+	for (int i = 0; i < 300; i++)
+		seq = append_kind(j, i % 2 ? "device" : "alert", i);
+	sent = seq;
+	journal_note_sent(j, sent);
+	for (int i = 0; i < 3000; i++)
+		seq = append_kind(j, i % 2 ? "device" : "alert", i);
+	json_t *arr;
+	int n = journal_read_from(j, 1, SIZE_MAX, SIZE_MAX, &arr);
+	assert_true(n > 0);
+	/* Every sent record is still there, inventory included, in order from seq 1. */
+	for (uint64_t k = 0; k < sent; k++)
+		assert_int_equal(json_integer_value(json_object_get(json_array_get(arr, k), "seq")), k + 1);
+	json_decref(arr);
+	journal_get_status(j, &st);
+	assert_int_equal(st.lost[JOURNAL_KIND_ALERT], 0); /* held over the cap instead */
+	assert_true(st.bytes > cap && st.bytes <= cap + JOURNAL_INFLIGHT_SLACK);
+	/* A new connection resends from 1 having sent nothing yet: the cap may take the old records now. */
+	journal_note_sent(j, 0);
+	for (int i = 0; i < 3000; i++)
+		seq = append_kind(j, "alert", i);
+	journal_get_status(j, &st);
+	assert_true(st.first_seq > sent);
+	assert_true(st.bytes <= cap);
+	assert_true(st.lost[JOURNAL_KIND_ALERT] > 0);
+	journal_close(j);
+}
+
 static size_t kind_count(json_t *arr, const char *kind, uint64_t below)
 {
 	size_t i, n = 0;
@@ -707,6 +744,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rollover_and_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cap_compaction_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cap_spares_sent_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overflow_pending_on_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_old_layout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_file, setup, teardown),
