@@ -22,10 +22,14 @@
 static const struct {
 	const char *name, *sql;
 } stmts[] = {
-	{ "otw_lock", "select applied_seq, zone_id from sensors where id = $1::uuid for update" },
+	/* A group's sensors, locked in id order (two writers never wait on each other in a cycle). */
+	{ "otw_lock",
+	  "select id::text, applied_seq, zone_id from sensors where id = any ($1::uuid[]) order by id for update" },
+	/* The group's advance: per sensor its applied seq and the count and digest sum of what was applied. */
 	{ "otw_advance",
-	  "update sensors set applied_seq = $2, last_seen = now(), records_applied = records_applied + $3::bigint,"
-	  " records_digest = (records_digest + $4::numeric) % 18446744073709551616 where id = $1::uuid" },
+	  "update sensors s set applied_seq = u.a, last_seen = now(), records_applied = s.records_applied + u.n,"
+	  " records_digest = (s.records_digest + u.d) % 18446744073709551616"
+	  " from unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::numeric[]) u(id, a, n, d) where s.id = u.id" },
 	/* The serial must be the sensor's current certificate or its renewed (next) one, and not revoked. */
 	{ "otw_hello",
 	  "select applied_seq, revoked_at is null,"
@@ -36,7 +40,9 @@ static const struct {
 	  " from sensors where id = $1::uuid" },
 	{ "otw_cert_promote", "select otw_cert_promote($1::uuid)" },
 	/* One live-events summary per batch (sql/010_events.sql), sent at commit. */
-	{ "otw_events", "select otw_events_ingest($1::uuid, $2::bigint, $3::int, $4::int, $5::int)" },
+	{ "otw_events",
+	  "select otw_events_ingest(u.s, u.z, u.d, u.c, u.a) from unnest($1::uuid[], $2::bigint[], $3::int[], $4::int[],"
+	  " $5::int[]) u(s, z, d, c, a) where u.d + u.c + u.a > 0" },
 	{ "otw_connected",
 	  "update sensors set connected = true, last_seen = now(), software_version = $2, mode = $3, updated_at = now()"
 	  " where id = $1::uuid" },
@@ -336,36 +342,36 @@ static int pipe_send(struct pipe *p, struct stmt_params *sp, const char *name, b
 	return pipe_sent(p, 1, last);
 }
 
-static int pipe_sets(struct pipe *p, struct ingest_sets *sets, const char *scope, const char *zone,
-		     const char *sensor_id)
+static int pipe_sets(struct pipe *p, struct ingest_sets *sets)
 {
-	int n = 0, rc = ingest_sets_send(p->c, sets, scope, zone, sensor_id, &n);
+	int n = 0, rc = ingest_sets_send(p->c, sets, &n);
 	return rc ? rc : pipe_sent(p, n, false);
 }
 
-/* Sends the records with seq > applied (and the advance of applied_seq with the count and digest sum of what was
- * applied) in pipelined chunks. Device and connection records are gathered and written set-based
- * (ingest_sets.h); the other kinds go one statement each, in order. */
-static int apply_records(PGconn *c, const char *sensor_id, const struct wire_msg *m, uint64_t applied,
-			 const char *zone, uint64_t ack)
+/* What one group transaction applied for one sensor: its row's state, then the counts of the advance. */
+struct sensor_acc {
+	const char *id;
+	bool found;
+	char zone[24];  /* "" when unassigned */
+	char scope[48]; /* "z:<zone>" or "s:<sensor>" */
+	struct ingest_owner owner;
+	uint64_t applied;
+	uint64_t napplied, digest, ndev, nconn, nalert;
+};
+
+static bool is_inventory(enum wire_rec_kind k)
 {
-	char scope[48], ackbuf[24], nbuf[24], digbuf[24];
-	uint64_t napplied = 0, digest = 0, ndev = 0, nconn = 0, nalert = 0;
-	struct stmt_params sp = { 0 };
-	struct pipe p = { c, 0 };
-	struct ingest_sets *sets = ingest_sets_new();
+	return k == WIRE_REC_DEVICE || k == WIRE_REC_CONNECTION || k == WIRE_REC_DEVICE_REMOVE;
+}
+
+/* First pass over one batch's records above `applied`: counts them into acc and gathers the device and
+ * connection records into the group's sets; a device_remove goes out in its place, after what the sets hold. The other kinds wait for send_others, after the group's sets, so that alerts
+ * find the devices of their own group. */
+static int gather(struct pipe *p, struct ingest_sets *sets, struct stmt_params *sp, struct sensor_acc *acc,
+		  const struct wire_msg *m, uint64_t applied)
+{
 	int rc = 0;
 
-	if (!sets)
-		return -ENOMEM;
-	if (zone)
-		snprintf(scope, sizeof(scope), "z:%s", zone);
-	else
-		snprintf(scope, sizeof(scope), "s:%s", sensor_id);
-	if (PQenterPipelineMode(c) != 1) {
-		ingest_sets_free(sets);
-		return -EIO;
-	}
 	for (size_t i = 0; i < m->u.batch.nrecords && !rc; i++) {
 		const struct wire_record *r = &m->u.batch.records[i];
 		json_t *rec = wire_dpi_record(m, i);
@@ -373,48 +379,178 @@ static int apply_records(PGconn *c, const char *sensor_id, const struct wire_msg
 
 		if (r->seq <= applied)
 			continue;
-		if (!wire_record_digest(rec, &d)) {
-			rc = -ENOMEM;
-			break;
+		if (!wire_record_digest(rec, &d))
+			return -ENOMEM;
+		acc->napplied++;
+		acc->digest += d;
+		acc->ndev += r->kind == WIRE_REC_DEVICE || r->kind == WIRE_REC_DEVICE_REMOVE;
+		acc->nconn += r->kind == WIRE_REC_CONNECTION;
+		acc->nalert += r->kind == WIRE_REC_ALERT;
+		if (r->kind == WIRE_REC_DEVICE)
+			rc = ingest_sets_add_device(sets, &acc->owner, &r->u.dev, rec);
+		else if (r->kind == WIRE_REC_CONNECTION)
+			rc = ingest_sets_add_connection(sets, &acc->owner, &r->u.conn, rec);
+		else if (r->kind == WIRE_REC_DEVICE_REMOVE) {
+			/* What was gathered so far (this device, or another sensor's view of it) is written before
+			 * the device is withdrawn, as applying the records in order would (removals are rare). */
+			if (!ingest_sets_empty(sets))
+				rc = pipe_sets(p, sets);
+			if (!rc)
+				rc = pipe_send(p, sp, record_params(sp, r, rec, acc->scope, acc->owner.zone, acc->id),
+					       false);
 		}
-		napplied++;
-		digest += d;
-		ndev += r->kind == WIRE_REC_DEVICE || r->kind == WIRE_REC_DEVICE_REMOVE;
-		nconn += r->kind == WIRE_REC_CONNECTION;
-		nalert += r->kind == WIRE_REC_ALERT;
-		switch (r->kind) {
-		case WIRE_REC_DEVICE: rc = ingest_sets_add_device(sets, &r->u.dev, rec); continue;
-		case WIRE_REC_CONNECTION: rc = ingest_sets_add_connection(sets, &r->u.conn, rec); continue;
-		case WIRE_REC_DEVICE_REMOVE:
-			/* The device gathered so far must be written before it is withdrawn. */
-			if (ingest_sets_has_device(sets, r->u.dev_remove.key) &&
-			    (rc = pipe_sets(&p, sets, scope, zone, sensor_id)))
-				break;
-			/* fall through */
-		default: rc = pipe_send(&p, &sp, record_params(&sp, r, rec, scope, zone, sensor_id), false); break;
+	}
+	return rc;
+}
+
+/* Second pass: the batch's events, violations, alerts and health records, one statement each, in order. */
+static int send_others(struct pipe *p, struct stmt_params *sp, const struct sensor_acc *acc, const struct wire_msg *m,
+		       uint64_t applied)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < m->u.batch.nrecords && !rc; i++) {
+		const struct wire_record *r = &m->u.batch.records[i];
+		if (r->seq <= applied || is_inventory(r->kind))
+			continue;
+		rc = pipe_send(p, sp, record_params(sp, r, wire_dpi_record(m, i), acc->scope, acc->owner.zone, acc->id),
+			       false);
+	}
+	return rc;
+}
+
+/* A PostgreSQL array literal of the accumulators' field (fmt "%s" of id, or a number) into sp. */
+static void acc_array(struct stmt_params *sp, const struct sensor_acc *acc, size_t n, int which)
+{
+	char num[24];
+
+	sp_begin(sp, false);
+	sb_putn(&sp->text, "{", 1);
+	for (size_t i = 0; i < n; i++) {
+		const char *v = num;
+		switch (which) {
+		case 0: v = acc[i].id; break;
+		case 1: snprintf(num, sizeof(num), "%" PRIu64, acc[i].applied); break;
+		case 2: snprintf(num, sizeof(num), "%" PRIu64, acc[i].napplied); break;
+		case 3: snprintf(num, sizeof(num), "%" PRIu64, acc[i].digest); break;
+		case 4: v = acc[i].zone[0] ? acc[i].zone : NULL; break;
+		case 5: snprintf(num, sizeof(num), "%" PRIu64, acc[i].ndev); break;
+		case 6: snprintf(num, sizeof(num), "%" PRIu64, acc[i].nconn); break;
+		case 7: snprintf(num, sizeof(num), "%" PRIu64, acc[i].nalert); break;
 		}
+		if (i)
+			sb_putn(&sp->text, ",", 1);
+		if (v)
+			sb_array_elem(&sp->text, v);
+		else
+			sb_putn(&sp->text, "NULL", 4);
+	}
+	sb_putn(&sp->text, "}", 1);
+	sp_end(sp);
+}
+
+static int cmp_acc(const void *a, const void *b)
+{
+	return strcasecmp(((const struct sensor_acc *)a)->id, ((const struct sensor_acc *)b)->id);
+}
+
+static struct sensor_acc *acc_find(struct sensor_acc *acc, size_t n, const char *id)
+{
+	struct sensor_acc key = { .id = id };
+	return bsearch(&key, acc, n, sizeof(*acc), cmp_acc);
+}
+
+/* Locks the group's sensors' rows (in id order, so two writers never wait on each other in a cycle) and reads
+ * their applied seq and zone. -EPERM with *failed set when one is unknown. */
+static int lock_sensors(PGconn *c, struct sensor_acc *acc, size_t nacc, size_t n, const char *const *ids,
+			size_t *failed)
+{
+	struct stmt_params sp = { 0 };
+	const char *vals[1];
+	PGresult *res;
+	int rc = 0;
+
+	acc_array(&sp, acc, nacc, 0);
+	if (sp.text.oom) {
+		free(sp.text.p);
+		return -ENOMEM;
+	}
+	vals[0] = sp.text.p;
+	res = exec_prepared(c, "otw_lock", 1, vals, &rc);
+	free(sp.text.p);
+	if (!res)
+		return rc;
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct sensor_acc *a = acc_find(acc, nacc, PQgetvalue(res, r, 0));
+		if (!a)
+			continue;
+		a->found = true;
+		a->applied = strtoull(PQgetvalue(res, r, 1), NULL, 10);
+		if (!PQgetisnull(res, r, 2))
+			snprintf(a->zone, sizeof(a->zone), "%s", PQgetvalue(res, r, 2));
+		if (a->zone[0])
+			snprintf(a->scope, sizeof(a->scope), "z:%s", a->zone);
+		else
+			snprintf(a->scope, sizeof(a->scope), "s:%s", a->id);
+		a->owner = (struct ingest_owner){ a->scope, a->zone[0] ? a->zone : NULL, a->id };
+	}
+	PQclear(res);
+	for (size_t i = 0; i < n; i++) {
+		if (!acc_find(acc, nacc, ids[i])->found) {
+			*failed = i;
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
+/* The group after its locks: every batch's records, then one advance of all its sensors (applied seq, count and
+ * digest) and one live-events summary per sensor, all in one pipeline. */
+static int apply_group(PGconn *c, struct sensor_acc *acc, size_t nacc, size_t n, const char *const *ids,
+		       const struct wire_msg *const *batches, uint64_t *acks)
+{
+	struct stmt_params sp = { 0 };
+	struct pipe p = { c, 0 };
+	struct ingest_sets *sets = ingest_sets_new();
+	uint64_t *from = calloc(n ? n : 1, sizeof(*from)); /* each batch's sensor's applied seq before it */
+	int rc = 0;
+
+	if (!sets || !from) {
+		ingest_sets_free(sets);
+		free(from);
+		return -ENOMEM;
+	}
+	if (PQenterPipelineMode(c) != 1) {
+		ingest_sets_free(sets);
+		free(from);
+		return -EIO;
+	}
+	/* Inventory first (one statement per kind for the whole group), then the other records in batch order. */
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct sensor_acc *a = acc_find(acc, nacc, ids[i]);
+		uint64_t to = batches[i]->u.batch.seq_to;
+		from[i] = a->applied;
+		if (a->applied < to && !(rc = gather(&p, sets, &sp, a, batches[i], a->applied)))
+			a->applied = to;
+		acks[i] = a->applied;
 	}
 	if (!rc)
-		rc = pipe_sets(&p, sets, scope, zone, sensor_id);
-	if (!rc && (ndev || nconn || nalert)) {
+		rc = pipe_sets(&p, sets);
+	for (size_t i = 0; i < n && !rc; i++)
+		if (from[i] < batches[i]->u.batch.seq_to)
+			rc = send_others(&p, &sp, acc_find(acc, nacc, ids[i]), batches[i], from[i]);
+	if (!rc) {
 		sp_reset(&sp);
-		sp_str(&sp, sensor_id);
-		sp_str(&sp, zone);
-		sp_i64(&sp, (int64_t)ndev);
-		sp_i64(&sp, (int64_t)nconn);
-		sp_i64(&sp, (int64_t)nalert);
-		rc = pipe_send(&p, &sp, "otw_events", false);
+		for (int w = 0; w < 4; w++)
+			acc_array(&sp, acc, nacc, w);
+		rc = pipe_send(&p, &sp, "otw_advance", false);
 	}
 	if (!rc) {
-		snprintf(ackbuf, sizeof(ackbuf), "%" PRIu64, ack);
-		snprintf(nbuf, sizeof(nbuf), "%" PRIu64, napplied);
-		snprintf(digbuf, sizeof(digbuf), "%" PRIu64, digest);
 		sp_reset(&sp);
-		sp_str(&sp, sensor_id);
-		sp_str(&sp, ackbuf);
-		sp_str(&sp, nbuf);
-		sp_str(&sp, digbuf);
-		rc = pipe_send(&p, &sp, "otw_advance", true);
+		acc_array(&sp, acc, nacc, 0);
+		for (int w = 4; w < 8; w++)
+			acc_array(&sp, acc, nacc, w);
+		rc = pipe_send(&p, &sp, "otw_events", true);
 	}
 	/* Only a failure leaves statements unsynced; their results must be read before leaving the pipeline. */
 	if (p.nsent && PQpipelineSync(c) == 1)
@@ -422,68 +558,41 @@ static int apply_records(PGconn *c, const char *sensor_id, const struct wire_msg
 	if (PQexitPipelineMode(c) != 1 && !rc)
 		rc = -EIO;
 	free(sp.text.p);
+	free(from);
 	ingest_sets_free(sets);
 	return rc;
-}
-
-/* One batch inside the caller's transaction: locks the sensor's row, applies the records above its applied seq
- * and advances it. *ack_seq gets the seq to acknowledge once the transaction commits. */
-static int apply_in_txn(PGconn *c, const char *sensor_id, const struct wire_msg *m, uint64_t *ack_seq)
-{
-	char zone[24] = "";
-	uint64_t applied, ack;
-	PGresult *res;
-	int rc = 0;
-
-	res = exec_prepared(c, "otw_lock", 1, &sensor_id, &rc);
-	if (!res)
-		return rc;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return -EPERM;
-	}
-	applied = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-	if (!PQgetisnull(res, 0, 1))
-		snprintf(zone, sizeof(zone), "%s", PQgetvalue(res, 0, 1));
-	PQclear(res);
-	ack = applied > m->u.batch.seq_to ? applied : m->u.batch.seq_to;
-	if (applied < m->u.batch.seq_to && (rc = apply_records(c, sensor_id, m, applied, zone[0] ? zone : NULL, ack)))
-		return rc;
-	*ack_seq = ack;
-	return 0;
-}
-
-int ingest_apply_batch(PGconn *c, const char *sensor_id, const struct wire_msg *m, uint64_t *ack_seq)
-{
-	uint64_t ack = 0;
-	int rc;
-
-	if ((rc = exec_simple(c, "begin")))
-		return rc;
-	if ((rc = apply_in_txn(c, sensor_id, m, &ack)) || (rc = exec_simple(c, "commit"))) {
-		rollback(c);
-		return rc;
-	}
-	*ack_seq = ack;
-	return 0;
 }
 
 int ingest_apply_group(PGconn *c, size_t n, const char *const *sensor_ids, const struct wire_msg *const *batches,
 		       uint64_t *ack_seqs, size_t *failed)
 {
+	struct sensor_acc *acc = calloc(n ? n : 1, sizeof(*acc));
+	size_t nacc = 0;
 	int rc;
 
 	*failed = n;
+	if (!acc)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		acc[nacc++].id = sensor_ids[i];
+	qsort(acc, nacc, sizeof(*acc), cmp_acc);
+	size_t k = 0; /* distinct ids */
+	for (size_t i = 0; i < nacc; i++)
+		if (k == 0 || cmp_acc(&acc[i], &acc[k - 1]) != 0)
+			acc[k++] = acc[i];
+	nacc = k;
 	if ((rc = exec_simple(c, "begin")))
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		if ((rc = apply_in_txn(c, sensor_ids[i], batches[i], &ack_seqs[i]))) {
-			*failed = i;
-			rollback(c);
-			return rc;
-		}
-	}
-	if ((rc = exec_simple(c, "commit")))
+		goto out;
+	if ((rc = lock_sensors(c, acc, nacc, n, sensor_ids, failed)) ||
+	    (rc = apply_group(c, acc, nacc, n, sensor_ids, batches, ack_seqs)) || (rc = exec_simple(c, "commit")))
 		rollback(c);
+out:
+	free(acc);
 	return rc;
+}
+
+int ingest_apply_batch(PGconn *c, const char *sensor_id, const struct wire_msg *m, uint64_t *ack_seq)
+{
+	size_t failed;
+	return ingest_apply_group(c, 1, &sensor_id, &m, ack_seq, &failed);
 }

@@ -11,68 +11,81 @@
 #include "server/ingest_params.h"
 #include "server/wire_dpi.h"
 
-/* $1 scope, $2 zone, $3 sensor; per device: $4 key, $5 type, $6 vendor, $7 hostname, $8 first_seen, $9 last_seen,
- * $10 report; the address and protocol sets as (device index, value) pairs: $11/$12 MACs, $13/$14 IPs, $15/$16
- * VLANs, $17/$18/$19 protocol name and role. A device record is this sensor's whole view of the device: its rows
- * are replaced (what is not in the new set is deleted, the new set inserted; disjoint rows, one snapshot). */
+/* Per row (one sensor's view of one device): $1 scope, $2 zone, $3 sensor, $4 key, $5 type, $6 vendor,
+ * $7 hostname, $8 first_seen, $9 last_seen, $10 report; the address and protocol sets as (row index, value) pairs:
+ * $11/$12 MACs, $13/$14 IPs, $15/$16 VLANs, $17/$18/$19 protocol name and role. Rows of several sensors naming
+ * one device of a merge scope make one upsert of it (type, vendor, hostname: the last non-null in row order;
+ * times: least and greatest). Each row is its sensor's whole view: that sensor's address and protocol rows are
+ * replaced (what is not in the new set deleted, the new set inserted; disjoint rows, one snapshot). */
 static const char DEVICES_SQL[] =
-	"with v as (select * from unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],"
-	"  $9::timestamptz[], $10::jsonb[]) with ordinality v(key, type, vendor, hostname, fs, ls, report, i)),"
+	"with v as (select * from unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[],"
+	"  $7::text[], $8::timestamptz[], $9::timestamptz[], $10::jsonb[]) with ordinality"
+	"  v(scope, zone, sensor, key, type, vendor, hostname, fs, ls, report, i)),"
+	"u as (select scope, key, min(zone) as zone,"
+	"  (array_agg(type order by i desc) filter (where type is not null))[1] as type,"
+	"  (array_agg(vendor order by i desc) filter (where vendor is not null))[1] as vendor,"
+	"  (array_agg(hostname order by i desc) filter (where hostname is not null))[1] as hostname,"
+	"  min(fs) as fs, max(ls) as ls from v group by scope, key),"
 	"d as (insert into devices as o (merge_scope, zone_id, key, type, vendor, hostname, first_seen, last_seen)"
-	" select $1, $2::bigint, key, type, vendor, hostname, fs, ls from v order by key"
+	" select scope, zone, key, type, vendor, hostname, fs, ls from u order by scope, key"
 	" on conflict (merge_scope, key) do update set type = coalesce(excluded.type, o.type),"
 	"  vendor = coalesce(excluded.vendor, o.vendor), hostname = coalesce(excluded.hostname, o.hostname),"
 	"  first_seen = least(o.first_seen, excluded.first_seen),"
 	"  last_seen = greatest(o.last_seen, excluded.last_seen), updated_at = now()"
-	" returning id, key),"
-	"dv as (select d.id, v.i, v.fs, v.ls, v.report from d join v using (key)),"
+	" returning id, merge_scope, key),"
+	"dv as (select d.id, v.i, v.sensor, v.fs, v.ls, v.report from d join v on v.scope = d.merge_scope and v.key = d.key),"
 	"s as (insert into device_sightings as o (device_id, sensor_id, first_seen, last_seen, report)"
-	" select id, $3::uuid, fs, ls, report from dv order by id"
+	" select id, sensor, fs, ls, report from dv order by id, sensor"
 	" on conflict (device_id, sensor_id) do update set first_seen = least(o.first_seen, excluded.first_seen),"
 	"  last_seen = greatest(o.last_seen, excluded.last_seen), report = excluded.report),"
-	"m as (select distinct dv.id, u.x from unnest($11::bigint[], $12::macaddr[]) u(i, x) join dv using (i)),"
-	"md as (delete from device_macs t using dv where t.device_id = dv.id and t.sensor_id = $3::uuid"
-	" and not exists (select 1 from m where m.id = t.device_id and m.x = t.mac)),"
-	"mi as (insert into device_macs (device_id, sensor_id, mac) select id, $3::uuid, x from m order by 1, 3"
+	"m as (select distinct dv.id, dv.sensor, u.x from unnest($11::bigint[], $12::macaddr[]) u(i, x) join dv using (i)),"
+	"md as (delete from device_macs t using dv where t.device_id = dv.id and t.sensor_id = dv.sensor"
+	" and not exists (select 1 from m where m.id = t.device_id and m.sensor = t.sensor_id and m.x = t.mac)),"
+	"mi as (insert into device_macs (device_id, sensor_id, mac) select id, sensor, x from m order by 1, 2, 3"
 	" on conflict do nothing),"
-	"a as (select distinct dv.id, u.x from unnest($13::bigint[], $14::inet[]) u(i, x) join dv using (i)),"
-	"ad as (delete from device_ips t using dv where t.device_id = dv.id and t.sensor_id = $3::uuid"
-	" and not exists (select 1 from a where a.id = t.device_id and a.x = t.ip)),"
-	"ai as (insert into device_ips (device_id, sensor_id, ip) select id, $3::uuid, x from a order by 1, 3"
+	"a as (select distinct dv.id, dv.sensor, u.x from unnest($13::bigint[], $14::inet[]) u(i, x) join dv using (i)),"
+	"ad as (delete from device_ips t using dv where t.device_id = dv.id and t.sensor_id = dv.sensor"
+	" and not exists (select 1 from a where a.id = t.device_id and a.sensor = t.sensor_id and a.x = t.ip)),"
+	"ai as (insert into device_ips (device_id, sensor_id, ip) select id, sensor, x from a order by 1, 2, 3"
 	" on conflict do nothing),"
-	"w as (select distinct dv.id, u.x from unnest($15::bigint[], $16::integer[]) u(i, x) join dv using (i)),"
-	"wd as (delete from device_vlans t using dv where t.device_id = dv.id and t.sensor_id = $3::uuid"
-	" and not exists (select 1 from w where w.id = t.device_id and w.x = t.vlan)),"
-	"wi as (insert into device_vlans (device_id, sensor_id, vlan) select id, $3::uuid, x from w order by 1, 3"
+	"w as (select distinct dv.id, dv.sensor, u.x from unnest($15::bigint[], $16::integer[]) u(i, x) join dv using (i)),"
+	"wd as (delete from device_vlans t using dv where t.device_id = dv.id and t.sensor_id = dv.sensor"
+	" and not exists (select 1 from w where w.id = t.device_id and w.sensor = t.sensor_id and w.x = t.vlan)),"
+	"wi as (insert into device_vlans (device_id, sensor_id, vlan) select id, sensor, x from w order by 1, 2, 3"
 	" on conflict do nothing),"
-	"p as (select distinct dv.id, u.n, u.r from unnest($17::bigint[], $18::text[], $19::text[]) u(i, n, r)"
+	"p as (select distinct dv.id, dv.sensor, u.n, u.r from unnest($17::bigint[], $18::text[], $19::text[]) u(i, n, r)"
 	" join dv using (i)),"
-	"pd as (delete from device_protocols t using dv where t.device_id = dv.id and t.sensor_id = $3::uuid"
-	" and not exists (select 1 from p where p.id = t.device_id and p.n = t.name and p.r = t.role))"
-	"insert into device_protocols (device_id, sensor_id, name, role) select id, $3::uuid, n, r from p"
-	" order by 1, 3, 4 on conflict do nothing";
+	"pd as (delete from device_protocols t using dv where t.device_id = dv.id and t.sensor_id = dv.sensor"
+	" and not exists (select 1 from p where p.id = t.device_id and p.sensor = t.sensor_id and p.n = t.name"
+	"  and p.r = t.role))"
+	"insert into device_protocols (device_id, sensor_id, name, role) select id, sensor, n, r from p"
+	" order by 1, 2, 3, 4 on conflict do nothing";
 
-/* $1 scope, $2 zone, $3 sensor; per connection: $4 transport, $5 src, $6 dst, $7 port, $8 first_seen,
- * $9 last_seen, $10 packets, $11 bytes; $12/$13 (index, protocol); $14..$17 (index, proto, code, name) of its
- * function codes. Counters are increments (exactly-once application makes their sum the sensor's total); the
- * protocols and function codes are sets, added to the stored ones. */
+/* Per row (one sensor's records of one connection, merged): $1 scope, $2 zone, $3 sensor, $4 transport, $5 src,
+ * $6 dst, $7 port, $8 first_seen, $9 last_seen, $10 packets, $11 bytes; $12/$13 (row index, protocol);
+ * $14..$17 (row index, proto, code, name) of its function codes. Rows of several sensors naming one connection of
+ * a merge scope make one upsert of it. Counters are increments added to each sensor's own totals (exactly-once
+ * application makes their sum the sensor's total); protocols and function codes are sets, added to the stored
+ * ones. */
 static const char CONNECTIONS_SQL[] =
-	"with v as (select * from unnest($4::text[], $5::text[], $6::text[], $7::integer[], $8::timestamptz[],"
-	"  $9::timestamptz[], $10::bigint[], $11::bigint[]) with ordinality"
-	"  v(transport, src, dst, port, fs, ls, packets, bytes, i)),"
-	"pr as (select i, array_agg(distinct n order by n) as protos from unnest($12::bigint[], $13::text[]) u(i, n)"
-	" group by i),"
+	"with v as (select * from unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[],"
+	"  $7::integer[], $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::bigint[]) with ordinality"
+	"  v(scope, zone, sensor, transport, src, dst, port, fs, ls, packets, bytes, i)),"
+	"pr as (select i, n from unnest($12::bigint[], $13::text[]) u(i, n)),"
+	"u as (select v.scope, min(v.zone) as zone, v.transport, v.src, v.dst, v.port, min(v.fs) as fs, max(v.ls) as ls,"
+	"  coalesce(array_agg(distinct pr.n order by pr.n) filter (where pr.n is not null), '{}') as protos"
+	"  from v left join pr using (i) group by v.scope, v.transport, v.src, v.dst, v.port),"
 	"c as (insert into connections as o (merge_scope, zone_id, transport, src_addr, dst_addr, port, protocols,"
 	"  first_seen, last_seen)"
-	" select $1, $2::bigint, v.transport, v.src, v.dst, v.port, coalesce(pr.protos, '{}'), v.fs, v.ls"
-	" from v left join pr using (i) order by v.transport, v.src, v.dst, v.port"
+	" select scope, zone, transport, src, dst, port, protos, fs, ls from u order by scope, transport, src, dst, port"
 	" on conflict (merge_scope, transport, src_addr, dst_addr, port) do update set"
 	"  protocols = array(select distinct unnest(o.protocols || excluded.protocols) order by 1),"
 	"  first_seen = least(o.first_seen, excluded.first_seen), last_seen = greatest(o.last_seen, excluded.last_seen),"
 	"  updated_at = now()"
-	" returning id, transport, src_addr, dst_addr, port),"
-	"cv as (select c.id, v.i, v.fs, v.ls, v.packets, v.bytes from c join v on c.transport = v.transport"
-	" and c.src_addr = v.src and c.dst_addr = v.dst and c.port is not distinct from v.port),"
+	" returning id, merge_scope, transport, src_addr, dst_addr, port),"
+	"cv as (select c.id, v.i, v.sensor, v.fs, v.ls, v.packets, v.bytes from c join v on c.merge_scope = v.scope"
+	" and c.transport = v.transport and c.src_addr = v.src and c.dst_addr = v.dst"
+	" and c.port is not distinct from v.port),"
 	"f as (insert into connection_functions as o (connection_id, proto, code, name)"
 	" select distinct on (cv.id, u.p, u.k) cv.id, u.p, u.k, u.n"
 	" from unnest($14::bigint[], $15::text[], $16::bigint[], $17::text[]) u(i, p, k, n) join cv using (i)"
@@ -80,12 +93,13 @@ static const char CONNECTIONS_SQL[] =
 	" on conflict (connection_id, proto, code) do update set name = coalesce(excluded.name, o.name)"
 	" where excluded.name is distinct from o.name and excluded.name is not null)"
 	"insert into connection_sightings as o (connection_id, sensor_id, packets, bytes, first_seen, last_seen)"
-	" select id, $3::uuid, packets, bytes, fs, ls from cv order by id"
+	" select id, sensor, packets, bytes, fs, ls from cv order by id, sensor"
 	" on conflict (connection_id, sensor_id) do update set packets = o.packets + excluded.packets,"
 	"  bytes = o.bytes + excluded.bytes, first_seen = least(o.first_seen, excluded.first_seen),"
 	"  last_seen = greatest(o.last_seen, excluded.last_seen)";
 
 struct dev_entry {
+	const struct ingest_owner *owner;
 	char key[72]; /* canonical */
 	const struct wire_device *last;
 	json_t *last_rec;
@@ -94,6 +108,7 @@ struct dev_entry {
 };
 
 struct conn_entry {
+	const struct ingest_owner *owner;
 	enum wire_transport transport;
 	char src[64], dst[64];
 	int port;
@@ -178,19 +193,26 @@ static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-static uint64_t dev_hash(const char *key) { return hash_bytes(0xcbf29ce484222325ull, key, strlen(key)); }
-
-static uint64_t conn_hash(enum wire_transport t, const char *src, const char *dst, int port)
+static uint64_t dev_hash(const struct ingest_owner *o, const char *key)
 {
-	uint64_t h = hash_bytes(0xcbf29ce484222325ull, &t, sizeof(t));
+	return hash_bytes(hash_bytes(0xcbf29ce484222325ull, o->sensor_id, strlen(o->sensor_id) + 1), key, strlen(key));
+}
+
+static uint64_t conn_hash(const struct ingest_owner *o, enum wire_transport t, const char *src, const char *dst,
+			  int port)
+{
+	uint64_t h = hash_bytes(0xcbf29ce484222325ull, o->sensor_id, strlen(o->sensor_id) + 1);
+	h = hash_bytes(h, &t, sizeof(t));
 	h = hash_bytes(h, src, strlen(src) + 1);
 	h = hash_bytes(h, dst, strlen(dst) + 1);
 	return hash_bytes(h, &port, sizeof(port));
 }
 
-static bool conn_same(const struct conn_entry *e, enum wire_transport t, const char *src, const char *dst, int port)
+static bool conn_same(const struct conn_entry *e, const struct ingest_owner *o, enum wire_transport t, const char *src,
+		      const char *dst, int port)
 {
-	return e->transport == t && e->port == port && strcmp(e->src, src) == 0 && strcmp(e->dst, dst) == 0;
+	return e->owner == o && e->transport == t && e->port == port && strcmp(e->src, src) == 0 &&
+	       strcmp(e->dst, dst) == 0;
 }
 
 /* Makes room for one more entry in a table holding n; rehashing uses `rehash` to get each entry's hash. */
@@ -215,12 +237,12 @@ static int table_reserve(struct index_table *t, size_t n, uint64_t (*hash_of)(co
 	return 0;
 }
 
-static uint64_t dev_hash_at(const struct ingest_sets *s, size_t i) { return dev_hash(s->dev[i].key); }
+static uint64_t dev_hash_at(const struct ingest_sets *s, size_t i) { return dev_hash(s->dev[i].owner, s->dev[i].key); }
 
 static uint64_t conn_hash_at(const struct ingest_sets *s, size_t i)
 {
 	const struct conn_entry *e = &s->conn[i];
-	return conn_hash(e->transport, e->src, e->dst, e->port);
+	return conn_hash(e->owner, e->transport, e->src, e->dst, e->port);
 }
 
 static int grow(void **arr, size_t *cap, size_t n, size_t elem)
@@ -238,14 +260,15 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elem)
 	return 0;
 }
 
-static struct dev_entry *dev_find(const struct ingest_sets *s, const char *key, size_t *slot)
+static struct dev_entry *dev_find(const struct ingest_sets *s, const struct ingest_owner *o, const char *key,
+				   size_t *slot)
 {
 	if (!s->devix.cap)
 		return NULL;
-	size_t k = (size_t)dev_hash(key) & (s->devix.cap - 1);
+	size_t k = (size_t)dev_hash(o, key) & (s->devix.cap - 1);
 	while (s->devix.slot[k]) {
 		struct dev_entry *e = &s->dev[s->devix.slot[k] - 1];
-		if (strcmp(e->key, key) == 0)
+		if (e->owner == o && strcmp(e->key, key) == 0)
 			return e;
 		k = (k + 1) & (s->devix.cap - 1);
 	}
@@ -254,28 +277,23 @@ static struct dev_entry *dev_find(const struct ingest_sets *s, const char *key, 
 	return NULL;
 }
 
-bool ingest_sets_has_device(const struct ingest_sets *s, const char *key)
-{
-	char canon[72];
-	canon_key(key, canon);
-	return dev_find(s, canon, NULL) != NULL;
-}
-
-int ingest_sets_add_device(struct ingest_sets *s, const struct wire_device *d, json_t *rec)
+int ingest_sets_add_device(struct ingest_sets *s, const struct ingest_owner *o, const struct wire_device *d,
+			   json_t *rec)
 {
 	char canon[72];
 	size_t slot = 0;
 	struct dev_entry *e;
 
 	canon_key(d->key, canon);
-	e = dev_find(s, canon, NULL);
+	e = dev_find(s, o, canon, NULL);
 	if (!e) {
 		if (table_reserve(&s->devix, s->ndev, dev_hash_at, s) ||
 		    grow((void **)&s->dev, &s->devcap, s->ndev, sizeof(*s->dev)))
 			return -ENOMEM;
-		(void)dev_find(s, canon, &slot);
+		(void)dev_find(s, o, canon, &slot);
 		e = &s->dev[s->ndev];
 		memset(e, 0, sizeof(*e));
+		e->owner = o;
 		snprintf(e->key, sizeof(e->key), "%s", canon);
 		e->first_seen = d->first_seen;
 		e->last_seen = d->last_seen;
@@ -325,7 +343,8 @@ static const char *json_text(json_t *v, char num[24])
 	return NULL;
 }
 
-int ingest_sets_add_connection(struct ingest_sets *s, const struct wire_connection *cn, json_t *rec)
+int ingest_sets_add_connection(struct ingest_sets *s, const struct ingest_owner *o, const struct wire_connection *cn,
+			       json_t *rec)
 {
 	char src[64], dst[64], num[24];
 	struct conn_entry *e = NULL;
@@ -336,10 +355,10 @@ int ingest_sets_add_connection(struct ingest_sets *s, const struct wire_connecti
 	canon_addr(cn->dst_addr, dst);
 	if (table_reserve(&s->connix, s->nconn, conn_hash_at, s))
 		return -ENOMEM;
-	k = (size_t)conn_hash(cn->transport, src, dst, cn->port) & (s->connix.cap - 1);
+	k = (size_t)conn_hash(o, cn->transport, src, dst, cn->port) & (s->connix.cap - 1);
 	while (s->connix.slot[k]) {
 		struct conn_entry *c = &s->conn[s->connix.slot[k] - 1];
-		if (conn_same(c, cn->transport, src, dst, cn->port)) {
+		if (conn_same(c, o, cn->transport, src, dst, cn->port)) {
 			e = c;
 			break;
 		}
@@ -350,6 +369,7 @@ int ingest_sets_add_connection(struct ingest_sets *s, const struct wire_connecti
 			return -ENOMEM;
 		e = &s->conn[s->nconn];
 		memset(e, 0, sizeof(*e));
+		e->owner = o;
 		e->transport = cn->transport;
 		memcpy(e->src, src, sizeof(src));
 		memcpy(e->dst, dst, sizeof(dst));
@@ -458,13 +478,26 @@ static void dev_pairs(struct stmt_params *sp, const struct ingest_sets *s, size_
 	sp_end(sp);
 }
 
-static int send_devices(PGconn *c, struct ingest_sets *s, struct stmt_params *sp, const char *scope,
-			const char *zone, const char *sensor_id)
+/* The owners' column (0 scope, 1 zone, 2 sensor) of the device (devices) or connection entries. */
+static void owner_column(struct stmt_params *sp, const struct ingest_sets *s, bool devices, int which)
+{
+	size_t n = devices ? s->ndev : s->nconn;
+
+	sp_begin(sp, false);
+	sb_putn(&sp->text, "{", 1);
+	for (size_t i = 0; i < n; i++) {
+		const struct ingest_owner *o = devices ? s->dev[i].owner : s->conn[i].owner;
+		body_elem(&sp->text, i, which == 0 ? o->scope : which == 1 ? o->zone : o->sensor_id);
+	}
+	sb_putn(&sp->text, "}", 1);
+	sp_end(sp);
+}
+
+static int send_devices(PGconn *c, struct ingest_sets *s, struct stmt_params *sp)
 {
 	sp_reset(sp);
-	sp_str(sp, scope);
-	sp_str(sp, zone);
-	sp_str(sp, sensor_id);
+	for (int w = 0; w < 3; w++)
+		owner_column(sp, s, true, w);
 	for (int w = 0; w < 4; w++)
 		dev_column(sp, s, w);
 	time_column(sp, s, true, false);
@@ -490,15 +523,13 @@ static int send_devices(PGconn *c, struct ingest_sets *s, struct stmt_params *sp
 	return 0;
 }
 
-static void send_connections(struct ingest_sets *s, struct stmt_params *sp, const char *scope, const char *zone,
-			     const char *sensor_id)
+static void send_connections(struct ingest_sets *s, struct stmt_params *sp)
 {
 	char num[24];
 
 	sp_reset(sp);
-	sp_str(sp, scope);
-	sp_str(sp, zone);
-	sp_str(sp, sensor_id);
+	for (int w = 0; w < 3; w++)
+		owner_column(sp, s, false, w);
 	for (int w = 0; w < 4; w++) {
 		sp_begin(sp, false);
 		sb_putn(&sp->text, "{", 1);
@@ -562,20 +593,19 @@ static int send_prepared(PGconn *c, struct stmt_params *sp, const char *name)
 	return PQsendQueryPrepared(c, name, sp->n, vals, NULL, NULL, 0) == 1 ? 0 : -EIO;
 }
 
-int ingest_sets_send(PGconn *c, struct ingest_sets *s, const char *scope, const char *zone, const char *sensor_id,
-		     int *nsent)
+int ingest_sets_send(PGconn *c, struct ingest_sets *s, int *nsent)
 {
 	struct stmt_params sp = { 0 };
 	int rc = 0;
 
 	*nsent = 0;
 	if (s->ndev) {
-		if ((rc = send_devices(c, s, &sp, scope, zone, sensor_id)) || (rc = send_prepared(c, &sp, "otw_devices")))
+		if ((rc = send_devices(c, s, &sp)) || (rc = send_prepared(c, &sp, "otw_devices")))
 			goto out;
 		(*nsent)++;
 	}
 	if (s->nconn) {
-		send_connections(s, &sp, scope, zone, sensor_id);
+		send_connections(s, &sp);
 		if ((rc = send_prepared(c, &sp, "otw_connections")))
 			goto out;
 		(*nsent)++;

@@ -320,28 +320,30 @@ static const char *journal_sets(int n)
 }
 
 /* Everything stored for one merge scope, as text without ids or sensor ids. */
+/* Everything stored for one merge scope, as text without ids or sensor ids; each part sorted by its own text, so
+ * that two sensors' rows of one key compare whatever order they were written in. */
+#define AGG(x) "string_agg(" x ", ';' order by " x ")"
 static char *scope_state(const char *scope)
 {
-	char sql[2048];
+	char sql[4096];
 	snprintf(sql, sizeof(sql),
 		 "select concat_ws('|',"
-		 " (select string_agg(concat_ws(',', key, type, vendor, hostname, first_seen, last_seen), ';' order by key)"
+		 " (select " AGG("concat_ws(',', key, type, vendor, hostname, first_seen, last_seen)")
 		 "  from devices where merge_scope = '%1$s'),"
-		 " (select string_agg(concat_ws(',', d.key, s.first_seen, s.last_seen, s.report), ';' order by d.key)"
+		 " (select " AGG("concat_ws(',', d.key, s.first_seen, s.last_seen, s.report)")
 		 "  from device_sightings s join devices d on d.id = s.device_id where d.merge_scope = '%1$s'),"
-		 " (select string_agg(d.key || ' ' || m.mac, ';' order by d.key, m.mac) from device_macs m"
+		 " (select " AGG("d.key || ' ' || m.mac") " from device_macs m"
 		 "  join devices d on d.id = m.device_id where d.merge_scope = '%1$s'),"
-		 " (select string_agg(d.key || ' ' || m.ip, ';' order by d.key, m.ip) from device_ips m"
+		 " (select " AGG("d.key || ' ' || m.ip") " from device_ips m"
 		 "  join devices d on d.id = m.device_id where d.merge_scope = '%1$s'),"
-		 " (select string_agg(d.key || ' ' || m.vlan, ';' order by d.key, m.vlan) from device_vlans m"
+		 " (select " AGG("d.key || ' ' || m.vlan") " from device_vlans m"
 		 "  join devices d on d.id = m.device_id where d.merge_scope = '%1$s'),"
-		 " (select string_agg(d.key || ' ' || m.name || m.role, ';' order by d.key, m.name, m.role)"
+		 " (select " AGG("d.key || ' ' || m.name || m.role")
 		 "  from device_protocols m join devices d on d.id = m.device_id where d.merge_scope = '%1$s'),"
-		 " (select string_agg(concat_ws(',', transport, src_addr, dst_addr, port, protocols, c.first_seen, c.last_seen,"
-		 "   s.packets, s.bytes, s.first_seen, s.last_seen), ';' order by transport, src_addr, dst_addr)"
+		 " (select " AGG("concat_ws(',', transport, src_addr, dst_addr, port, protocols, c.first_seen, c.last_seen,"
+				 " s.packets, s.bytes, s.first_seen, s.last_seen)")
 		 "  from connections c join connection_sightings s on s.connection_id = c.id where c.merge_scope = '%1$s'),"
-		 " (select string_agg(concat_ws(',', c.src_addr, f.proto, f.code, f.name), ';'"
-		 "   order by c.src_addr, f.proto, f.code) from connection_functions f"
+		 " (select " AGG("concat_ws(',', c.src_addr, f.proto, f.code, f.name)") " from connection_functions f"
 		 "  join connections c on c.id = f.connection_id where c.merge_scope = '%1$s'))",
 		 scope);
 	PGresult *res = PQexec(db, sql);
@@ -446,6 +448,49 @@ static void test_group(void **state)
 			 20);
 	for (int i = 0; i < 4; i++)
 		wire_msg_free(&m[i]);
+}
+
+/* A group of several batches of two sensors of one zone (the same devices and connections seen by both, and one
+ * sensor's batches twice in the group) leaves what applying their records one by one in the same order leaves. */
+static void test_group_equal_sequential(void **state)
+{
+	static const char *const zone5[2] = { "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaa1", "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaa2" };
+	static const char *const zone6[2] = { "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbb1", "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbb2" };
+	/* (sensor, from, to) in arrival order */
+	static const int cuts[4][3] = { { 0, 1, 5 }, { 1, 1, 4 }, { 0, 6, 11 }, { 1, 5, 11 } };
+	struct wire_msg m[4];
+	const struct wire_msg *ms[4];
+	const char *ids[4];
+	uint64_t acks[4], ack;
+	size_t failed;
+
+	assert_int_equal(testdb_exec(db, "insert into zones (id, site_id, name) values (5, 1, 'h'), (6, 1, 'k');"
+					 "insert into sensors (id, name, zone_id, cert_serial) values"
+					 " ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaa1', 'h1', 5, 'b1'),"
+					 " ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaa2', 'h2', 5, 'b2'),"
+					 " ('bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbb1', 'k1', 6, 'b3'),"
+					 " ('bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbb2', 'k2', 6, 'b4')"),
+			 0);
+	for (int b = 0; b < 4; b++) {
+		assert_int_equal(parse_batch(cuts[b][1], cuts[b][2], journal_sets, &m[b]), 0);
+		ms[b] = &m[b];
+		ids[b] = zone5[cuts[b][0]];
+	}
+	assert_int_equal(ingest_apply_group(db, 4, ids, ms, acks, &failed), 0);
+	assert_int_equal(acks[0], 5);
+	assert_int_equal(acks[3], 11);
+	for (int b = 0; b < 4; b++) {
+		wire_msg_free(&m[b]);
+		for (int r = cuts[b][1]; r <= cuts[b][2]; r++)
+			assert_int_equal(apply(zone6[cuts[b][0]], r, r, journal_sets, &ack), 0);
+	}
+	char *g = scope_state("z:5"), *q = scope_state("z:6");
+	assert_string_equal(g, q);
+	assert_int_equal(num("select count(*) from device_sightings s join devices d on d.id = s.device_id"
+			     " where d.merge_scope = 'z:5'"),
+			 4);
+	free(g);
+	free(q);
 }
 
 static void test_unknown_sensor(void **state)
@@ -717,6 +762,7 @@ int main(void)
 		cmocka_unit_test(test_remove_keeps_merge_target),
 		cmocka_unit_test(test_sets_equal_sequential), /* last: the others count rows over all zones */
 		cmocka_unit_test(test_group),
+		cmocka_unit_test(test_group_equal_sequential),
 	};
 
 	admin_url = getenv("OTW_TEST_DB_URL");
