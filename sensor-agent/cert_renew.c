@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "common/log.h"
 #include "common/pki.h"
@@ -68,7 +70,7 @@ int cert_renew_request(const char *sensor_id, EVP_PKEY **key, char **csr_pem)
 	return rc;
 }
 
-/* The certificate must be for our key, name us, chain to our CA and be valid now. */
+/* The certificate must be for our key, name us, chain to our CA, be valid now and be meant for a TLS client. */
 static int check_cert(X509 *cert, const char *ca_path, const char *sensor_id, EVP_PKEY *key, char *err,
 		      size_t errlen)
 {
@@ -78,11 +80,12 @@ static int check_cert(X509 *cert, const char *ca_path, const char *sensor_id, EV
 	char cn[128];
 	int rc = -EINVAL;
 
-	if (EVP_PKEY_eq(X509_get0_pubkey(cert), key) != 1) {
+	EVP_PKEY *pub = X509_get0_pubkey(cert);
+	if (!pub || EVP_PKEY_eq(pub, key) != 1) {
 		snprintf(err, errlen, "the certificate is not for the key this sensor asked with");
 		goto out;
 	}
-	if (pki_cert_subject_cn(cert, cn, sizeof(cn)) < 0 || strcmp(cn, sensor_id) != 0) {
+	if (pki_cert_subject_cn(cert, cn, sizeof(cn)) < 0 || strcasecmp(cn, sensor_id) != 0) {
 		snprintf(err, errlen, "the certificate does not name this sensor");
 		goto out;
 	}
@@ -92,7 +95,8 @@ static int check_cert(X509 *cert, const char *ca_path, const char *sensor_id, EV
 	}
 	rc = -ENOMEM;
 	if (!(store = X509_STORE_new()) || !X509_STORE_add_cert(store, ca) || !(ctx = X509_STORE_CTX_new()) ||
-	    !X509_STORE_CTX_init(ctx, store, cert, NULL)) {
+	    !X509_STORE_CTX_init(ctx, store, cert, NULL) ||
+	    !X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT)) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -126,7 +130,7 @@ int cert_renew_install(const char *state_dir, const char *ca_path, const char *s
 {
 	char *key_new = path_in(state_dir, "sensor.key.new"), *crt_new = path_in(state_dir, "sensor.crt.new");
 	char *key_path = path_in(state_dir, "sensor.key"), *crt_path = path_in(state_dir, "sensor.crt");
-	char *key_pem = NULL;
+	char *key_pem = NULL, *crt_pem = NULL;
 	X509 *cert = NULL;
 	int rc = -ENOMEM;
 
@@ -140,12 +144,13 @@ int cert_renew_install(const char *state_dir, const char *ca_path, const char *s
 	}
 	if ((rc = check_cert(cert, ca_path, sensor_id, key, err, errlen)) < 0)
 		goto out;
-	if ((rc = pki_key_to_pem(key, &key_pem)) < 0) {
-		snprintf(err, errlen, "cannot encode the key");
+	/* What is written is the certificate that was checked, re-encoded: nothing the PEM text carried besides. */
+	if ((rc = pki_key_to_pem(key, &key_pem)) < 0 || (rc = pki_cert_to_pem(cert, &crt_pem)) < 0) {
+		snprintf(err, errlen, "cannot encode the key and certificate");
 		goto out;
 	}
 	if ((rc = pki_write_file(key_new, key_pem, strlen(key_pem), 0600, 0)) < 0 ||
-	    (rc = pki_write_file(crt_new, cert_pem, strlen(cert_pem), 0644, 0)) < 0 || (rc = sync_dir(state_dir)) < 0) {
+	    (rc = pki_write_file(crt_new, crt_pem, strlen(crt_pem), 0644, 0)) < 0 || (rc = sync_dir(state_dir)) < 0) {
 		snprintf(err, errlen, "cannot write the new key and certificate: %s", strerror(-rc));
 		unlink(key_new);
 		unlink(crt_new);
@@ -157,13 +162,16 @@ int cert_renew_install(const char *state_dir, const char *ca_path, const char *s
 		snprintf(err, errlen, "cannot install the new key and certificate: %s", strerror(-rc));
 		goto out;
 	}
+	/* Both renames are done: the new pair is what a restart loads, so this is an install, if not yet a durable one. */
 	if ((rc = sync_dir(state_dir)) < 0)
-		snprintf(err, errlen, "cannot sync the state directory: %s", strerror(-rc));
+		log_warn("certificate renewal: cannot sync %s after the install: %s", state_dir, strerror(-rc));
+	rc = 0;
 out:
 	if (key_pem) {
 		OPENSSL_cleanse(key_pem, strlen(key_pem));
 		free(key_pem);
 	}
+	free(crt_pem);
 	X509_free(cert);
 	free(key_new);
 	free(crt_new);

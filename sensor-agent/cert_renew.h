@@ -27,9 +27,10 @@ int cert_renew_due(const char *cert_path, int64_t before_sec, bool *due, int64_t
 /* A new EC P-256 key (*key, EVP_PKEY_free) and a PEM CSR for CN = sensor_id (*csr_pem, free()). */
 int cert_renew_request(const char *sensor_id, EVP_PKEY **key, char **csr_pem) __attribute__((warn_unused_result));
 
-/* Checks that cert_pem certifies `key`, names CN = sensor_id, is signed by the CA in ca_path and valid now; then
- * installs key and certificate as state_dir/sensor.key and sensor.crt. 0, or a negative errno with err set
- * (nothing installed). */
+/* Checks that cert_pem certifies `key`, names CN = sensor_id, is signed by the CA in ca_path, is valid now and is
+ * a TLS client certificate; then installs key and the checked certificate (re-encoded: nothing else the text
+ * carried) as state_dir/sensor.key and sensor.crt. 0, or a negative errno with err set: nothing installed, unless a
+ * rename failed half way, which cert_renew_recover() then completes. */
 int cert_renew_install(const char *state_dir, const char *ca_path, const char *sensor_id, EVP_PKEY *key,
 		       const char *cert_pem, char *err, size_t errlen) __attribute__((warn_unused_result));
 

@@ -16,6 +16,7 @@
 #include "common/pki.h"
 #include "common/timefmt.h"
 #include "sensor-agent/capture.h"
+#include "sensor-agent/cert_renew.h"
 #include "sensor-agent/evidence.h"
 #include "sensor-agent/inventory.h"
 #include "sensor-agent/journal.h"
@@ -358,11 +359,14 @@ static void usage(FILE *f)
 		   "                          --iface IFACE [--bpf EXPR] [--no-promisc] [--buffer-mib N]\n"
 		   "                          [--snaplen N]) [--dpi-mem-mib N] [--dpi-flow-kib N]\n"
 		   "                          [--evidence-mem-mib N] [--journal-cap-mib N]\n"
-		   "                          [--journal-sync-ms N] [--journal-sync-kib N] [--log-level L]\n"
+		   "                          [--journal-sync-ms N] [--journal-sync-kib N]\n"
+		   "                          [--renew-before-days N] [--log-level L]\n"
 		   "  A file replay shows its progress on a terminal. A live capture reports kernel and\n"
 		   "  interface drop counters to the console in health records. The journal keeps at most\n"
 		   "  --journal-cap-mib (default 1024) of records the console has not acked, and fdatasyncs\n"
-		   "  after --journal-sync-ms (default 200) or --journal-sync-kib (default 1024) of appends.\n");
+		   "  after --journal-sync-ms (default 200) or --journal-sync-kib (default 1024) of appends.\n"
+		   "  The sensor asks the console for a new certificate once its own expires within\n"
+		   "  --renew-before-days (default 30; 0: never).\n");
 }
 
 int cmd_run(int argc, char **argv)
@@ -377,7 +381,8 @@ int cmd_run(int argc, char **argv)
 		{ "dpi-mem-mib", required_argument, NULL, 'M' }, { "dpi-flow-kib", required_argument, NULL, 'K' },
 		{ "evidence-mem-mib", required_argument, NULL, 'E' },
 		{ "journal-cap-mib", required_argument, NULL, 'C' }, { "journal-sync-ms", required_argument, NULL, 'T' },
-		{ "journal-sync-kib", required_argument, NULL, 'Y' }, { NULL, 0, NULL, 0 },
+		{ "journal-sync-kib", required_argument, NULL, 'Y' },
+		{ "renew-before-days", required_argument, NULL, 'R' }, { NULL, 0, NULL, 0 },
 	};
 	const char *state_dir = NULL, *iface = NULL, *bpf = NULL;
 	struct capture_opts copts = { 0 };
@@ -388,9 +393,10 @@ int cmd_run(int argc, char **argv)
 	char *end;
 	unsigned long v;
 	struct run r = { 0 };
+	unsigned long renew_days = CERT_RENEW_BEFORE_DAYS;
 	int opt;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "s:p:r:fi:b:l:hPB:S:M:K:E:C:T:Y:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:p:r:fi:b:l:hPB:S:M:K:E:C:T:Y:R:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': state_dir = optarg; break;
 		case 'p': r.pcap = optarg; break;
@@ -449,6 +455,14 @@ int cmd_run(int argc, char **argv)
 				copts.buffer_mib = (unsigned)v;
 			else
 				copts.snaplen = (unsigned)v;
+			break;
+		case 'R':
+			renew_days = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || renew_days > UPLINK_RENEW_MAX_SEC / 86400) {
+				fprintf(stderr, "run: --renew-before-days must be 0-%lld\n",
+					(long long)(UPLINK_RENEW_MAX_SEC / 86400));
+				return 2;
+			}
 			break;
 		case 'l':
 			if (log_set_level_name(optarg) < 0) {
@@ -522,6 +536,7 @@ int cmd_run(int argc, char **argv)
 		.ca_path = st.ca_path,
 		.mode = run_alerts_mode_name(&r.ra),
 		.state_dir = state_dir,
+		.renew_before_sec = (int64_t)renew_days * 86400,
 	};
 	if ((rc = uplink_start(&uo, r.j, &r.up)) < 0) {
 		fprintf(stderr, "run: cannot start the uplink to %s: %s\n", st.sensor_url, strerror(-rc));

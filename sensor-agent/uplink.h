@@ -16,6 +16,17 @@
  * gap before the journal's first stored record (the journal dropped records the console never got) raises a
  * snapshot request (uplink_take_snapshot_request): the sensor then re-emits its whole inventory.
  *
+ * Certificate renewal (uplink_opts.renew_before_sec, cert_renew.h): after a welcome, and every
+ * UPLINK_RENEW_CHECK_SEC while connected, a certificate that expires within the window gets a new key and CSR,
+ * sent as renew {csr} (one per connection). The console's certificate {certificate} is checked and installed in
+ * the state directory; the uplink then closes the connection, rebuilds its lws context (which loaded the old pair
+ * when it was created) and reconnects with the new pair. A refusal or a failed install is retried after
+ * UPLINK_RENEW_RETRY_SEC, never in a loop. An interrupted install is finished or undone (cert_renew_recover)
+ * before any context loads the files.
+ *
+ * uplink_stop closes a welcomed connection with a websocket close frame and waits for the console's answer at
+ * most UPLINK_CLOSE_WAIT_MS, so the console sees a clean close rather than a torn TLS session.
+ *
  * Many uplinks in one process (otwatch-loadgen): each has its own context and thread; `fd_limit` keeps each
  * context's fd tables small whatever the process's RLIMIT_NOFILE. */
 #pragma once
@@ -34,6 +45,11 @@
 #define UPLINK_BACKOFF_MAX_MS 30000u
 #define UPLINK_LINGER_DEFAULT (-1) /* uplink_opts.linger_ms: UPLINK_LINGER_MS */
 #define UPLINK_LINGER_MS 50
+#define UPLINK_RENEW_CHECK_SEC 3600   /* how often a connected uplink checks its certificate again */
+#define UPLINK_RENEW_RETRY_SEC 3600   /* after a refused or failed renewal */
+#define UPLINK_RENEW_REPEAT_SEC 86400 /* after a renewal whose new certificate is itself inside the window */
+#define UPLINK_RENEW_MAX_SEC ((int64_t)3650 * 86400)
+#define UPLINK_CLOSE_WAIT_MS 2000u
 
 /* --- Pure logic, no network (unit-tested in tests/unit/test_uplink.c) --- */
 
@@ -66,6 +82,13 @@ int uplink_build_batch(struct journal *j, uint64_t from, size_t max_records, siz
  * holds: the journal has records (first_seq <= last_seq) and the first of them is above applied + 1. */
 bool uplink_gap(uint64_t applied, uint64_t first_seq, uint64_t last_seq);
 
+/* Whether to look at the certificate for a renewal now: renewal is on (window_sec > 0), no renewal is pending on
+ * this connection, and now_sec (a monotonic clock) is not before hold_until_sec. */
+static inline bool uplink_renew_wanted(int64_t window_sec, bool pending, int64_t now_sec, int64_t hold_until_sec)
+{
+	return window_sec > 0 && !pending && now_sec >= hold_until_sec;
+}
+
 /* Close statuses after which the sensor must not reconnect. */
 static inline bool uplink_close_is_fatal(unsigned status) { return status == 4001 || status == 4003; }
 
@@ -89,6 +112,10 @@ struct uplink_opts {
 	 * `acked` (an ack, or a welcome beyond the journal's acked seq); NULL: none. Must not block. */
 	void (*on_ack)(void *arg, uint64_t acked);
 	void *cb_arg;
+	/* Renew the certificate once it expires within this many seconds (at most UPLINK_RENEW_MAX_SEC); 0, as in a
+	 * zeroed struct: never. Needs state_dir, and cert_path/key_path must be <state_dir>/sensor.crt and
+	 * sensor.key: that is where the renewed pair is installed. */
+	int64_t renew_before_sec;
 };
 
 /* What an uplink is doing, for a caller that runs many (thread-safe snapshot). */
@@ -121,5 +148,6 @@ bool uplink_take_snapshot_request(struct uplink *u);
 void uplink_get_status(struct uplink *u, struct uplink_status *st);
 /* The mode the next hello announces. Thread-safe. */
 void uplink_set_mode(struct uplink *u, const char *mode);
-/* Stops the thread, closes the connection, frees u (NULL is fine). */
+/* Closes the connection (a close frame, at most UPLINK_CLOSE_WAIT_MS for the console's answer), stops the
+ * thread, frees u (NULL is fine). */
 void uplink_stop(struct uplink *u);

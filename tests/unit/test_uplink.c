@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,12 +190,58 @@ static void test_batch_cut_by_bytes(void **state)
 	free(t);
 }
 
+static void test_renew_wanted(void **state)
+{
+	(void)state;
+	/* A zero window (a zeroed uplink_opts, as the load generator's) never renews. */
+	assert_false(uplink_renew_wanted(0, false, 1000, 0));
+	assert_true(uplink_renew_wanted(30 * 86400, false, 1000, 0));
+	/* One renew per connection: not while one is pending. */
+	assert_false(uplink_renew_wanted(30 * 86400, true, 1000, 0));
+	/* Held off after a failure until the hold ends, then asked again. */
+	assert_false(uplink_renew_wanted(30 * 86400, false, 1000, 1000 + UPLINK_RENEW_RETRY_SEC));
+	assert_true(uplink_renew_wanted(30 * 86400, false, 1000 + UPLINK_RENEW_RETRY_SEC, 1000 + UPLINK_RENEW_RETRY_SEC));
+}
+
+/* uplink_start refuses renewal options it cannot honour, before it connects anywhere. */
+static void test_renew_opts(void **state)
+{
+	struct fx *f = *state;
+	char key[128], crt[128];
+	snprintf(key, sizeof(key), "%s/sensor.key", f->dir);
+	snprintf(crt, sizeof(crt), "%s/sensor.crt", f->dir);
+	struct uplink_opts o = {
+		.sensor_id = "0b5e7c1a-3f7e-4c47-9a7d-1e2f3a4b5c6d",
+		.url = "wss://127.0.0.1:1",
+		.cert_path = crt,
+		.key_path = key,
+		.ca_path = "/nonexistent/ca.crt",
+		.renew_before_sec = 30 * 86400,
+	};
+	struct uplink *u = (struct uplink *)1;
+	/* No state directory to install into. */
+	assert_int_equal(uplink_start(&o, f->j, &u), -EINVAL);
+	assert_null(u);
+	/* The pair loaded is not the one renewal installs. */
+	o.state_dir = "/elsewhere";
+	assert_int_equal(uplink_start(&o, f->j, &u), -EINVAL);
+	/* A negative or absurd window. */
+	o.state_dir = f->dir;
+	o.renew_before_sec = -1;
+	assert_int_equal(uplink_start(&o, f->j, &u), -EINVAL);
+	o.renew_before_sec = UPLINK_RENEW_MAX_SEC + 1;
+	assert_int_equal(uplink_start(&o, f->j, &u), -EINVAL);
+	assert_null(u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backoff_bounds),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_gap),
+		cmocka_unit_test(test_renew_wanted),
+		cmocka_unit_test_setup_teardown(test_renew_opts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_cut_by_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_cut_by_bytes, setup, teardown),
 	};

@@ -544,6 +544,76 @@ static void test_evidence(void **state)
 	assert_int_equal(wire_base64_decode("a*bc", 4, &out, &n), -EINVAL);
 }
 
+static void test_renew_and_certificate(void **state)
+{
+	static const char csr[] = "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n";
+	static const char crt[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+	struct wire_msg m;
+	char err[256], *text;
+
+	text = wire_encode(wire_build_renew(csr), NULL);
+	assert_int_equal(parse(text, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.type, WIRE_RENEW);
+	assert_string_equal(m.u.renew.csr, csr);
+	wire_msg_free(&m);
+	free(text);
+	text = wire_encode(wire_build_certificate(crt, NULL), NULL);
+	assert_int_equal(parse(text, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.type, WIRE_CERTIFICATE);
+	assert_string_equal(m.u.certificate.certificate, crt);
+	assert_null(m.u.certificate.error);
+	wire_msg_free(&m);
+	free(text);
+	text = wire_encode(wire_build_certificate(NULL, "malformed or unacceptable CSR"), NULL);
+	assert_int_equal(parse(text, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.type, WIRE_CERTIFICATE);
+	assert_null(m.u.certificate.certificate);
+	assert_string_equal(m.u.certificate.error, "malformed or unacceptable CSR");
+	wire_msg_free(&m);
+	free(text);
+
+	/* Not PEM, or PEM of the other kind. */
+	expect_error("{\"type\":\"renew\",\"csr\":\"MIIB\"}", "csr: not a PEM CERTIFICATE REQUEST");
+	expect_error("{\"type\":\"renew\",\"csr\":\"-----BEGIN CERTIFICATE-----\\n\"}",
+		     "csr: not a PEM CERTIFICATE REQUEST");
+	expect_error("{\"type\":\"certificate\",\"certificate\":\"-----BEGIN PRIVATE KEY-----\\n\"}",
+		     "certificate: not a PEM CERTIFICATE");
+	expect_error("{\"type\":\"renew\",\"csr\":7}", "csr: not a string");
+	expect_error("{\"type\":\"renew\"}", "csr: missing");
+	expect_error("{\"type\":\"certificate\"}", "certificate: missing");
+	expect_error("{\"type\":\"certificate\",\"error\":null}", "error: not a string");
+
+	/* Too long: WIRE_MAX_PEM bytes pass, one more does not. */
+	for (size_t extra = 0; extra <= 1; extra++) {
+		size_t n = WIRE_MAX_PEM + extra;
+		char *big = malloc(n + 1);
+		size_t hl = strlen("-----BEGIN CERTIFICATE-----");
+		memcpy(big, "-----BEGIN CERTIFICATE-----", hl);
+		memset(big + hl, 'A', n - hl);
+		big[n] = '\0';
+		text = wire_encode(wire_build_certificate(big, NULL), NULL);
+		if (extra == 0) {
+			assert_int_equal(parse(text, &m, err, sizeof(err)), 0);
+			wire_msg_free(&m);
+		} else {
+			assert_int_equal(parse(text, &m, err, sizeof(err)), -EINVAL);
+			assert_non_null(strstr(err, "certificate: longer than"));
+		}
+		free(text);
+		memcpy(big, "-----BEGIN CERTIFICATE REQUEST-----", strlen("-----BEGIN CERTIFICATE REQUEST-----"));
+		text = wire_encode(wire_build_renew(big), NULL);
+		if (extra == 0) {
+			assert_int_equal(parse(text, &m, err, sizeof(err)), 0);
+			wire_msg_free(&m);
+		} else {
+			assert_int_equal(parse(text, &m, err, sizeof(err)), -EINVAL);
+			assert_non_null(strstr(err, "csr: longer than"));
+		}
+		free(text);
+		free(big);
+	}
+}
+
 static void test_truncated_error_buffer(void **state)
 {
 	struct wire_msg m;
@@ -578,6 +648,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_error_buffer), cmocka_unit_test(test_helpers),
 		cmocka_unit_test(test_config),		   cmocka_unit_test(test_alert_and_event),
 		cmocka_unit_test(test_config_mode_and_learned), cmocka_unit_test(test_evidence),
+		cmocka_unit_test(test_renew_and_certificate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
