@@ -153,6 +153,7 @@ int cmd_serve(int argc, char **argv)
 						   .key_path = st.server_key_path,
 						   .db_url = cfg.db,
 						   .queue_max = (size_t)cfg.ingest_queue,
+						   .queue_bytes = (size_t)cfg.ingest_queue_mib << 20,
 						   .writers = (unsigned)cfg.ingest_writers,
 						   .group_max = (size_t)cfg.ingest_group,
 						   .state = &st,

@@ -108,6 +108,8 @@ static const struct config_param config_params[] = {
 	{ "enrollment_ttl", INT(enrollment_ttl), "604800", 300, 90 * 86400, NULL,
 	  "activation token lifetime, seconds" },
 	{ "ingest_queue", INT(ingest_queue), "256", 1, 65536, NULL, "batches queued before backpressure" },
+	{ "ingest_queue_mib", INT(ingest_queue_mib), "16", 1, 4096, NULL,
+	  "... or MiB of them on the wire (parsed, they take several times that)" },
 	{ "ingest_writers", INT(ingest_writers), "2", 1, 64, NULL,
 	  "ingest writer threads, one database connection each; a sensor always uses the same one" },
 	{ "ingest_group", INT(ingest_group), "64", 1, 256, NULL,

@@ -22,6 +22,7 @@ struct console_config {
 	int64_t access_token_ttl; /* seconds one session JWT is valid (then POST /api/v1/auth/refresh) */
 	int64_t enrollment_ttl;  /* seconds an activation file's token stays valid */
 	int64_t ingest_queue;    /* batches queued for the ingest writers before the gateway stops reading */
+	int64_t ingest_queue_mib; /* or MiB of batches queued before the gateway stops reading */
 	int64_t ingest_writers;  /* ingest writer threads (database connections) */
 	int64_t ingest_group;    /* batches applied in one transaction (group commit) */
 	int64_t max_frame_bytes; /* largest websocket message accepted from an authenticated sensor */

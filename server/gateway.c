@@ -332,7 +332,7 @@ static int handle_message(struct gateway *gw, struct gw_conn *c)
 			return close_now(c, 4003, "sensor id does not match the certificate");
 		}
 		c->hello_sent = true;
-		(void)ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m);
+		(void)ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m, c->rx_len);
 		return 0;
 	case WIRE_BATCH:
 		if (!c->authed) {
@@ -348,7 +348,7 @@ static int handle_message(struct gateway *gw, struct gw_conn *c)
 			return close_now(c, 1008, reason);
 		}
 		c->inflight++;
-		if (ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m))
+		if (ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m, c->rx_len))
 			pause_writer(gw, c); /* backpressure: the writer is behind; stop reading until it drains */
 		return 0;
 	case WIRE_PONG:
@@ -362,7 +362,7 @@ static int handle_message(struct gateway *gw, struct gw_conn *c)
 			return close_now(c, 4002, "renew: sent before welcome");
 		}
 		log_info("sensor %s: asks for a renewed certificate", c->cn);
-		(void)ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m);
+		(void)ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m, c->rx_len);
 		return 0;
 	case WIRE_EVIDENCE: {
 		uint8_t *data = NULL;
@@ -623,6 +623,7 @@ int gateway_start(const struct gateway_opts *opts, struct gateway **out)
 	cb.ctx = gw;
 	if ((rc = ingest_start(&(struct ingest_opts){ .db_url = gw->db_url,
 						      .queue_max = gw->opts.queue_max,
+						      .queue_bytes = gw->opts.queue_bytes,
 						      .writers = gw->opts.writers,
 						      .group_max = gw->opts.group_max,
 						      .state = opts->state },

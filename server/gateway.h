@@ -15,6 +15,7 @@ struct gateway_opts {
 	const char *key_path;
 	const char *db_url;
 	size_t queue_max;          /* batches waiting for the writers before reads stop (backpressure) */
+	size_t queue_bytes;        /* ... or bytes of them on the wire */
 	unsigned writers;          /* ingest writer threads (0: 1) */
 	size_t group_max;          /* batches per ingest transaction (group commit; 0: 1) */
 	const struct console_state *state; /* the CA that signs renewed sensor certificates (NULL: no renewal) */

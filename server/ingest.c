@@ -26,6 +26,7 @@ struct job {
 	uint64_t conn_id;
 	char sensor_id[WIRE_SENSOR_ID_LEN + 1];
 	char serial[64];
+	size_t bytes; /* the message's size on the wire (a batch's share of the queue's byte budget) */
 	struct wire_msg msg;
 };
 
@@ -39,8 +40,8 @@ struct writer {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	struct job *head, *tail;
-	size_t nbatches;
-	bool throttled; /* reached queue_max; stays so until the queue is down to half of it */
+	size_t nbatches, qbytes; /* batches queued, and their bytes on the wire */
+	bool throttled; /* reached queue_max or queue_bytes; stays so until the queue is down to half of both */
 	PGconn *db;
 	/* Connections whose batch was refused: their later queued batches are dropped, not applied past the gap
 	 * (the gateway closes them; the sensor resends from its acked seq). Writer thread only. */
@@ -65,7 +66,8 @@ struct ingest {
 	struct writer *w;
 	size_t nw;
 	size_t group_max; /* batches per transaction */
-	size_t queue_max; /* batches queued per writer before backpressure */
+	size_t queue_max;   /* batches queued per writer before backpressure */
+	size_t queue_bytes; /* ... or bytes of them (their parsed form takes several times that) */
 	atomic_bool stop;
 	char *db_url;
 	struct ingest_callbacks cb;
@@ -96,14 +98,17 @@ static void push(struct writer *w, struct job *j)
 	else
 		w->head = j;
 	w->tail = j;
-	if (j->kind == JOB_MSG && j->msg.type == WIRE_BATCH && ++w->nbatches >= w->in->queue_max)
-		w->throttled = true;
+	if (j->kind == JOB_MSG && j->msg.type == WIRE_BATCH) {
+		w->qbytes += j->bytes;
+		if (++w->nbatches >= w->in->queue_max || w->qbytes >= w->in->queue_bytes)
+			w->throttled = true;
+	}
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->mu);
 }
 
 bool ingest_submit(struct ingest *in, uint64_t conn_id, const char *sensor_id, const char *serial,
-		   struct wire_msg *msg)
+		   struct wire_msg *msg, size_t bytes)
 {
 	struct job *j = calloc(1, sizeof(*j));
 
@@ -117,6 +122,7 @@ bool ingest_submit(struct ingest *in, uint64_t conn_id, const char *sensor_id, c
 	snprintf(j->sensor_id, sizeof(j->sensor_id), "%s", sensor_id);
 	snprintf(j->serial, sizeof(j->serial), "%s", serial);
 	j->msg = *msg;
+	j->bytes = bytes;
 	memset(msg, 0, sizeof(*msg));
 	push(writer_of(in, sensor_id), j);
 	return ingest_full(in, sensor_id);
@@ -383,12 +389,13 @@ static void *writer_main(void *arg)
 		for (size_t i = 0; i < n; i++) {
 			w->head = group[i]->next;
 			nb += is_batch(group[i]);
+			w->qbytes -= is_batch(group[i]) ? group[i]->bytes : 0;
 		}
 		if (!w->head)
 			w->tail = NULL;
 		w->nbatches -= nb;
 		/* Hysteresis: reads resume at half the limit, so a full queue does not toggle every commit. */
-		drained = w->throttled && w->nbatches <= in->queue_max / 2;
+		drained = w->throttled && w->nbatches <= in->queue_max / 2 && w->qbytes <= in->queue_bytes / 2;
 		if (drained)
 			w->throttled = false;
 		pthread_mutex_unlock(&w->mu);
@@ -435,6 +442,7 @@ int ingest_start(const struct ingest_opts *o, const struct ingest_callbacks *cb,
 	in->nw = nw;
 	/* queue_max is the console's total; each writer holds its share. */
 	in->queue_max = queue_max ? (queue_max + nw - 1) / nw : 1;
+	in->queue_bytes = o->queue_bytes ? (o->queue_bytes + nw - 1) / nw : SIZE_MAX;
 	in->cb = *cb;
 	in->st = o->state;
 	in->group_max = o->group_max == 0 ? 1 : o->group_max > INGEST_GROUP_MAX ? INGEST_GROUP_MAX : o->group_max;

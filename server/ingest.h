@@ -33,11 +33,14 @@ struct ingest_callbacks {
 };
 
 #define INGEST_GROUP_MAX 256     /* batches in one transaction, at most */
-#define INGEST_GROUP_RECORDS 5000 /* records in one transaction, about (a larger single batch goes alone) */
+/* Records in one transaction, about (a larger single batch goes alone). The set statements' anti-joins grow
+ * faster than linearly beyond a few hundred rows: grouping pays for many small batches, not for big ones. */
+#define INGEST_GROUP_RECORDS 1000
 
 struct ingest_opts {
 	const char *db_url;
 	size_t queue_max;  /* batches queued in all before backpressure (each writer holds its share) */
+	size_t queue_bytes; /* ... or bytes of them on the wire (0: no byte limit) */
 	unsigned writers;  /* writer threads, each with its own connection (0 means 1) */
 	size_t group_max;  /* group commit: batches applied in one transaction (0 or 1: one each) */
 	const struct console_state *state; /* the CA that signs renewals (NULL: renewals refused) */
@@ -47,13 +50,14 @@ struct ingest_opts {
 int ingest_start(const struct ingest_opts *opts, const struct ingest_callbacks *cb, struct ingest **out)
 	__attribute__((warn_unused_result));
 
-/* Queue a parsed hello/batch of connection conn_id; the message is moved into the queue (*msg is zeroed).
+/* Queue a parsed hello/batch of connection conn_id (`bytes`: its size on the wire); the message is moved into the
+ * queue (*msg is zeroed).
  * Return true when the queue is at or above its limit after this: the caller stops reading. Never fails for
  * lack of room (the caller already holds the message); -ENOMEM is reported as a CLOSE reply instead. The caller
  * then stops reading every connection of that writer, so the queue exceeds its limit by at most what was already
  * read. */
 bool ingest_submit(struct ingest *in, uint64_t conn_id, const char *sensor_id, const char *serial,
-		   struct wire_msg *msg);
+		   struct wire_msg *msg, size_t bytes);
 /* Queue "sensor disconnected" (connected = false). */
 void ingest_submit_bye(struct ingest *in, const char *sensor_id);
 /* True while this sensor's writer is throttled: from the moment its queue reached its limit until it is down to
