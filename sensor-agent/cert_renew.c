@@ -1,5 +1,6 @@
 #include "sensor-agent/cert_renew.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -152,8 +153,8 @@ int cert_renew_install(const char *state_dir, const char *ca_path, const char *s
 	if ((rc = pki_write_file(key_new, key_pem, strlen(key_pem), 0600, 0)) < 0 ||
 	    (rc = pki_write_file(crt_new, crt_pem, strlen(crt_pem), 0644, 0)) < 0 || (rc = sync_dir(state_dir)) < 0) {
 		snprintf(err, errlen, "cannot write the new key and certificate: %s", strerror(-rc));
+		unlink(crt_new); /* the certificate first: "only sensor.crt.new left" means "finish" to recover */
 		unlink(key_new);
-		unlink(crt_new);
 		goto out;
 	}
 	/* The key first: cert_renew_recover() reads "only sensor.crt.new left" as "finish". */
@@ -180,23 +181,63 @@ out:
 	return rc;
 }
 
+/* True when the certificate at crt_path is for the private key at key_path. */
+static bool crt_matches_key(const char *crt_path, const char *key_path)
+{
+	X509 *cert = NULL;
+	EVP_PKEY *key = NULL;
+	char *pem = NULL;
+	size_t len;
+	bool ok = false;
+
+	if (read_cert(crt_path, &cert) == 0 && pki_read_file(key_path, CERT_MAX, &pem, &len) == 0 &&
+	    pki_key_from_pem(pem, &key) == 0)
+		ok = EVP_PKEY_eq(X509_get0_pubkey(cert), key) == 1;
+	if (pem) {
+		OPENSSL_cleanse(pem, strlen(pem));
+		free(pem);
+	}
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	return ok;
+}
+
+/* pki_write_file's temporaries of an install a crash interrupted ("sensor.key.new.tmp.XXXXXX" holds a key). */
+static void remove_temporaries(const char *state_dir)
+{
+	DIR *d = opendir(state_dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "sensor.key.new.tmp.", 19) == 0 || strncmp(e->d_name, "sensor.crt.new.tmp.", 19) == 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
 int cert_renew_recover(const char *state_dir)
 {
 	char *key_new = path_in(state_dir, "sensor.key.new"), *crt_new = path_in(state_dir, "sensor.crt.new");
-	char *crt_path = path_in(state_dir, "sensor.crt");
+	char *crt_path = path_in(state_dir, "sensor.crt"), *key_path = path_in(state_dir, "sensor.key");
 	int rc = 0;
 
-	if (!key_new || !crt_new || !crt_path) {
+	if (!key_new || !crt_new || !crt_path || !key_path) {
 		rc = -ENOMEM;
 		goto out;
 	}
+	remove_temporaries(state_dir);
 	if (access(crt_new, F_OK) != 0) {
 		unlink(key_new); /* a key whose certificate was never written: the renewal is asked again */
 		goto out;
 	}
 	if (access(key_new, F_OK) == 0) {
 		log_warn("certificate renewal: an install was interrupted before it began; keeping the current pair");
+		unlink(crt_new);
 		unlink(key_new);
+	} else if (!crt_matches_key(crt_new, key_path)) {
+		log_warn("certificate renewal: a left-over new certificate is not for the installed key; removed");
 		unlink(crt_new);
 	} else {
 		log_warn("certificate renewal: finishing an install that was interrupted");
@@ -209,5 +250,6 @@ out:
 	free(key_new);
 	free(crt_new);
 	free(crt_path);
+	free(key_path);
 	return rc;
 }

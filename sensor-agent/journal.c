@@ -103,6 +103,7 @@ int journal_open_opts(const char *dir, const struct journal_opts *o, struct jour
 	if ((rc = jn_state_load(j)) < 0 || (rc = jn_scan(j)) < 0)
 		goto fail;
 	j->last_sync_usec = timefmt_now_usec();
+	j->synced_seq = j->next_seq - 1;
 	if (!j->o.read_only && j->nseg && j->segs[j->nseg - 1].size < j->o.segment_bytes) {
 		char *p = jn_seg_path(j, j->segs[j->nseg - 1].base);
 		j->wfd = p ? open(p, O_RDWR | O_CLOEXEC) : -1;
@@ -163,6 +164,7 @@ int jn_sync_locked(struct journal *j)
 	j->unsynced = false;
 	j->unsynced_bytes = 0;
 	j->last_sync_usec = timefmt_now_usec();
+	j->synced_seq = j->next_seq - 1;
 	return 0;
 }
 
@@ -312,7 +314,9 @@ bool journal_take_compacted(struct journal *j)
 	return v;
 }
 
-int journal_read_from(struct journal *j, uint64_t from, size_t max_records, size_t max_bytes, json_t **out_array)
+/* Reads records >= from, up to `limit`; with `send`, the read is the uplink's (journal_read_for_send). */
+static int read_records(struct journal *j, uint64_t from, size_t max_records, size_t max_bytes, bool send,
+			json_t **out_array)
 {
 	*out_array = NULL;
 	json_t *arr = json_array();
@@ -327,6 +331,10 @@ int journal_read_from(struct journal *j, uint64_t from, size_t max_records, size
 		const struct jseg *s = &j->segs[si];
 		for (; ri < s->n && count < max_records; ri++) {
 			const struct jrec *r = &s->recs[ri];
+			if (send && r->seq > j->synced_seq) {
+				more = false;
+				break;
+			}
 			if (count > 0 && bytes + r->len > max_bytes) {
 				more = false;
 				break;
@@ -345,6 +353,8 @@ int journal_read_from(struct journal *j, uint64_t from, size_t max_records, size
 			}
 			bytes += r->len;
 			count++;
+			if (send && r->seq > j->inflight)
+				j->inflight = r->seq;
 		}
 	}
 out:
@@ -358,10 +368,21 @@ out:
 	return (int)count;
 }
 
+int journal_read_from(struct journal *j, uint64_t from, size_t max_records, size_t max_bytes, json_t **out_array)
+{
+	return read_records(j, from, max_records, max_bytes, false, out_array);
+}
+
+int journal_read_for_send(struct journal *j, uint64_t from, size_t max_records, size_t max_bytes, json_t **out_array)
+{
+	return read_records(j, from, max_records, max_bytes, true, out_array);
+}
+
 void journal_note_sent(struct journal *j, uint64_t seq)
 {
 	pthread_mutex_lock(&j->mu);
-	j->inflight = seq;
+	if (seq > j->inflight)
+		j->inflight = seq;
 	pthread_mutex_unlock(&j->mu);
 }
 

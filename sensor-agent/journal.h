@@ -117,10 +117,15 @@ bool journal_take_compacted(struct journal *j);
 int journal_read_from(struct journal *j, uint64_t from, size_t max_records, size_t max_bytes, json_t **out_array)
 	__attribute__((warn_unused_result));
 
-/* The uplink sent (or is sending) the records up to seq on its current connection; a new connection resending
- * from an earlier seq after its welcome says so with that lower seq. The console may apply sent records before
- * it acks them, so the disk cap never compacts or drops records up to this seq: the journal may exceed its cap by
- * the uplink's window rather than lose count of records the console holds. */
+/* journal_read_from for the uplink: only records already on disk (synced), so that a record the console applied
+ * survives a power loss (else the journal would hand its seq out again); and it notes, under the same lock, how
+ * far the uplink read (journal_note_sent). */
+int journal_read_for_send(struct journal *j, uint64_t from, size_t max_records, size_t max_bytes, json_t **out_array)
+	__attribute__((warn_unused_result));
+/* The console may hold the records up to seq (sent, or applied as a welcome says). It may apply sent records
+ * before it acks them, even from an old connection after a new one was welcomed by another node, so the disk cap
+ * never compacts records up to the highest such seq and drops them only past JOURNAL_INFLIGHT_SLACK: the journal
+ * may exceed its cap rather than lose count of records the console holds. Never lowered. */
 void journal_note_sent(struct journal *j, uint64_t seq);
 /* How far over its cap the journal may grow rather than drop records sent and not yet acked: the uplink's window
  * (4 batches of 256 KiB) twice over. Beyond it they are dropped too (logged: the console may then hold more than

@@ -47,8 +47,11 @@ struct journal {
 
 	uint64_t next_seq; /* >= 1 */
 	uint64_t acked;
-	/* The last seq the uplink sent on its current connection (journal_note_sent). */
+	/* The highest seq the uplink read to send (journal_read_for_send, journal_note_sent); never lowered. */
 	uint64_t inflight;
+	/* Every record up to this seq is on disk (fdatasync'ed, or found there at open). Only those are sent: a
+	 * record the console applied must survive a power loss, or new records would reuse its seq. */
+	uint64_t synced_seq;
 	uint64_t bytes;          /* sum of segs[].size */
 	uint64_t stored_records; /* sum of segs[].n */
 	uint64_t stored_digest;  /* sum of segs[].digest */

@@ -429,6 +429,7 @@ int jn_seal(struct journal *j)
 	j->unsynced = false;
 	j->unsynced_bytes = 0;
 	j->last_sync_usec = timefmt_now_usec();
+	j->synced_seq = j->next_seq - 1;
 	return 0;
 }
 

@@ -219,6 +219,11 @@ static int flush(struct run *r)
  * sending a snapshot owed after a compaction or a gap once the console is there. *last grows with it. */
 static int wait_all_acked(struct run *r, uint64_t *last)
 {
+	/* The uplink sends only synced records: the tail of the file must not wait for the sync policy. */
+	int src = journal_sync(r->j);
+	if (src < 0)
+		return src;
+	uplink_notify(r->up);
 	for (;;) {
 		if (snapshot_if_needed(r)) {
 			int rc = inventory_flush(r->inv, on_record, r);

@@ -232,7 +232,6 @@ static int on_writeable(struct uplink *u, struct lws *wsi)
 	log_debug("uplink: batch of %d records up to seq %" PRIu64 " sent (%zu bytes)", n, seq_to, len);
 	uplink_window_push(&u->win, seq_to);
 	u->send_next = seq_to + 1;
-	journal_note_sent(u->j, seq_to); /* the disk cap spares what the console may be applying */
 	lws_callback_on_writable(wsi);
 	return 0;
 }

@@ -52,7 +52,7 @@ int uplink_build_batch(struct journal *j, uint64_t from, size_t max_records, siz
 	size_t payload_max = max_bytes > BATCH_ENVELOPE ? max_bytes - BATCH_ENVELOPE : 1;
 	for (;;) {
 		json_t *recs;
-		int n = journal_read_from(j, from, max_records, payload_max, &recs);
+		int n = journal_read_for_send(j, from, max_records, payload_max, &recs);
 		if (n <= 0) {
 			json_decref(recs);
 			return n;
@@ -60,7 +60,9 @@ int uplink_build_batch(struct journal *j, uint64_t from, size_t max_records, siz
 		/* Records sit in the frame as the journal stored them (compact), plus one comma each. */
 		uint64_t first = (uint64_t)json_integer_value(json_object_get(json_array_get(recs, 0), "seq"));
 		uint64_t last = (uint64_t)json_integer_value(json_object_get(json_array_get(recs, (size_t)n - 1), "seq"));
-		char *t = wire_encode(wire_build_batch(first, last, recs), len);
+		/* The range starts where the console expects it (`from`, its applied seq + 1), even when records are
+		 * missing there (compacted or dropped): the console refuses a batch that does not follow. */
+		char *t = wire_encode(wire_build_batch(from && from < first ? from : first, last, recs), len);
 		if (!t)
 			return -ENOMEM;
 		if (*len <= max_bytes || n == 1) {

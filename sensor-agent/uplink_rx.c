@@ -86,8 +86,7 @@ int uplink_on_message(struct uplink *u, struct lws *wsi, const char *buf, size_t
 		if (applied > journal_acked(u->j))
 			on_ack(u, applied);
 		u->send_next = applied + 1;
-		/* Whatever the old connection sent and the console applied is in `applied` (the console applies a
-		 * sensor's messages in order, so its batches came before this hello's welcome). */
+		/* The console holds up to `applied` (journal_note_sent keeps the highest seq it may hold). */
 		journal_note_sent(u->j, applied);
 		u->win.n = 0;
 		u->welcomed = true;

@@ -227,6 +227,7 @@ static void handle_event(struct gateway *gw, struct gw_event *ev)
 		conn_close(c, ev->code, ev->reason);
 		break;
 	case INGEST_REPLY_CERT:
+		c->renewing = false;
 		conn_send(c, ev->code ? wire_build_certificate(NULL, ev->text) : wire_build_certificate(ev->text, NULL));
 		break;
 	}
@@ -361,6 +362,13 @@ static int handle_message(struct gateway *gw, struct gw_conn *c)
 			log_warn("sensor %s: renew before welcome; closing", c->cn);
 			return close_now(c, 4002, "renew: sent before welcome");
 		}
+		if (c->renewing) {
+			/* One renewal at a time per connection: each signs a certificate and revokes the last unused. */
+			log_warn("sensor %s: renew while one is pending; ignored", c->cn);
+			wire_msg_free(&m);
+			return 0;
+		}
+		c->renewing = true;
 		log_info("sensor %s: asks for a renewed certificate", c->cn);
 		(void)ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m, c->rx_len);
 		return 0;
@@ -555,13 +563,13 @@ static void *service_main(void *arg)
 	while (!atomic_load(&gw->stop) || (gw->evlib && !gw->shutting_down))
 		if (lws_service(gw->ctx, 0) < 0)
 			break;
-	/* Destroyed on the service thread: closing connections runs their CLOSED callbacks (which queue byes). */
-	if (!gw->evlib) {
-		pthread_mutex_lock(&gw->mu);
-		gw->ctx_alive = false;
-		pthread_mutex_unlock(&gw->mu);
+	/* Destroyed on the service thread: closing connections runs their CLOSED callbacks (which queue byes). No
+	 * other thread may wake the context from here on (also when the loop ended on an error). */
+	pthread_mutex_lock(&gw->mu);
+	gw->ctx_alive = false;
+	pthread_mutex_unlock(&gw->mu);
+	if (!gw->shutting_down)
 		lws_sul_cancel(&gw->sweep);
-	}
 	lws_context_destroy(gw->ctx);
 	return NULL;
 }
@@ -667,7 +675,8 @@ int gateway_start(const struct gateway_opts *opts, struct gateway **out)
 	gw->ctx = lws_create_context(&info);
 	gw->evlib = gw->ctx != NULL;
 	if (!gw->ctx) {
-		log_warn("gateway: the libev event loop is unavailable (package libwebsockets-evlib-ev); using poll()");
+		log_warn("gateway: no context on the libev event loop (is libwebsockets-evlib-ev installed?); trying "
+			 "lws's poll() loop");
 		info.options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
 		gw->ctx = lws_create_context(&info);
 	}
@@ -703,7 +712,10 @@ void gateway_stop(struct gateway *gw)
 	/* The pusher first: its callback posts to the service thread. */
 	config_push_stop(gw->push);
 	atomic_store(&gw->stop, true);
-	lws_cancel_service(gw->ctx);
+	pthread_mutex_lock(&gw->mu);
+	if (gw->ctx_alive)
+		lws_cancel_service(gw->ctx);
+	pthread_mutex_unlock(&gw->mu);
 	pthread_join(gw->thread, NULL);
 	ingest_stop(gw->ingest);
 	gateway_free(gw);

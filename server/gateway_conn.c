@@ -206,12 +206,15 @@ void resume_paused(struct gateway *gw)
 
 	if (!gw->npaused || !atomic_exchange(&gw->drained, false))
 		return;
+	/* A writer that has room again may pause all its sensors the next time it fills, even when every
+	 * connection it paused closed meanwhile. */
+	for (unsigned w = 0; w < sizeof(gw->writer_paused); w++)
+		if (gw->writer_paused[w] && !ingest_writer_full(gw->ingest, w))
+			gw->writer_paused[w] = false;
 	for (c = gw->paused; c; c = next) {
 		next = c->pnext;
 		if (ingest_full(gw->ingest, c->cn))
 			continue;
-		if (c->writer < sizeof(gw->writer_paused))
-			gw->writer_paused[c->writer] = false;
 		paused_remove(gw, c);
 		c->last_rx_us = timefmt_now_usec();
 		lws_rx_flow_control(c->wsi, 1);

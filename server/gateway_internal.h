@@ -40,7 +40,7 @@ struct gw_conn {
 	char cn[WIRE_SENSOR_ID_LEN + 28];
 	char serial[PKI_SERIAL_HEX_LEN];
 	char peer[64];
-	bool registered, hello_sent, authed, paused, closing, ping_out;
+	bool registered, hello_sent, authed, paused, closing, ping_out, renewing;
 	int close_code;
 	char close_reason[REASON_MAX + 1];
 	unsigned char *rx;

@@ -152,6 +152,18 @@ bool ingest_full(struct ingest *in, const char *sensor_id)
 	return full;
 }
 
+bool ingest_writer_full(struct ingest *in, unsigned writer)
+{
+	bool full;
+
+	if (writer >= in->nw)
+		return false;
+	pthread_mutex_lock(&in->w[writer].mu);
+	full = in->w[writer].throttled;
+	pthread_mutex_unlock(&in->w[writer].mu);
+	return full;
+}
+
 unsigned ingest_writer_index(struct ingest *in, const char *sensor_id)
 {
 	return (unsigned)(writer_of(in, sensor_id) - in->w);
@@ -194,7 +206,9 @@ static bool ensure_db(struct writer *w)
 	bool run = true;
 
 	while (run) {
-		if (w->db && PQstatus(w->db) == CONNECTION_OK)
+		/* A connection left in pipeline mode or inside a transaction by a failure is not usable: start over. */
+		if (w->db && PQstatus(w->db) == CONNECTION_OK && PQpipelineStatus(w->db) == PQ_PIPELINE_OFF &&
+		    PQtransactionStatus(w->db) == PQTRANS_IDLE)
 			return true;
 		if (w->db) {
 			PQfinish(w->db);
@@ -287,6 +301,12 @@ static int run_job(struct writer *w, struct job *j)
 	} else if (rc == -EPERM) {
 		mark_refused(w, j->conn_id);
 		in->cb.reply(in->cb.ctx, j->conn_id, INGEST_REPLY_CLOSE, 0, 4003, "sensor revoked or unknown");
+	} else if (rc == -ERANGE) {
+		mark_refused(w, j->conn_id);
+		log_warn("sensor %s: batch %llu..%llu does not follow the seq applied; closing so that it resends",
+			 j->sensor_id, (unsigned long long)j->msg.u.batch.seq_from,
+			 (unsigned long long)j->msg.u.batch.seq_to);
+		in->cb.reply(in->cb.ctx, j->conn_id, INGEST_REPLY_CLOSE, 0, 4002, "batch: does not follow the applied seq");
 	} else if (rc == -EPROTO) {
 		mark_refused(w, j->conn_id);
 		log_warn("sensor %s: batch %llu..%llu refused by the database; nothing of it applied", j->sensor_id,

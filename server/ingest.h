@@ -63,6 +63,8 @@ void ingest_submit_bye(struct ingest *in, const char *sensor_id);
 /* True while this sensor's writer is throttled: from the moment its queue reached its limit until it is down to
  * half of it (then the drained callback runs). */
 bool ingest_full(struct ingest *in, const char *sensor_id);
+/* The same for writer number `writer` (false for a number out of range). */
+bool ingest_writer_full(struct ingest *in, unsigned writer);
 /* Which writer applies this sensor's messages (0..writers-1). */
 unsigned ingest_writer_index(struct ingest *in, const char *sensor_id);
 /* Batches queued in all (for metrics and logs). */

@@ -39,7 +39,7 @@ static const struct {
 	  " coalesce(ltrim(lower(next_cert_serial), '0') = ltrim(lower($2), '0'), false)"
 	  " from sensors where id = $1::uuid" },
 	{ "otw_cert_promote", "select otw_cert_promote($1::uuid)" },
-	/* One live-events summary per batch (sql/010_events.sql), sent at commit. */
+	/* One live-events summary per sensor of a group transaction (sql/010_events.sql), sent at commit. */
 	{ "otw_events",
 	  "select otw_events_ingest(u.s, u.z, u.d, u.c, u.a) from unnest($1::uuid[], $2::bigint[], $3::int[], $4::int[],"
 	  " $5::int[]) u(s, z, d, c, a) where u.d + u.c + u.a > 0" },
@@ -345,7 +345,11 @@ static int pipe_send(struct pipe *p, struct stmt_params *sp, const char *name, b
 static int pipe_sets(struct pipe *p, struct ingest_sets *sets)
 {
 	int n = 0, rc = ingest_sets_send(p->c, sets, &n);
-	return rc ? rc : pipe_sent(p, n, false);
+	if (rc) {
+		p->nsent += n; /* sent before the failure: their results must still be read */
+		return rc;
+	}
+	return pipe_sent(p, n, false);
 }
 
 /* What one group transaction applied for one sensor: its row's state, then the counts of the advance. */
@@ -529,6 +533,12 @@ static int apply_group(PGconn *c, struct sensor_acc *acc, size_t nacc, size_t n,
 	for (size_t i = 0; i < n && !rc; i++) {
 		struct sensor_acc *a = acc_find(acc, nacc, ids[i]);
 		uint64_t to = batches[i]->u.batch.seq_to;
+		if (batches[i]->u.batch.seq_from > a->applied + 1) {
+			/* It does not follow what was applied (a batch before it was refused, or is lost): applying it
+			 * would skip records for good. The sensor resends from its welcome. */
+			rc = -ERANGE;
+			break;
+		}
 		from[i] = a->applied;
 		if (a->applied < to && !(rc = gather(&p, sets, &sp, a, batches[i], a->applied)))
 			a->applied = to;

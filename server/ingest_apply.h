@@ -9,7 +9,9 @@
 /* Outcomes besides 0. -EIO: the connection is gone (reconnect, then retry the same message: nothing of it was
  * committed). -EAGAIN: a transient server error (serialization failure, deadlock): retry. -EPERM: the sensor is
  * unknown, revoked, or the certificate is not its current one. -EPROTO: the server refused the data (a
- * constraint): retrying will not help; nothing of it was committed. */
+ * constraint): retrying will not help; nothing of it was committed. -ERANGE: a batch's seq_from is beyond the
+ * sensor's applied seq + 1 (an earlier batch was refused or lost): nothing of it applied; the sensor must resend
+ * from its welcome. */
 
 /* Prepares the statements on a fresh connection; 0, -EIO or -EPROTO. */
 int ingest_apply_prepare(PGconn *c) __attribute__((warn_unused_result));

@@ -87,39 +87,6 @@ void sp_time(struct stmt_params *sp, int64_t usec)
 	sp_str(sp, timefmt_rfc3339_ms(usec, buf));
 }
 
-/* A JSON array (strings or integers) as a PostgreSQL array literal. `field` picks a member of object entries;
- * a null or missing one is NULL. */
-void sp_array(struct sbuf *b, json_t *arr, const char *field)
-{
-	size_t i;
-	json_t *v;
-	char num[24];
-
-	sb_putn(b, "{", 1);
-	json_array_foreach(arr, i, v) {
-		if (i)
-			sb_putn(b, ",", 1);
-		if (field)
-			v = json_object_get(v, field);
-		if (json_is_integer(v)) {
-			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-			sb_array_elem(b, num);
-		} else if (json_is_string(v)) {
-			sb_array_elem(b, json_string_value(v));
-		} else {
-			sb_putn(b, "NULL", 4);
-		}
-	}
-	sb_putn(b, "}", 1);
-}
-
-void sp_arr(struct stmt_params *sp, json_t *arr, const char *field)
-{
-	sp_begin(sp, false);
-	sp_array(&sp->text, arr, field);
-	sp_end(sp);
-}
-
 /* Canonical address text, so that two sensors (or two spellings) name one device and one connection:
  * lowercase MACs and inet_ntop's IPs. */
 void canon_addr(const char *s, char out[64])

@@ -34,9 +34,6 @@ void sp_end(struct stmt_params *sp);
 void sp_str(struct stmt_params *sp, const char *s);
 void sp_i64(struct stmt_params *sp, int64_t v);
 void sp_time(struct stmt_params *sp, int64_t usec);
-/* A JSON array (strings or integers) as a PostgreSQL array literal; `field` picks a member of object entries. */
-void sp_array(struct sbuf *b, json_t *arr, const char *field);
-void sp_arr(struct stmt_params *sp, json_t *arr, const char *field);
 /* Canonical address text (lowercase MACs, inet_ntop's IPs) and device key ("mac:..."/"ip:..."). */
 void canon_addr(const char *s, char out[64]);
 void canon_key(const char *key, char out[72]);

@@ -63,7 +63,8 @@ static const char DEVICES_SQL[] =
 
 /* Per row (one sensor's records of one connection, merged): $1 scope, $2 zone, $3 sensor, $4 transport, $5 src,
  * $6 dst, $7 port, $8 first_seen, $9 last_seen, $10 packets, $11 bytes; $12/$13 (row index, protocol);
- * $14..$17 (row index, proto, code, name) of its function codes. Rows of several sensors naming one connection of
+ * $14..$17 (row index, proto, code, name) of its function codes, in arrival order (a function's latest non-null
+ * name wins, as applying the records in order would leave it). Rows of several sensors naming one connection of
  * a merge scope make one upsert of it. Counters are increments added to each sensor's own totals (exactly-once
  * application makes their sum the sensor's total); protocols and function codes are sets, added to the stored
  * ones. */
@@ -88,8 +89,8 @@ static const char CONNECTIONS_SQL[] =
 	" and c.port is not distinct from v.port),"
 	"f as (insert into connection_functions as o (connection_id, proto, code, name)"
 	" select distinct on (cv.id, u.p, u.k) cv.id, u.p, u.k, u.n"
-	" from unnest($14::bigint[], $15::text[], $16::bigint[], $17::text[]) u(i, p, k, n) join cv using (i)"
-	" order by cv.id, u.p, u.k, u.n nulls last"
+	" from unnest($14::bigint[], $15::text[], $16::bigint[], $17::text[]) with ordinality u(i, p, k, n, o)"
+	" join cv using (i) order by cv.id, u.p, u.k, u.n is null, u.o desc"
 	" on conflict (connection_id, proto, code) do update set name = coalesce(excluded.name, o.name)"
 	" where excluded.name is distinct from o.name and excluded.name is not null)"
 	"insert into connection_sightings as o (connection_id, sensor_id, packets, bytes, first_seen, last_seen)"

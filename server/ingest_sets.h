@@ -5,7 +5,8 @@
  *
  * One sensor's records of one key are merged first, the way applying them one after the other would leave the
  * database (PostgreSQL refuses to upsert one row twice in one statement); several sensors' rows of one device or
- * connection of a merge scope are merged by the statement itself:
+ * connection of a merge scope are merged by the statement itself (among sensors, "last" is by each sensor's first
+ * record of the key in the group, not by every record):
  *   device:     the last record's view (addresses, VLANs, protocols, report) replaces the earlier ones; type,
  *               vendor and hostname keep the last non-null value; first_seen is the least, last_seen the greatest.
  *   connection: packets and bytes (increments) add up; protocols and functions are the union; times as above.

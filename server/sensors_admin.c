@@ -320,8 +320,15 @@ int sensors_admin_revoke(PGconn *db, const char *sensor_id, char *err, size_t er
 	}
 	PQclear(res);
 	res = db_exec(db,
-		      "insert into revoked_certificates (serial, sensor_id) select cert_serial, id from sensors "
-		      "where id = $1::uuid and cert_serial is not null on conflict (serial) do nothing",
+		      "insert into revoked_certificates (serial, sensor_id) select u.serial, s.id from sensors s,"
+		      " unnest(array[s.cert_serial, s.next_cert_serial]) u(serial)"
+		      " where s.id = $1::uuid and u.serial is not null on conflict (serial) do nothing",
+		      1, params);
+	if (!res)
+		goto dberr;
+	PQclear(res);
+	/* A renewed certificate not used yet is revoked with the current one. */
+	res = db_exec(db, "update sensors set next_cert_serial = null, next_cert_not_after = null where id = $1::uuid",
 		      1, params);
 	if (!res)
 		goto dberr;

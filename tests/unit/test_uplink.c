@@ -122,6 +122,25 @@ static void fill(struct journal *j, int n, size_t pad)
 		json_decref(r);
 	}
 	free(s);
+	assert_int_equal(journal_sync(j), 0); /* the uplink sends only what is on disk */
+}
+
+/* Records not synced yet are not sent: after a power loss their seqs could be handed out again. */
+static void test_batch_only_synced(void **state)
+{
+	struct fx *f = *state;
+	char *t;
+	size_t len;
+	uint64_t to;
+	fill(f->j, 3, 10);
+	json_t *r = json_pack("{s:s, s:s, s:s}", "kind", "health", "at", "2026-01-01T00:00:00.000Z", "event", "stats");
+	assert_int_equal(journal_append(f->j, r, NULL), 0); /* the default policy syncs it later */
+	json_decref(r);
+	assert_int_equal(uplink_build_batch(f->j, 1, UPLINK_BATCH_RECORDS, UPLINK_BATCH_BYTES, &t, &len, &to), 3);
+	free(t);
+	assert_int_equal(journal_sync(f->j), 0);
+	assert_int_equal(uplink_build_batch(f->j, 1, UPLINK_BATCH_RECORDS, UPLINK_BATCH_BYTES, &t, &len, &to), 4);
+	free(t);
 }
 
 /* Parses a built batch with the console's parser and checks its seqs. */
@@ -243,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_renew_wanted),
 		cmocka_unit_test_setup_teardown(test_renew_opts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_cut_by_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_only_synced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_cut_by_bytes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

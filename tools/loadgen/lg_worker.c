@@ -276,7 +276,7 @@ static long rss_kib(const char *field)
 
 static void progress(struct lg_worker *w)
 {
-	uint64_t connected = 0, welcomes = 0, produced = 0, acked = 0, fatal = 0;
+	uint64_t connected = 0, welcomes = 0, produced = 0, acked = 0, fatal = 0, behind = 0;
 	for (unsigned i = 0; i < w->started; i++) {
 		struct sensor *s = &w->s[i];
 		struct uplink_status st;
@@ -288,16 +288,20 @@ static void progress(struct lg_worker *w)
 		pthread_mutex_lock(&s->mu);
 		acked += s->acked;
 		pthread_mutex_unlock(&s->mu);
+		/* Caught up: the console acked the journal to its end (overflow records included), whatever the
+		 * record counts say (acked counts seqs, which include the journal's own overflow records). */
+		behind += st.acked < s->last_seq;
 	}
 	pthread_mutex_lock(&w->mu);
 	int64_t last_ack = w->last_ack_ns;
 	pthread_mutex_unlock(&w->mu);
-	report(w, json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:I, s:I, s:I, s:I}", "t", "p",
+	report(w, json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:I, s:I, s:I, s:I, s:b}", "t", "p",
 			    "started", (int)w->started, "connected", (json_int_t)connected, "fatal", (json_int_t)fatal,
 			    "welcomes", (json_int_t)welcomes, "produced", (json_int_t)produced, "acked",
 			    (json_int_t)acked, "sensors", (json_int_t)w->cfg->count, "generating", w->generating,
 			    "done", w->done, "last_ack_ns", (json_int_t)last_ack, "down_ns", (json_int_t)w->down_ns,
-			    "up_ns", (json_int_t)w->up_ns, "rss_kib", (json_int_t)rss_kib("VmRSS:")));
+			    "up_ns", (json_int_t)w->up_ns, "rss_kib", (json_int_t)rss_kib("VmRSS:"), "caught_up",
+			    behind == 0));
 }
 
 /* Armed: the first sensor seen disconnected starts the storm; it is over when every sensor has a new welcome and

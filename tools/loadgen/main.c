@@ -430,7 +430,7 @@ static bool generated(const struct worker *w, unsigned nw, const struct opts *o)
 static bool drained(const struct worker *w, unsigned nw, const struct opts *o)
 {
 	(void)o;
-	return agg(w, nw, "acked", '+') >= agg(w, nw, "produced", '+');
+	return all_true(w, nw, "caught_up");
 }
 
 static bool storm_over(const struct worker *w, unsigned nw, const struct opts *o)
