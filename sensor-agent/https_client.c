@@ -8,19 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RESP_MAX (1024u * 1024)
-
-struct buf {
-	char *p;
-	size_t n;
-	bool too_big;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+size_t https_body_collect(char *data, size_t size, size_t nmemb, void *body)
 {
-	struct buf *b = ud;
+	struct https_body *b = body;
 	size_t n = size * nmemb;
-	if (n > RESP_MAX - b->n) {
+	if (n > HTTPS_BODY_MAX - b->n) {
 		b->too_big = true;
 		return 0;
 	}
@@ -44,7 +36,7 @@ int https_post_json(const char *url, const char *ca_pem, const json_t *body, int
 	*status = 0;
 	*resp = NULL;
 	int rc = HTTPS_ERR_CONNECT;
-	struct buf b = { 0 };
+	struct https_body b = { 0 };
 	struct curl_slist *hdrs = NULL;
 	char *json = json_dumps(body, JSON_COMPACT);
 	CURL *c = curl_easy_init();
@@ -70,7 +62,7 @@ int https_post_json(const char *url, const char *ca_pem, const json_t *body, int
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, https_body_collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout_sec);

@@ -2,7 +2,18 @@
  * never consulted, and both the peer certificate and the host name are verified. Used by `activate` only. */
 #pragma once
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+
+/* A response body collected by https_body_collect (a CURLOPT_WRITEFUNCTION): NUL-terminated, at most
+ * HTTPS_BODY_MAX bytes (then too_big is set and the transfer stops). p is heap (free()). */
+#define HTTPS_BODY_MAX (1024u * 1024)
+struct https_body {
+	char *p;
+	size_t n;
+	bool too_big;
+};
+size_t https_body_collect(char *data, size_t size, size_t nmemb, void *body);
 
 enum https_err {
 	HTTPS_OK = 0,

@@ -41,15 +41,6 @@ static void normalize(struct journal_opts *o)
 		o->segment_bytes = 4096;
 }
 
-static char *path_join(const char *dir, const char *name)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-	char *p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s/%s", dir, name);
-	return p;
-}
-
 /* Index of the first segment holding a record >= seq and the record's index in it; false when none. */
 static bool find_from(const struct journal *j, uint64_t seq, size_t *si, size_t *ri)
 {
@@ -96,8 +87,8 @@ int journal_open_opts(const char *dir, const struct journal_opts *o, struct jour
 	normalize(&j->o);
 	int rc = -ENOMEM;
 	j->statedir = strdup(dir);
-	j->segdir = path_join(dir, JOURNAL_SEG_DIR);
-	j->state_path = path_join(dir, JOURNAL_STATE_NAME);
+	j->segdir = jn_path_join(dir, JOURNAL_SEG_DIR);
+	j->state_path = jn_path_join(dir, JOURNAL_STATE_NAME);
 	if (!j->statedir || !j->segdir || !j->state_path)
 		goto fail;
 	if ((rc = jn_state_load(j)) < 0 || (rc = jn_scan(j)) < 0)
@@ -161,11 +152,16 @@ int jn_sync_locked(struct journal *j)
 		log_error("journal: fdatasync in %s: %s", j->segdir, strerror(errno));
 		return rc;
 	}
+	jn_mark_synced(j);
+	return 0;
+}
+
+void jn_mark_synced(struct journal *j)
+{
 	j->unsynced = false;
 	j->unsynced_bytes = 0;
 	j->last_sync_usec = timefmt_now_usec();
 	j->synced_seq = j->next_seq - 1;
-	return 0;
 }
 
 static bool sync_due(const struct journal *j)

@@ -125,3 +125,8 @@ int jn_sync_locked(struct journal *j);
 
 /* Records up to this seq are acked or possibly applied by the console: never compacted. */
 static inline uint64_t jn_guard(const struct journal *j) { return j->acked > j->inflight ? j->acked : j->inflight; }
+
+/* "dir/name" (heap, free()), or NULL when out of memory. */
+char *jn_path_join(const char *dir, const char *name);
+/* Bookkeeping after a successful fdatasync of the newest segment (every record appended so far is on disk). */
+void jn_mark_synced(struct journal *j);

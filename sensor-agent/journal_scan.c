@@ -15,7 +15,7 @@
 #include "common/log.h"
 #include "sensor-agent/journal_internal.h"
 
-static char *path_join(const char *dir, const char *name)
+char *jn_path_join(const char *dir, const char *name)
 {
 	size_t n = strlen(dir) + strlen(name) + 2;
 	char *p = malloc(n);
@@ -47,7 +47,7 @@ static uint64_t first_frame_seq(const char *path)
 static int migrate(struct journal *j)
 {
 	struct stat st;
-	char *mig = path_join(j->statedir, JOURNAL_MIGRATING_NAME), *seg = NULL;
+	char *mig = jn_path_join(j->statedir, JOURNAL_MIGRATING_NAME), *seg = NULL;
 	int rc = 0;
 	if (!mig)
 		return -ENOMEM;
@@ -118,7 +118,7 @@ static int list_segments(struct journal *j, uint64_t **out, size_t *n)
 		for (size_t i = 0; digits && i < 20; i++)
 			digits = e->d_name[i] >= '0' && e->d_name[i] <= '9';
 		if (digits && l == 28 && strcmp(e->d_name + 20, ".seg.tmp") == 0 && !j->o.read_only) {
-			char *p = path_join(j->segdir, e->d_name);
+			char *p = jn_path_join(j->segdir, e->d_name);
 			if (p)
 				unlink(p);
 			free(p);

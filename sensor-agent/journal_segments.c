@@ -426,10 +426,7 @@ int jn_seal(struct journal *j)
 		log_error("journal: fdatasync of a segment in %s: %s", j->segdir, strerror(-rc));
 		return rc;
 	}
-	j->unsynced = false;
-	j->unsynced_bytes = 0;
-	j->last_sync_usec = timefmt_now_usec();
-	j->synced_seq = j->next_seq - 1;
+	jn_mark_synced(j);
 	return 0;
 }
 

@@ -72,11 +72,10 @@ static const char *journal_a(int n)
 	return NULL;
 }
 
-static int apply(const char *sensor, int from, int to, const char *(*journal)(int), uint64_t *ack)
+static int parse_batch(int from, int to, const char *(*journal)(int), struct wire_msg *m)
 {
 	char *buf = malloc(65536), err[256];
 	size_t n = 0;
-	struct wire_msg m;
 	int rc;
 
 	n += (size_t)snprintf(buf + n, 65536 - n, "{\"type\":\"batch\",\"seq_from\":%d,\"seq_to\":%d,\"records\":[", from,
@@ -84,10 +83,18 @@ static int apply(const char *sensor, int from, int to, const char *(*journal)(in
 	for (int s = from; s <= to; s++)
 		n += (size_t)snprintf(buf + n, 65536 - n, "%s%s", s > from ? "," : "", journal(s));
 	snprintf(buf + n, 65536 - n, "]}");
-	rc = wire_dpi_parse(buf, strlen(buf), &m, err, sizeof(err));
-	if (rc)
-		fail_msg("parse: %s", err);
+	rc = wire_dpi_parse(buf, strlen(buf), m, err, sizeof(err));
 	free(buf);
+	return rc;
+}
+
+static int apply(const char *sensor, int from, int to, const char *(*journal)(int), uint64_t *ack)
+{
+	struct wire_msg m;
+	int rc = parse_batch(from, to, journal, &m);
+
+	if (rc)
+		fail_msg("parse of batch %d..%d failed", from, to);
 	rc = ingest_apply_batch(db, sensor, &m, ack);
 	wire_msg_free(&m);
 	return rc;
@@ -389,22 +396,6 @@ static void test_sets_equal_sequential(void **state)
 			 2);
 	free(e);
 	free(f);
-}
-
-static int parse_batch(int from, int to, const char *(*journal)(int), struct wire_msg *m)
-{
-	char *buf = malloc(65536), err[256];
-	size_t n = 0;
-	int rc;
-
-	n += (size_t)snprintf(buf + n, 65536 - n, "{\"type\":\"batch\",\"seq_from\":%d,\"seq_to\":%d,\"records\":[", from,
-			      to);
-	for (int s = from; s <= to; s++)
-		n += (size_t)snprintf(buf + n, 65536 - n, "%s%s", s > from ? "," : "", journal(s));
-	snprintf(buf + n, 65536 - n, "]}");
-	rc = wire_dpi_parse(buf, strlen(buf), m, err, sizeof(err));
-	free(buf);
-	return rc;
 }
 
 static const char *journal_g(int n) { return n >= 1 && n <= 4 ? conn_rec(n, n, "modbus") : NULL; }

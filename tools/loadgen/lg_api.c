@@ -9,38 +9,14 @@
 
 #include <openssl/crypto.h>
 
-#define BODY_MAX (1u << 20)
-
-struct body {
-	char *p;
-	size_t n;
-	bool too_big;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct body *b = arg;
-	size_t n = size * nmemb;
-	if (n > BODY_MAX - b->n) {
-		b->too_big = true;
-		return 0;
-	}
-	char *np = realloc(b->p, b->n + n + 1);
-	if (!np)
-		return 0;
-	memcpy(np + b->n, data, n);
-	b->p = np;
-	b->n += n;
-	b->p[b->n] = '\0';
-	return n;
-}
+#include "sensor-agent/https_client.h"
 
 /* One POST of `req` to base + path; *status and *resp (NULL for a body that is not JSON). 0 or -EIO. */
 static int post(const struct lg_api *a, const char *path, const json_t *req, long *status, json_t **resp, char *err,
 		size_t errlen)
 {
 	char url[1024], auth[4096], cerr[CURL_ERROR_SIZE] = "";
-	struct body b = { 0 };
+	struct https_body b = { 0 };
 	struct curl_slist *hdrs = NULL;
 	struct curl_blob ca = { a->ca_pem, strlen(a->ca_pem), CURL_BLOB_COPY };
 	char *json = json_dumps(req, JSON_COMPACT);
@@ -70,7 +46,7 @@ static int post(const struct lg_api *a, const char *path, const json_t *req, lon
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, https_body_collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
