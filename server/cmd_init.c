@@ -123,6 +123,17 @@ static int db_identity(PGconn *db, char fp[STATE_FINGERPRINT_LEN], bool *legacy,
 		}
 	}
 	PQclear(res);
+	if (rc == 0 && !*legacy) {
+		/* No init record (an older init whose audit write failed): users or sensors still mean a console
+		 * lives here, and a second CA must not be made for it. */
+		res = db_exec(db, "select exists (select 1 from users) or exists (select 1 from sensors)", 0, NULL);
+		if (!res) {
+			snprintf(err, errlen, "reading the console identity from the database failed");
+			return -EIO;
+		}
+		*legacy = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+	}
 	return rc;
 }
 
