@@ -28,23 +28,6 @@
 static const uint16_t scan_ports[] = { 21, 22, 23, 80, 102, 443, 502, 1911, 2404, 3389, 4840, 5900, 8080, 20000,
 	44818 };
 
-static bool port_open(const struct plant_host *h, uint16_t port)
-{
-	uint32_t sv = h->model->serves;
-
-	switch (port) {
-	case 22: return sv & PP_BIT(PP_SSH);
-	case 80: return sv & PP_BIT(PP_HTTP);
-	case 102: return sv & (PP_BIT(PP_S7COMM) | PP_BIT(PP_S7COMM_PLUS));
-	case 502: return sv & PP_BIT(PP_MBTCP);
-	case 2404: return sv & PP_BIT(PP_IEC104);
-	case 4840: return sv & PP_BIT(PP_OPCUA);
-	case 20000: return sv & PP_BIT(PP_DNP3);
-	case 44818: return sv & PP_BIT(PP_ENIP);
-	default: return false;
-	}
-}
-
 /* One probe per target and port: state 0 SYN, 1 answer (SYN-ACK or RST-ACK), 2 the scanner's RST. */
 static int scan_step(struct sim *t, struct sim_session *s)
 {
@@ -52,7 +35,7 @@ static int scan_step(struct sim *t, struct sim_session *s)
 	unsigned target = s->v[0], port_i = s->v[1];
 	struct endpoint me = sim_host_ep(t, s->a), peer = sim_host_ep(t, target);
 	uint16_t port = scan_ports[port_i];
-	bool open = port_open(&p->hosts[target], port);
+	bool open = plant_port_open(&p->hosts[target], port);
 	struct frame_l2 l2 = { .vlan = me.vlan };
 	struct frame_tcp tcp = { 0 };
 	struct frame_ip ip;

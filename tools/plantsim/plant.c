@@ -457,3 +457,20 @@ void plant_sys_descr(const struct plant_host *h, char *buf, size_t cap)
 	else
 		snprintf(buf, cap, "%s %s %s", m->vendor, m->model, m->firmware);
 }
+
+bool plant_port_open(const struct plant_host *h, uint16_t port)
+{
+	uint32_t sv = h->model->serves;
+
+	switch (port) {
+	case 22: return sv & PP_BIT(PP_SSH);
+	case 80: return sv & PP_BIT(PP_HTTP);
+	case 102: return sv & (PP_BIT(PP_S7COMM) | PP_BIT(PP_S7COMM_PLUS));
+	case 502: return sv & PP_BIT(PP_MBTCP);
+	case 2404: return sv & PP_BIT(PP_IEC104);
+	case 4840: return sv & PP_BIT(PP_OPCUA);
+	case 20000: return sv & PP_BIT(PP_DNP3);
+	case 44818: return sv & PP_BIT(PP_ENIP);
+	default: return false;
+	}
+}

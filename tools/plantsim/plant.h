@@ -162,6 +162,8 @@ uint32_t plant_broadcast(const struct plant *p);
 void plant_sys_descr(const struct plant_host *h, char *buf, size_t cap);
 /* The PF_BIT()s of the facts that description states. */
 unsigned plant_sys_descr_facts(const struct plant_host *h);
+/* True when the host serves TCP `port` (its model's protocols); what a port scan finds open. */
+bool plant_port_open(const struct plant_host *h, uint16_t port);
 const char *plant_fact_name(enum plant_fact fact);
 
 /* Adds a scenario's visitor at hosts[n_devices] (not counted in n_devices, so the plant's own sessions never

@@ -273,30 +273,13 @@ static const uint16_t scan_ports[] = { 21, 22, 23, 25, 53, 80, 102, 110, 135, 13
 #define N_SCAN_PORTS (sizeof(scan_ports) / sizeof(scan_ports[0]))
 enum { SC_I, SC_STRIDE, SC_SPORT, SC_SEQ };
 
-static bool port_open(const struct plant_host *h, uint16_t port)
-{
-	uint32_t sv = h->model->serves;
-
-	switch (port) {
-	case 22: return sv & PP_BIT(PP_SSH);
-	case 80: return sv & PP_BIT(PP_HTTP);
-	case 102: return sv & (PP_BIT(PP_S7COMM) | PP_BIT(PP_S7COMM_PLUS));
-	case 502: return sv & PP_BIT(PP_MBTCP);
-	case 2404: return sv & PP_BIT(PP_IEC104);
-	case 4840: return sv & PP_BIT(PP_OPCUA);
-	case 20000: return sv & PP_BIT(PP_DNP3);
-	case 44818: return sv & PP_BIT(PP_ENIP);
-	default: return false;
-	}
-}
-
 /* One probe per port, in a stride order (as scanners shuffle): state 0 the SYN, 1 the answer (SYN-ACK or RST-ACK),
  * 2 the scanner's RST after a SYN-ACK. One source port throughout, as a raw-socket scanner sends. */
 static int scan_step(struct sim *t, struct sim_session *s)
 {
 	struct endpoint me = sim_host_ep(t, s->a), peer = sim_host_ep(t, s->b);
 	uint16_t port = scan_ports[(s->v[SC_I] * s->v[SC_STRIDE]) % N_SCAN_PORTS];
-	bool open = port_open(sim_host(t, s->b), port);
+	bool open = plant_port_open(sim_host(t, s->b), port);
 	const struct endpoint *from = s->state == 1 ? &peer : &me, *to = s->state == 1 ? &me : &peer;
 	struct frame_l2 l2 = { .vlan = me.vlan };
 	struct frame_tcp tcp = { 0 };
