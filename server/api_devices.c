@@ -499,51 +499,21 @@ out:
 	"'first_seen', " API_TS("e.first_seen") ", 'last_seen', " API_TS("e.last_seen") ", "                    \
 	"'detail', e.detail)::text"
 
-/* Takes device_id and kind out of the raw query string (the shared parser knows neither) and leaves the rest in
- * `rest` for it. False (400 answered) on a bad or repeated value. */
-static bool events_query(struct api_call *c, char *rest, size_t restlen, char dev[24], char kind[16])
+/* device_id and kind (not shared list filters) into v[0] and v[1] ("" when absent); false (400 answered) when bad. */
+static bool events_query(struct api_call *c, char *rest, size_t restlen, char v[2][API_QUERY_VALUE_MAX])
 {
-	const char *q = c->query ? c->query : "", *p = q;
-	size_t n = 0;
+	static const char *const names[] = { "device_id", "kind" };
+	int64_t id;
 
-	rest[0] = dev[0] = kind[0] = '\0';
-	if (strlen(q) >= restlen) {
-		api_fail(c, 400, "invalid_query", NULL, "query string too long");
+	if (!api_query_take(c, names, 2, v, rest, restlen))
+		return false;
+	if (v[0][0] && (!http_id_parse_int(v[0], &id) || strlen(v[0]) >= 24)) {
+		api_fail(c, 400, "invalid_query", "device_id", "device_id must be a positive integer");
 		return false;
 	}
-	while (*p) {
-		size_t len = strcspn(p, "&");
-		bool is_dev = len >= 10 && strncmp(p, "device_id=", 10) == 0, is_kind = len >= 5 && strncmp(p, "kind=", 5) == 0;
-		if (is_dev || is_kind) {
-			char raw[64], *val;
-			size_t skip = is_dev ? 10 : 5;
-			const char *name = is_dev ? "device_id" : "kind";
-			char *dest = is_dev ? dev : kind;
-			int64_t id;
-			bool ok;
-			snprintf(raw, sizeof(raw), "%.*s", (int)(len - skip < sizeof(raw) - 1 ? len - skip : sizeof(raw) - 1),
-				 p + skip);
-			if (dest[0]) {
-				api_fail(c, 400, "invalid_query", name, "query parameter '%s' given twice", name);
-				return false;
-			}
-			val = evhttp_uridecode(raw, 1, NULL);
-			ok = val && (is_dev ? http_id_parse_int(val, &id) && strlen(val) < 24
-					    : strcmp(val, "event") == 0 || strcmp(val, "violation") == 0);
-			if (ok)
-				snprintf(dest, is_dev ? 24 : 16, "%s", val);
-			free(val);
-			if (!ok) {
-				api_fail(c, 400, "invalid_query", name,
-					 is_dev ? "device_id must be a positive integer" : "kind must be event or violation");
-				return false;
-			}
-		} else if (len) {
-			n += (size_t)snprintf(rest + n, restlen - n, "%s%.*s", n ? "&" : "", (int)len, p);
-		}
-		p += len;
-		if (*p == '&')
-			p++;
+	if (v[1][0] && strcmp(v[1], "event") != 0 && strcmp(v[1], "violation") != 0) {
+		api_fail(c, 400, "invalid_query", "kind", "kind must be event or violation");
+		return false;
 	}
 	return true;
 }
@@ -551,11 +521,11 @@ static bool events_query(struct api_call *c, char *rest, size_t restlen, char de
 void api_dpi_events_list(struct api_call *c, PGconn *db)
 {
 	struct http_list_params lp;
-	char rest[4096 + 1], dev[24], kind[16], *saved = c->query;
+	char rest[4096 + 1], v[2][API_QUERY_VALUE_MAX], *saved = c->query;
 	const char *extra[6];
 	bool ok;
 
-	if (!events_query(c, rest, sizeof(rest), dev, kind))
+	if (!events_query(c, rest, sizeof(rest), v))
 		return;
 	c->query = rest;
 	ok = api_list_params(c, HTTP_FILTER_SITE_ID | HTTP_FILTER_ZONE_ID | HTTP_FILTER_SENSOR_ID, HTTP_ID_INT, &lp);
@@ -566,8 +536,8 @@ void api_dpi_events_list(struct api_call *c, PGconn *db)
 	extra[1] = lp.zone_id;
 	extra[2] = lp.sensor_id;
 	extra[3] = api_scope(c);
-	extra[4] = dev;
-	extra[5] = kind;
+	extra[4] = v[0];
+	extra[5] = v[1];
 	/* A device filter matches the events whose source or destination is one of the device's addresses (its
 	 * merged devices' included) as seen by a sensor of its merge scope. */
 	api_list(c, db,

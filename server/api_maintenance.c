@@ -37,39 +37,16 @@ const struct http_body_spec api_maintenance_create_body = { create_fields, 6, 0 
 	"otw_suppression_visible($" n "::bigint[], w.zone_id, w.site_id, w.sensor_id) "                         \
 	"and w.expires_at >= now() - interval '30 days'"
 
-/* Takes `active` out of the raw query string (the shared parser does not know it) and leaves the rest in `rest`.
- * active gets "true", "false" or "" (absent). False (400 answered) on a bad or repeated value. */
-static bool active_query(struct api_call *c, char *rest, size_t restlen, char active[8])
+/* `active` (not a shared list filter): "true", "false" or "" (absent) into active; false (400 answered) otherwise. */
+static bool active_query(struct api_call *c, char *rest, size_t restlen, char active[1][API_QUERY_VALUE_MAX])
 {
-	const char *p = c->query ? c->query : "";
-	size_t n = 0;
+	static const char *const names[] = { "active" };
 
-	rest[0] = active[0] = '\0';
-	if (strlen(p) >= restlen) {
-		api_fail(c, 400, "invalid_query", NULL, "query string too long");
+	if (!api_query_take(c, names, 1, active, rest, restlen))
 		return false;
-	}
-	while (*p) {
-		size_t len = strcspn(p, "&");
-		if (len >= 7 && strncmp(p, "active=", 7) == 0) {
-			if (active[0]) {
-				api_fail(c, 400, "invalid_query", "active", "query parameter 'active' given twice");
-				return false;
-			}
-			if (len == 11 && strncmp(p + 7, "true", 4) == 0) {
-				snprintf(active, 8, "true");
-			} else if (len == 12 && strncmp(p + 7, "false", 5) == 0) {
-				snprintf(active, 8, "false");
-			} else {
-				api_fail(c, 400, "invalid_query", "active", "active must be true or false");
-				return false;
-			}
-		} else if (len) {
-			n += (size_t)snprintf(rest + n, restlen - n, "%s%.*s", n ? "&" : "", (int)len, p);
-		}
-		p += len;
-		if (*p == '&')
-			p++;
+	if (active[0][0] && strcmp(active[0], "true") != 0 && strcmp(active[0], "false") != 0) {
+		api_fail(c, 400, "invalid_query", "active", "active must be true or false");
+		return false;
 	}
 	return true;
 }
@@ -77,7 +54,7 @@ static bool active_query(struct api_call *c, char *rest, size_t restlen, char ac
 void api_maintenance_list(struct api_call *c, PGconn *db)
 {
 	struct http_list_params lp;
-	char rest[4096 + 1], active[8], *saved = c->query;
+	char rest[4096 + 1], active[1][API_QUERY_VALUE_MAX], *saved = c->query;
 	const char *extra[5];
 	bool ok;
 
@@ -89,7 +66,7 @@ void api_maintenance_list(struct api_call *c, PGconn *db)
 	if (!ok)
 		return;
 	extra[0] = api_scope(c);
-	extra[1] = active;
+	extra[1] = active[0];
 	extra[2] = lp.zone_id;
 	extra[3] = lp.site_id;
 	extra[4] = lp.sensor_id;

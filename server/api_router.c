@@ -246,6 +246,55 @@ void api_commit_audited(struct api_call *c, PGconn *db, const char *action, cons
 	api_ok(c, status, after);
 }
 
+bool api_query_take(struct api_call *c, const char *const *names, size_t n, char values[][API_QUERY_VALUE_MAX],
+		    char *rest, size_t restlen)
+{
+	const char *p = c->query ? c->query : "";
+	size_t used = 0;
+
+	rest[0] = '\0';
+	for (size_t k = 0; k < n; k++)
+		values[k][0] = '\0';
+	if (strlen(p) >= restlen) {
+		api_fail(c, 400, "invalid_query", NULL, "query string too long");
+		return false;
+	}
+	while (*p) {
+		size_t len = strcspn(p, "&"), k, nl = 0;
+		for (k = 0; k < n; k++) {
+			nl = strlen(names[k]);
+			if (len > nl && strncmp(p, names[k], nl) == 0 && p[nl] == '=')
+				break;
+		}
+		if (k < n) {
+			char raw[3 * API_QUERY_VALUE_MAX], *val;
+			bool ok;
+			if (values[k][0]) {
+				api_fail(c, 400, "invalid_query", names[k], "query parameter '%s' given twice", names[k]);
+				return false;
+			}
+			snprintf(raw, sizeof(raw), "%.*s", (int)(len - nl - 1 < sizeof(raw) - 1 ? len - nl - 1 : sizeof(raw) - 1),
+				 p + nl + 1);
+			val = evhttp_uridecode(raw, 1, NULL);
+			ok = val && *val && strlen(val) < API_QUERY_VALUE_MAX && len - nl - 1 < sizeof(raw) - 1;
+			if (ok)
+				snprintf(values[k], API_QUERY_VALUE_MAX, "%s", val);
+			free(val);
+			if (!ok) {
+				api_fail(c, 400, "invalid_query", names[k], "query parameter '%s' is empty or too long",
+					 names[k]);
+				return false;
+			}
+		} else if (len) {
+			used += (size_t)snprintf(rest + used, restlen - used, "%s%.*s", used ? "&" : "", (int)len, p);
+		}
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return true;
+}
+
 bool api_list_params(struct api_call *c, unsigned filters, enum http_id_kind kind, struct http_list_params *lp)
 {
 	if (http_list_params_parse(c->query, filters, kind, lp, &c->err) == 0)

@@ -139,6 +139,13 @@ void api_list(struct api_call *c, PGconn *db, const char *sql, const struct http
 /* Runs a query returning one row with one json text column: 200 with it, 404 (`what` not found) without. */
 void api_get_one(struct api_call *c, PGconn *db, const char *sql, int nparams, const char *const *params,
 		 const char *what);
+/* Takes the query parameters `names` (n of them) out of the call's raw query string, URL-decoded into values[i]
+ * ("" when absent), and leaves the others in `rest` for api_list_params (which refuses names it does not know).
+ * False (400 answered) when the query is too long for rest, a name is repeated or a value is longer than
+ * API_QUERY_VALUE_MAX - 1 bytes; the caller checks the values themselves. */
+#define API_QUERY_VALUE_MAX 64
+bool api_query_take(struct api_call *c, const char *const *names, size_t n, char values[][API_QUERY_VALUE_MAX],
+		    char *rest, size_t restlen) __attribute__((warn_unused_result));
 /* Parses list parameters from the call's query string; on failure answers 400 and returns false. */
 bool api_list_params(struct api_call *c, unsigned filters, enum http_id_kind kind, struct http_list_params *lp)
 	__attribute__((warn_unused_result));

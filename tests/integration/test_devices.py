@@ -295,6 +295,10 @@ def test_dpi_inventory_and_analyst_overrides(con, tmp_path):
     assert [x["name"] for x in r.body["items"]] == ["bad_length"]
     assert con.api("GET", f"/api/v1/dpi-events?device_id={ews['id']}&kind=event").body["items"][0]["id"] == stop["id"]
     assert con.api("GET", "/api/v1/dpi-events?device_id=999999").body["items"] == []
+    for query, field in (("device_id=x", "device_id"), ("device_id=1&device_id=2", "device_id"),
+                         ("kind=alert", "kind"), ("kind=", "kind"), ("kind=event&kind=event", "kind")):
+        r = con.api("GET", "/api/v1/dpi-events?" + query)
+        assert r.status == 400 and r.body["error"]["field"] == field, (query, r)
     r = con.api("GET", "/api/v1/dpi-events?limit=1")
     assert len(r.body["items"]) == 1 and r.body["next_cursor"]
     r2 = con.api("GET", "/api/v1/dpi-events?limit=1&cursor=" + urllib.parse.quote(r.body["next_cursor"]))

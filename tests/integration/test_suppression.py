@@ -293,6 +293,11 @@ def test_maintenance_window_validation(plant):
             (dict(ok, reason="x"), "reason", "unknown_field")):
         field_error(con.api("POST", WINDOWS, body), field, code)
     assert con.api("GET", WINDOWS).body["items"] == []
+    # The list's own query parameter: checked, never passed on to the shared list parser.
+    for query in ("active=yes", "active=", "active=true&active=false"):
+        r = con.api("GET", WINDOWS + "?" + query)
+        assert r.status == 400 and r.body["error"]["field"] == "active", (query, r)
+    assert con.api("GET", WINDOWS + "?active=%74rue").status == 200  # URL-decoded: "true"
     for ttl in (60, 2592000):
         assert con.api("POST", WINDOWS, dict(ok, ttl_seconds=ttl)).status == 201
     # A window may start in the past while part of it is still ahead.
