@@ -710,6 +710,17 @@ static void test_garbage_file(void **state)
 }
 
 /* Sync policy 0/0 syncs every append; the thresholds do not change what is stored. */
+/* Records the uplink may send: those on disk (journal_read_for_send stops at the last synced one). */
+static int sendable_from(struct journal *j, uint64_t from)
+{
+	json_t *arr;
+	int n = journal_read_for_send(j, from, SIZE_MAX, SIZE_MAX, &arr);
+	json_decref(arr);
+	return n;
+}
+
+/* The sync policy, seen through what may be sent: 0/0 syncs every append; a threshold in bytes syncs once it is
+ * passed; otherwise records wait for the interval or an explicit sync. */
 static void test_sync_policy(void **state)
 {
 	struct fx *f = *state;
@@ -720,16 +731,28 @@ static void test_sync_policy(void **state)
 	o.sync_bytes = 0;
 	assert_int_equal(journal_open_opts(f->dir, &o, &j), 0);
 	append_kind(j, "event", 1);
-	assert_int_equal(journal_sync_due(j), 0);
+	assert_int_equal(sendable_from(j, 1), 1);
 	journal_close(j);
+
 	journal_opts_default(&o);
 	o.sync_interval_ms = 60000;
 	o.sync_bytes = 1 << 30;
 	assert_int_equal(journal_open_opts(f->dir, &o, &j), 0);
+	assert_int_equal(sendable_from(j, 1), 1); /* found on disk at open */
 	append_kind(j, "event", 2);
-	assert_int_equal(journal_sync_due(j), 0); /* not due */
+	assert_int_equal(journal_sync_due(j), 0); /* not due: nothing synced */
+	assert_int_equal(sendable_from(j, 2), 0);
 	assert_int_equal(journal_sync(j), 0);
+	assert_int_equal(sendable_from(j, 2), 1);
 	assert_int_equal(journal_count(j), 2);
+	journal_close(j);
+
+	journal_opts_default(&o);
+	o.sync_interval_ms = 60000;
+	o.sync_bytes = 1; /* any append passes it */
+	assert_int_equal(journal_open_opts(f->dir, &o, &j), 0);
+	append_kind(j, "event", 3);
+	assert_int_equal(sendable_from(j, 3), 1);
 	journal_close(j);
 }
 
