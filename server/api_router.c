@@ -16,6 +16,7 @@
 #include "server/api_enroll.h"
 #include "server/api_events.h"
 #include "server/api_exclusions.h"
+#include "server/api_forwarding.h"
 #include "server/api_inventory.h"
 #include "server/api_maintenance.h"
 #include "server/api_principal.h"
@@ -129,6 +130,13 @@ static const struct api_route routes[] = {
 	{ API_GET, "/api/v1/api-tokens", api_tokens_list, API_R_ADMIN, NULL },
 	{ API_POST, "/api/v1/api-tokens", api_tokens_create, API_R_ADMIN, &api_tokens_create_body },
 	{ API_DELETE, "/api/v1/api-tokens/{id}", api_tokens_delete, API_R_ADMIN, NULL },
+	/* Alert forwarding (docs/forwarding.md): admins only, reads included. */
+	{ API_GET, "/api/v1/forwarding-rules", api_forwarding_list, API_R_ADMIN, NULL },
+	{ API_POST, "/api/v1/forwarding-rules", api_forwarding_create, API_R_ADMIN, &api_forwarding_create_body },
+	{ API_GET, "/api/v1/forwarding-rules/{id}", api_forwarding_get, API_R_ADMIN, NULL },
+	{ API_PATCH, "/api/v1/forwarding-rules/{id}", api_forwarding_update, API_R_ADMIN, &api_forwarding_update_body },
+	{ API_DELETE, "/api/v1/forwarding-rules/{id}", api_forwarding_delete, API_R_ADMIN, NULL },
+	{ API_GET, "/api/v1/forwarding-rules/{id}/status", api_forwarding_status, API_R_ADMIN, NULL },
 };
 
 const struct api_route *api_routes(size_t *n)

@@ -12,6 +12,7 @@
 #include "server/api_router.h"
 #include "server/commands.h"
 #include "server/config.h"
+#include "server/forward_outbox.h"
 #include "server/gateway.h"
 #include "server/http_server.h"
 #include "server/retention.h"
@@ -77,6 +78,7 @@ int cmd_serve(int argc, char **argv)
 	struct http_server *http = NULL;
 	struct gateway *gw = NULL;
 	struct retention *retention = NULL;
+	struct forward *fwd = NULL;
 	struct api_env env = { 0 };
 	char err[1024], api_host[256], gw_host[256];
 	int api_port, gw_port, ret = CMD_EXIT_USAGE, rc;
@@ -170,6 +172,15 @@ int cmd_serve(int argc, char **argv)
 		log_error("serve: cannot start the retention timer");
 		goto out;
 	}
+	if ((rc = forward_start(&(struct forward_opts){ .db_url = cfg.db,
+							.poll_ms = cfg.forward_poll_ms,
+							.backoff_max_sec = cfg.forward_backoff_max,
+							.timeout_ms = cfg.forward_timeout_ms,
+							.batch = cfg.forward_batch },
+				&fwd)) < 0) {
+		log_error("serve: cannot start the forwarding thread: %s", strerror(-rc));
+		goto out;
+	}
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	if (!sigterm || !sigint || evsignal_add(sigterm, NULL) != 0 || evsignal_add(sigint, NULL) != 0) {
@@ -188,6 +199,7 @@ out:
 	 * requests they answer belong to evhttp), then close the listener and connections. */
 	if (gw)
 		gateway_stop(gw);
+	forward_stop(fwd);
 	if (workers) {
 		workers_stop(workers);
 		event_base_loop(base, EVLOOP_NONBLOCK);

@@ -138,6 +138,14 @@ static const struct config_param config_params[] = {
 	  "re-authenticated, with its scope read anew, and resumes with Last-Event-ID" },
 	{ "events_ring", INT(events_ring), "4096", 16, 1000000, NULL,
 	  "recent live events each node keeps for Last-Event-ID resume (older ids get a reset event)" },
+	{ "forward_poll_ms", INT(forward_poll_ms), "5000", 100, 600000, NULL,
+	  "forwarding: milliseconds between two looks at the outbox without a notification (docs/forwarding.md)" },
+	{ "forward_backoff_max", INT(forward_backoff_max), "300", 1, 86400, NULL,
+	  "forwarding: longest wait between two attempts of a failing delivery, seconds (1 s doubling up to this)" },
+	{ "forward_timeout_ms", INT(forward_timeout_ms), "10000", 100, 300000, NULL,
+	  "forwarding: one delivery attempt (connect, TLS handshake, send, HTTP answer) gives up after this, ms" },
+	{ "forward_batch", INT(forward_batch), "100", 1, 100000, NULL,
+	  "forwarding: messages of one rule sent before the other rules get their turn" },
 };
 #define NPARAMS (sizeof(config_params) / sizeof(config_params[0]))
 

@@ -291,6 +291,31 @@ ROUTES = {
 }
 
 
+def new_fwd_rule(w):
+    """A throwaway forwarding rule (UDP syslog to a closed loopback port; nothing is queued without alerts)."""
+    return w.admin("POST", "/api/v1/forwarding-rules", {
+        "name": uniq("fwd"), "min_severity": "major",
+        "action": {"type": "syslog", "format": "cef", "transport": "udp", "host": "127.0.0.1", "port": 9}})["id"]
+
+
+OTHER_ROUTES = {
+    # Forwarding rules span every zone and name the SOC's collectors: admins only, reads included.
+    ("GET", "/api/v1/forwarding-rules"): ("admin", None, lambda w, z: ("/api/v1/forwarding-rules", None)),
+    ("POST", "/api/v1/forwarding-rules"): ("admin", None, lambda w, z: ("/api/v1/forwarding-rules", {
+        "name": uniq("fwd"), "action": {"type": "syslog", "format": "json", "transport": "udp",
+                                        "host": "127.0.0.1", "port": 9}})),
+    ("GET", "/api/v1/forwarding-rules/{id}"): ("admin", None, lambda w, z: (
+        f"/api/v1/forwarding-rules/{new_fwd_rule(w)}", None)),
+    ("PATCH", "/api/v1/forwarding-rules/{id}"): ("admin", None, lambda w, z: (
+        f"/api/v1/forwarding-rules/{new_fwd_rule(w)}", {"enabled": False})),
+    ("DELETE", "/api/v1/forwarding-rules/{id}"): ("admin", None, lambda w, z: (
+        f"/api/v1/forwarding-rules/{new_fwd_rule(w)}", None)),
+    ("GET", "/api/v1/forwarding-rules/{id}/status"): ("admin", None, lambda w, z: (
+        f"/api/v1/forwarding-rules/{new_fwd_rule(w)}/status", None)),
+}
+ROUTES.update(OTHER_ROUTES)
+
+
 def expected(access, caller, zone, public_status):
     """The status class (2, 401, 403, 404 or a fixed public status) the caller must get."""
     role, zones = CALLERS[caller]

@@ -1,0 +1,36 @@
+/* Forwarding: webhook, Splunk HTTP Event Collector and email deliveries through libcurl (docs/forwarding.md).
+ * One handle per delivery thread (connections are reused between deliveries). Blocking with timeouts: the
+ * delivery thread only.
+ *
+ * Webhook: POST of the JSON record, Content-Type application/json, with
+ *   X-OTWatch-Delivery: <outbox id>        the same on every retry of one delivery (deduplicate on it)
+ *   X-OTWatch-Timestamp: <unix seconds>    when this attempt was signed
+ *   X-OTWatch-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>   when the rule has a secret
+ * HEC: POST <url>/services/collector/event with "Authorization: Splunk <token>".
+ * Any answer but 2xx is a failure and is retried with backoff: 5xx and timeouts as outages, 4xx too (the receiver
+ * refused the request: the rule's last_error says so until someone fixes the receiver or the rule).
+ * Email: SMTP to the rule's relay (STARTTLS required when starttls is set; AUTH only then). */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/forward_rule.h"
+
+struct fwd_http;
+
+/* A libcurl handle (curl_global_init must have run). Returns 0 or -ENOMEM. stop: when non-NULL and *stop becomes
+ * non-zero, a running transfer is aborted. */
+int fwd_http_new(int timeout_ms, const volatile int *stop, struct fwd_http **out) __attribute__((warn_unused_result));
+void fwd_http_free(struct fwd_http *h);
+
+/* POSTs body (a JSON text) to a webhook or HEC action. delivery_id names the delivery (X-OTWatch-Delivery).
+ * Returns 0 on a 2xx answer, a negative errno with a reason in err otherwise (no secret in it). */
+int fwd_http_post(struct fwd_http *h, const struct fwd_action *a, const char *body, size_t len, int64_t delivery_id,
+		  char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Sends one RFC 5322 message (fwd_format_email) through an email action's relay; helo: the name to greet with. */
+int fwd_mail_send(struct fwd_http *h, const struct fwd_action *a, const char *message, size_t len, const char *helo,
+		  char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* X-OTWatch-Signature value for body signed at t with secret into out (at least 96 bytes). */
+void fwd_webhook_signature(const char *secret, int64_t t, const char *body, size_t len, char out[96]);

@@ -1,0 +1,306 @@
+#include "server/forward_outbox.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "server/db.h"
+#include "server/forward_deliver.h"
+
+#define FWD_CHANNEL "otw_forward"
+#define FWD_LOCK_CLASS "1330927430" /* 'OTWF': first key of the rules' advisory locks */
+#define FWD_LOCKED_RETRY_MS 1000     /* a rule another node holds is looked at again after this */
+#define FWD_DB_RETRY_MAX_SEC 30
+#define FWD_IDLE_SEC 300             /* transports of rules unused this long are closed */
+
+struct forward {
+	struct forward_opts o;
+	char *db_url;
+	char hostname[256];
+	pthread_t thread;
+	bool started, curl_init;
+	int pipe[2];
+	volatile int stop;
+	PGconn *db;
+	struct fwd_deliverer *d;
+	int64_t next_ms; /* during a pass: the earliest retry a failure in it scheduled */
+};
+
+/* Sleeps until timeout_ms passed, the database socket is readable (a notification) or stop. */
+static void wait_for(struct forward *f, int64_t timeout_ms)
+{
+	struct pollfd p[2] = { { .fd = f->pipe[0], .events = POLLIN }, { .fd = -1, .events = POLLIN } };
+	int n = 1;
+
+	if (f->db && PQsocket(f->db) >= 0) {
+		p[1].fd = PQsocket(f->db);
+		n = 2;
+	}
+	if (poll(p, (nfds_t)n, timeout_ms > INT32_MAX ? INT32_MAX : (int)timeout_ms) > 0 && n == 2 &&
+	    (p[1].revents & POLLIN)) {
+		PGnotify *nt;
+		if (!PQconsumeInput(f->db)) {
+			log_warn("forward: lost the database connection");
+			PQfinish(f->db);
+			f->db = NULL;
+			return;
+		}
+		while ((nt = PQnotifies(f->db)) != NULL)
+			PQfreemem(nt);
+	}
+}
+
+static bool connect_db(struct forward *f)
+{
+	char err[512];
+	PGresult *r;
+
+	if (!(f->db = db_connect(f->db_url, err, sizeof(err)))) {
+		log_warn("forward: cannot connect to the database: %s", err);
+		return false;
+	}
+	r = PQexec(f->db, "LISTEN " FWD_CHANNEL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		log_warn("forward: LISTEN failed: %s", PQerrorMessage(f->db));
+		PQclear(r);
+		PQfinish(f->db);
+		f->db = NULL;
+		return false;
+	}
+	PQclear(r);
+	log_info("forward: delivery thread connected");
+	return true;
+}
+
+/* A failed attempt: the head row waits 1 s doubling per attempt up to backoff_max_sec. */
+static void record_failure(struct forward *f, const char *rule, const char *row, int attempts, const char *err)
+{
+	int64_t delay = 1;
+	char secs[24];
+	const char *params[4] = { rule, row, secs, err };
+	PGresult *r;
+
+	for (int i = 1; i < attempts && delay < f->o.backoff_max_sec; i++)
+		delay *= 2;
+	if (delay > f->o.backoff_max_sec)
+		delay = f->o.backoff_max_sec;
+	snprintf(secs, sizeof(secs), "%lld", (long long)delay);
+	if (delay * 1000 < f->next_ms)
+		f->next_ms = delay * 1000;
+	r = db_exec(f->db,
+		    "with o as (update forwarding_outbox set attempts = attempts + 1, "
+		    "next_attempt_at = now() + make_interval(secs => $3::int) where id = $2::bigint) "
+		    "update forwarding_rules set last_error = $4, last_error_at = now() where id = $1::bigint",
+		    4, params);
+	PQclear(r);
+	if (attempts == 1)
+		log_warn("forward: rule %s: delivery failed, retrying with backoff: %s", rule, err);
+	else
+		log_debug("forward: rule %s: attempt %d failed (next in %lld s): %s", rule, attempts, (long long)delay,
+			  err);
+}
+
+/* Delivers the due head rows of one rule; *locked_elsewhere when another node holds it. Returns rows delivered
+ * (or skipped), -1 on a database error. */
+static int deliver_rule(struct forward *f, const char *rule, const char *action, const char *version,
+			bool *locked_elsewhere, bool *more)
+{
+	char limit[24];
+	const char *p1[1] = { rule }, *p2[2] = { rule, limit };
+	PGresult *lock, *rows = NULL;
+	int done = 0, n;
+
+	lock = db_exec(f->db, "select pg_try_advisory_lock(" FWD_LOCK_CLASS ", ($1::bigint % 2147483647)::int)", 1, p1);
+	if (!lock)
+		return -1;
+	if (PQgetvalue(lock, 0, 0)[0] != 't') {
+		*locked_elsewhere = true;
+		PQclear(lock);
+		return 0;
+	}
+	PQclear(lock);
+	snprintf(limit, sizeof(limit), "%lld", (long long)f->o.batch);
+	rows = db_exec(f->db,
+		       "select o.id, coalesce(o.alert_id, 0), coalesce(o.notification_id, 0), o.attempts, "
+		       "o.next_attempt_at <= now() from forwarding_outbox o where o.rule_id = $1::bigint "
+		       "order by o.id limit $2::int",
+		       2, p2);
+	if (!rows) {
+		done = -1;
+		goto unlock;
+	}
+	n = PQntuples(rows);
+	for (int i = 0; i < n && !f->stop; i++) {
+		char err[512] = "";
+		const char *row = PQgetvalue(rows, i, 0);
+		int attempts = atoi(PQgetvalue(rows, i, 3));
+		int rc;
+
+		if (i == 0 && PQgetvalue(rows, i, 4)[0] != 't')
+			break;
+		rc = fwd_deliver(f->d, f->db, strtoll(rule, NULL, 10), version, action, strtoll(row, NULL, 10),
+				 strtoll(PQgetvalue(rows, i, 1), NULL, 10), strtoll(PQgetvalue(rows, i, 2), NULL, 10),
+				 err, sizeof(err));
+		if (rc < 0) {
+			record_failure(f, rule, row, attempts + 1, err[0] ? err : "delivery failed");
+			break;
+		}
+		{
+			const char *params[3] = { row, rc == 0 ? "1" : "0", rule };
+			PGresult *r = db_exec(f->db,
+					      "with d as (delete from forwarding_outbox where id = $1::bigint) "
+					      "update forwarding_rules set delivered_count = delivered_count + $2::int, "
+					      "last_delivered_at = case when $2::int > 0 then now() else last_delivered_at end "
+					      "where id = $3::bigint",
+					      3, params);
+			if (!r) {
+				done = -1;
+				break;
+			}
+			PQclear(r);
+		}
+		if (attempts > 0)
+			log_info("forward: rule %s: delivering again after %d failed attempts", rule, attempts);
+		done++;
+	}
+	*more = *more || (done == n && n == f->o.batch);
+unlock:
+	PQclear(rows);
+	PQclear(db_exec(f->db, "select pg_advisory_unlock(" FWD_LOCK_CLASS ", ($1::bigint % 2147483647)::int)", 1, p1));
+	return done;
+}
+
+/* One pass over the rules with a backlog. Returns the milliseconds to wait before the next one, -1 on a database
+ * error. */
+static int64_t pass(struct forward *f)
+{
+	PGresult *r = db_exec(f->db,
+			      "select r.id, r.action::text, r.updated_at::text, h.next_attempt_at <= now(), "
+			      "greatest(0, ceil(extract(epoch from h.next_attempt_at - now()) * 1000))::bigint "
+			      "from forwarding_rules r cross join lateral (select o.next_attempt_at from forwarding_outbox o "
+			      "where o.rule_id = r.id order by o.id limit 1) h where r.enabled order by r.id",
+			      0, NULL);
+	int64_t wait = f->o.poll_ms;
+	bool locked = false, more = false;
+
+	if (!r)
+		return -1;
+	f->next_ms = wait;
+	for (int i = 0; i < PQntuples(r) && !f->stop; i++) {
+		if (PQgetvalue(r, i, 3)[0] == 't') {
+			if (deliver_rule(f, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), &locked,
+					 &more) < 0) {
+				PQclear(r);
+				return -1;
+			}
+		} else {
+			int64_t due = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+			if (due < wait)
+				wait = due;
+		}
+	}
+	PQclear(r);
+	if (f->next_ms < wait)
+		wait = f->next_ms;
+	if (locked && wait > FWD_LOCKED_RETRY_MS)
+		wait = FWD_LOCKED_RETRY_MS;
+	/* Rows delivered during the pass may have been followed by failures that are due in a second: look again
+	 * soon; a full batch means more rows are waiting now. */
+	return more ? 0 : wait;
+}
+
+static void *forward_main(void *arg)
+{
+	struct forward *f = arg;
+	int64_t retry = 1;
+
+	while (!f->stop) {
+		int64_t wait;
+		if (!f->db && !connect_db(f)) {
+			wait_for(f, retry * 1000);
+			retry = retry * 2 > FWD_DB_RETRY_MAX_SEC ? FWD_DB_RETRY_MAX_SEC : retry * 2;
+			continue;
+		}
+		retry = 1;
+		wait = pass(f);
+		if (wait < 0) {
+			/* A broken connection is dropped; a failed statement on a good one just waits for the poll. */
+			if (PQstatus(f->db) != CONNECTION_OK) {
+				PQfinish(f->db);
+				f->db = NULL;
+				continue;
+			}
+			wait = f->o.poll_ms;
+		}
+		fwd_deliverer_prune(f->d, FWD_IDLE_SEC);
+		if (wait > 0)
+			wait_for(f, wait);
+	}
+	return NULL;
+}
+
+int forward_start(const struct forward_opts *o, struct forward **out)
+{
+	struct forward *f = calloc(1, sizeof(*f));
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	if (!f)
+		return -ENOMEM;
+	f->pipe[0] = f->pipe[1] = -1;
+	f->o = *o;
+	if (o->hostname)
+		snprintf(f->hostname, sizeof(f->hostname), "%s", o->hostname);
+	else if (gethostname(f->hostname, sizeof(f->hostname) - 1) != 0)
+		snprintf(f->hostname, sizeof(f->hostname), "otwatch");
+	if (!(f->db_url = strdup(o->db_url)))
+		goto fail;
+	/* Before any thread uses libcurl (paired with curl_global_cleanup in forward_stop). */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		goto fail;
+	f->curl_init = true;
+	if (pipe2(f->pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if ((rc = fwd_deliverer_new(f->hostname, (int)o->timeout_ms, &f->stop, &f->d)) < 0)
+		goto fail;
+	if ((rc = -pthread_create(&f->thread, NULL, forward_main, f)) < 0)
+		goto fail;
+	f->started = true;
+	*out = f;
+	return 0;
+fail:
+	forward_stop(f);
+	return rc;
+}
+
+void forward_stop(struct forward *f)
+{
+	if (!f)
+		return;
+	f->stop = 1;
+	if (f->pipe[1] >= 0 && write(f->pipe[1], "x", 1) < 0 && errno != EAGAIN)
+		log_warn("forward: cannot wake the delivery thread: %s", strerror(errno));
+	if (f->started)
+		pthread_join(f->thread, NULL);
+	fwd_deliverer_free(f->d);
+	PQfinish(f->db);
+	if (f->pipe[0] >= 0)
+		close(f->pipe[0]);
+	if (f->pipe[1] >= 0)
+		close(f->pipe[1]);
+	free(f->db_url);
+	if (f->curl_init)
+		curl_global_cleanup();
+	free(f);
+}

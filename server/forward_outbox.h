@@ -1,0 +1,27 @@
+/* Forwarding: the delivery thread of one console node (docs/forwarding.md "Delivery").
+ *
+ * It owns a PostgreSQL connection that LISTENs on otw_forward (sent by the outbox triggers of sql/013_forwarding.sql
+ * at commit) and also polls every poll_ms. For each enabled rule whose oldest outbox row is due, it takes the rule's
+ * session advisory lock (pg_try_advisory_lock: one node delivers a rule at a time, the others skip it), then
+ * delivers the rule's rows in id order: a delivered row is deleted and counted; a failure leaves the row at the head,
+ * counts an attempt, pushes its next_attempt_at back by 1 s doubling up to backoff_max_sec, records last_error on the
+ * rule, and holds the rule until then. Rows survive outages and restarts (they are only deleted once sent), so
+ * delivery is at least once: a crash between sending and deleting sends that row again. */
+#pragma once
+#include <stdint.h>
+
+struct forward;
+
+struct forward_opts {
+	const char *db_url;    /* copied */
+	const char *hostname;  /* in syslog headers, HEC and email; NULL: gethostname() */
+	int64_t poll_ms;       /* poll even without a notification this often */
+	int64_t backoff_max_sec;
+	int64_t timeout_ms;    /* one delivery attempt: connect + send (+ answer) */
+	int64_t batch;         /* rows of one rule delivered before the others get their turn */
+};
+
+/* Starts the thread. Returns 0 or a negative errno. */
+int forward_start(const struct forward_opts *o, struct forward **out) __attribute__((warn_unused_result));
+/* Stops the thread (a running attempt is cut short), closes everything, frees f (NULL is fine). */
+void forward_stop(struct forward *f);

@@ -1,0 +1,24 @@
+/* Forwarding: syslog transports for one rule (docs/forwarding.md "Syslog"). UDP sends one datagram per message
+ * (RFC 5426) and cannot tell whether anything listens. TCP (RFC 6587 octet counting: "LEN SP MSG") and TLS
+ * (RFC 5425, same framing; the server certificate is verified against the rule's CA or the system's, and its
+ * name against the rule's host; optional client certificate) keep one connection per rule and reconnect when it
+ * is lost: before each write the connection is checked for a close from the peer (a syslog server never sends
+ * anything), so that a message is not written into a connection the server already left.
+ * Blocking, with timeouts: the delivery thread only. */
+#pragma once
+#include <stddef.h>
+
+#include "server/forward_rule.h"
+
+struct fwd_syslog;
+
+/* A transport for the action (syslog type; copied what it needs). Does not connect yet. Returns 0 or -ENOMEM. */
+int fwd_syslog_new(const struct fwd_action *a, int timeout_ms, struct fwd_syslog **out)
+	__attribute__((warn_unused_result));
+/* Sends one message (a whole syslog record without framing; the transport adds it), connecting first if needed.
+ * Returns 0 when the message was handed to the kernel (UDP) or written to the connection (TCP, TLS); a negative
+ * errno with a reason for people in err (no secrets) otherwise, after which the connection is closed. */
+int fwd_syslog_send(struct fwd_syslog *s, const char *msg, size_t len, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+/* Closes and frees (NULL is fine). */
+void fwd_syslog_free(struct fwd_syslog *s);

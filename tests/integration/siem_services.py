@@ -1,0 +1,299 @@
+"""Real receivers for the forwarding tests (tests/integration/test_forwarding.py), on loopback, as the current user,
+with everything they write under a test's tmp_path:
+
+  SiemPki      a throwaway CA (openssl CLI) with a server certificate for 127.0.0.1 and a client certificate
+  Rsyslog      Debian's rsyslogd with imudp, imtcp and imtcp over its openssl netstream driver (TLS, client
+               certificate required), each input writing what it receives verbatim (%rawmsg%) to its own file
+  HttpsReceiver a Python https.server collecting POSTs (webhook, Splunk HEC), failing the first N with 503
+  Smtpd        OpenSMTPD delivering every message to a maildir
+
+and parsers for what arrives, written from the specifications (RFC 5424, ArcSight CEF 0, IBM LEEF 2.0), not from
+the code that formats the messages."""
+import http.server
+import json
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+class SiemPki:
+    """ca.crt/ca.key, server.crt/key (SAN IP:127.0.0.1, DNS:localhost), client.crt/key, all signed by the CA."""
+
+    def __init__(self, d):
+        self.d = str(d)
+        os.makedirs(self.d, exist_ok=True)
+        p = self.path
+        run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", p("ca.key"), "-out", p("ca.crt"), "-days", "2", "-subj", "/CN=forwarding test CA",
+             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+        self._leaf("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                   "extendedKeyUsage=serverAuth\n")
+        self._leaf("client", "/CN=otwatch forwarder", "extendedKeyUsage=clientAuth\n")
+
+    def path(self, name):
+        return os.path.join(self.d, name)
+
+    def read(self, name):
+        with open(self.path(name)) as f:
+            return f.read()
+
+    def _leaf(self, name, subject, ext):
+        p = self.path
+        with open(p(name + ".ext"), "w") as f:
+            f.write(ext)
+        run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", p(name + ".key"), "-out", p(name + ".csr"), "-subj", subject])
+        run(["openssl", "x509", "-req", "-in", p(name + ".csr"), "-CA", p("ca.crt"), "-CAkey", p("ca.key"),
+             "-CAcreateserial", "-out", p(name + ".crt"), "-days", "2", "-extfile", p(name + ".ext")])
+        os.chmod(p(name + ".key"), 0o644)  # rsyslog and smtpd may read it as another user
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_tcp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+RSYSLOG_CONF = """
+global(workDirectory="{d}" maxMessageSize="64k"
+       parser.escapeControlCharactersOnReceive="off" parser.escapeControlCharacterTab="off"
+       defaultNetstreamDriverCAFile="{ca}" defaultNetstreamDriverCertFile="{cert}"
+       defaultNetstreamDriverKeyFile="{key}")
+module(load="imudp")
+module(load="imtcp" maxSessions="64")
+template(name="raw" type="string" string="%rawmsg%\\n")
+ruleset(name="udp") {{ action(type="omfile" file="{d}/udp.log" template="raw" flushOnTXEnd="on") }}
+ruleset(name="tcp") {{ action(type="omfile" file="{d}/tcp.log" template="raw" flushOnTXEnd="on") }}
+ruleset(name="tls") {{ action(type="omfile" file="{d}/tls.log" template="raw" flushOnTXEnd="on") }}
+input(type="imudp" address="127.0.0.1" port="{udp}" ruleset="udp")
+input(type="imtcp" address="127.0.0.1" port="{tcp}" ruleset="tcp")
+input(type="imtcp" address="127.0.0.1" port="{tls}" ruleset="tls" streamDriver.name="ossl" streamDriver.mode="1"
+      streamDriver.authMode="x509/certvalid")
+"""
+
+
+class Rsyslog:
+    """rsyslogd -n with its own configuration, pid file and work directory in d."""
+
+    def __init__(self, d, pki):
+        self.d = str(d)
+        os.makedirs(self.d, exist_ok=True)
+        self.udp, self.tcp, self.tls = free_udp_port(), free_tcp_port(), free_tcp_port()
+        self.conf = os.path.join(self.d, "rsyslog.conf")
+        with open(self.conf, "w") as f:
+            f.write(RSYSLOG_CONF.format(d=self.d, ca=pki.path("ca.crt"), cert=pki.path("server.crt"),
+                                        key=pki.path("server.key"), udp=self.udp, tcp=self.tcp, tls=self.tls))
+        run(["rsyslogd", "-N1", "-f", self.conf])
+        self.proc = None
+        self.log = None
+
+    def start(self, timeout=30):
+        self.log = open(os.path.join(self.d, "rsyslogd.out"), "ab")
+        self.proc = subprocess.Popen(["rsyslogd", "-n", "-f", self.conf, "-i", os.path.join(self.d, "rsyslogd.pid")],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        for port in (self.tcp, self.tls):
+            while True:
+                assert self.proc.poll() is None, self.output()
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, "rsyslogd is not listening:\n" + self.output()
+                    time.sleep(0.05)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.log:
+            self.log.close()
+            self.log = None
+
+    def output(self):
+        with open(os.path.join(self.d, "rsyslogd.out"), "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def lines(self, transport):
+        """Messages received on one input so far (one per line: none of ours holds a raw line end)."""
+        try:
+            with open(os.path.join(self.d, transport + ".log"), "rb") as f:
+                return [ln.decode() for ln in f.read().split(b"\n") if ln]
+        except FileNotFoundError:
+            return []
+
+
+# --- parsers -------------------------------------------------------------------------------------------------
+
+SYSLOG5424 = re.compile(r"^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|\[.*?\]) (.*)$", re.S)
+
+
+def parse_syslog5424(line):
+    """RFC 5424 section 6: PRI VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG."""
+    m = SYSLOG5424.match(line)
+    assert m, f"not an RFC 5424 message: {line!r}"
+    return {"pri": int(m.group(1)), "timestamp": m.group(2), "hostname": m.group(3), "app": m.group(4),
+            "procid": m.group(5), "msgid": m.group(6), "sd": m.group(7), "msg": m.group(8)}
+
+
+def parse_cef(text):
+    """ArcSight CEF 0 (Implementing ArcSight CEF, rev. 25): seven '|'-separated header fields in which '\\|' and
+    '\\\\' are escapes, then the extension: key=value pairs separated by spaces, where a value runs until the
+    space before the next key and '\\=', '\\\\', '\\n', '\\r' are escapes. Returns (header list, extension dict)."""
+    assert text.startswith("CEF:"), text
+    header, field, i = [], [], 0
+    while len(header) < 7:
+        assert i < len(text), f"CEF header ends early: {text!r}"
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] in "|\\":
+            field.append(text[i + 1])
+            i += 2
+            continue
+        if ch == "|":
+            header.append("".join(field))
+            field = []
+        else:
+            field.append(ch)
+        i += 1
+    header[0] = header[0][len("CEF:"):]
+    ext = text[i:]
+    # Unescaped '=' signs separate keys from values; a key is the word just before one.
+    eqs, j = [], 0
+    while j < len(ext):
+        if ext[j] == "\\":
+            j += 2
+            continue
+        if ext[j] == "=":
+            eqs.append(j)
+        j += 1
+    pairs = {}
+    starts = [ext.rfind(" ", 0, e) + 1 for e in eqs]
+    for k, e in enumerate(eqs):
+        key = ext[starts[k]:e]
+        assert re.fullmatch(r"[A-Za-z0-9_]+", key), f"bad CEF key {key!r} in {ext!r}"
+        end = starts[k + 1] - 1 if k + 1 < len(eqs) else len(ext)
+        raw, val, j = ext[e + 1:end], [], 0
+        while j < len(raw):
+            if raw[j] == "\\" and j + 1 < len(raw):
+                val.append({"n": "\n", "r": "\r"}.get(raw[j + 1], raw[j + 1]))
+                assert raw[j + 1] in "=\\nr", f"unknown CEF escape in {raw!r}"
+                j += 2
+            else:
+                assert raw[j] != "=", raw
+                val.append(raw[j])
+                j += 1
+        assert key not in pairs, f"repeated CEF key {key}"
+        pairs[key] = "".join(val)
+    return header, pairs
+
+
+def parse_leef(text):
+    """IBM LEEF 2.0: 'LEEF:2.0|Vendor|Product|Version|EventID|DelimiterCharacter|' then attributes key=value
+    separated by the delimiter, given as one character or its hex code ('x09', '0x09'). Header pipes are escaped
+    with a backslash (docs/forwarding.md). Returns (header list, attribute dict)."""
+    assert text.startswith("LEEF:2.0|"), text
+    header, field, i = [], [], 0
+    while len(header) < 6:
+        ch = text[i]
+        if ch == "\\" and text[i + 1] in "|\\":
+            field.append(text[i + 1])
+            i += 2
+            continue
+        if ch == "|":
+            header.append("".join(field))
+            field = []
+        else:
+            field.append(ch)
+        i += 1
+    spec = header[5]
+    if re.fullmatch(r"(0x|x)[0-9A-Fa-f]{2,4}", spec):
+        delim = chr(int(spec.split("x")[1], 16))
+    else:
+        assert len(spec) == 1, spec
+        delim = spec
+    attrs = {}
+    for item in text[i:].split(delim):
+        key, eq, value = item.partition("=")
+        assert eq, f"LEEF attribute without '=': {item!r}"
+        assert key not in attrs, key
+        attrs[key] = value
+    return header, attrs
+
+
+# --- HTTPS receiver -------------------------------------------------------------------------------------------
+
+class HttpsReceiver:
+    """A threaded HTTPS server on 127.0.0.1: every POST is recorded as (path, headers, body bytes, answered status);
+    the first fail_first requests are answered 503."""
+
+    def __init__(self, pki, fail_first=0):
+        self.requests = []
+        self.fail_first = fail_first
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with outer.lock:
+                    status = 503 if outer.fail_first > 0 else 200
+                    if outer.fail_first > 0:
+                        outer.fail_first -= 1
+                    outer.requests.append((self.path, dict(self.headers), body, status))
+                payload = b'{"text":"Success","code":0}' if status == 200 else b'{"text":"busy"}'
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(pki.path("server.crt"), pki.path("server.key"))
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def ok(self):
+        with self.lock:
+            return [r for r in self.requests if r[3] == 200]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_until(pred, timeout, what):
+    """Polls pred() (generous bound; the machine is shared) and returns its last truthy value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)

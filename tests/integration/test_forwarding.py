@@ -1,0 +1,448 @@
+"""Alert forwarding (issue 7, docs/forwarding.md) against real receivers on loopback: Debian's rsyslog (UDP, TCP
+with RFC 6587 octet counting, TLS through its openssl driver with a client certificate), an HTTPS receiver for the
+webhook and Splunk HEC actions, and OpenSMTPD for email.
+
+Alerts are produced with otw_alert_ingest, the SQL function the ingest writer applies a sensor's alert records
+with; every message that arrives is parsed with the parsers of siem_services.py (written from the RFC 5424, CEF and
+LEEF specifications) and compared with the alert's row in the database."""
+import base64
+import email
+import email.policy
+import hashlib
+import hmac
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import conftest
+from siem_services import (HttpsReceiver, Rsyslog, SiemPki, parse_cef, parse_leef, parse_syslog5424, run,
+                           free_tcp_port, wait_until)
+
+WAIT = 60  # generous bound for deliveries (shared 2-core machine)
+FAST = ["--forward-backoff-max", "1", "--forward-poll-ms", "300", "--forward-timeout-ms", "5000"]
+
+SEV_CEF = {"warning": 1, "minor": 4, "major": 8, "critical": 10}
+ENGINE_LABEL = {"policy_violation": "Policy Violation", "protocol_violation": "Protocol Violation",
+                "anomaly": "Anomaly", "operational": "Operational", "malware": "Malware"}
+HOSTILE = [
+    # (engine, severity, title, message): every character CEF must escape, in header and extension
+    ("policy_violation", "warning", "Pipe | in title", "msg with = sign and \\ backslash"),
+    ("protocol_violation", "minor", "Back\\slash | and = equals", "two\nlines\r\nand key=value pairs a=b"),
+    ("anomaly", "major", "Newline\nin title", "trailing backslash \\"),
+    ("malware", "critical", "Ünïcödé ✓ title", "résumé = \"quoted\" | piped"),
+]
+
+
+def control_to_space(s):
+    return "".join(" " if ord(ch) < 0x20 or ord(ch) == 0x7f else ch for ch in s)
+
+
+class Plant:
+    """A console with one sensor in one zone, and alerts raised through otw_alert_ingest."""
+
+    def __init__(self, con, tmp_path):
+        self.con = con
+        s = conftest.sensor_new(con, tmp_path, "fwd-sensor")
+        self.sensor = s.sensor_id
+        self.zone = int(con.sql(f"select zone_id from sensors where id = '{self.sensor}'"))
+        self.n = 0
+
+    def alert(self, engine="anomaly", severity="major", title="Test alert", message="something happened",
+              protocol="modbus"):
+        self.n += 1
+        # Distinct source addresses keep the alerts apart (no deduplication); dollar quoting keeps any text intact.
+        src, dst = f"10.1.{self.n // 200}.{self.n % 200 + 1}", "10.2.0.1"
+        ts = f"2025-03-0{1 + self.n % 9}T12:{self.n % 60:02d}:07.125+00"
+        self.con.sql(
+            f"select otw_alert_ingest('{self.sensor}', {self.zone}, '{engine}', '{severity}', $t${title}$t$, "
+            f"$m${message}$m$, 'fix it', '{protocol}', '{src}', '{dst}', '00:1b:1b:00:00:{self.n % 100:02d}', "
+            f"'00:1b:1b:00:01:01', 1, '{ts}', '{ts}', null, null)")
+
+    def alerts(self):
+        """Every alert as the database holds it, by id."""
+        out = self.con.sql(
+            "select coalesce(json_agg(x order by x.id), '[]') from (select a.id, a.title, a.message, a.severity, "
+            "a.engine, a.protocol, a.src_addr, a.dst_addr, a.src_mac, a.dst_mac, a.status, a.occurrences, "
+            "a.sensor_id, a.zone_id, z.name zone_name, si.name site_name, s.name sensor_name, "
+            "(extract(epoch from a.detected_at) * 1000)::bigint detected_ms, "
+            "(extract(epoch from a.last_seen) * 1000)::bigint last_ms, "
+            "to_char(a.detected_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') detected_text "
+            "from alerts a join sensors s on s.id = a.sensor_id join zones z on z.id = a.zone_id "
+            "join sites si on si.id = z.site_id) x")
+        return {a["id"]: a for a in json.loads(out)}
+
+
+def rule(con, name, action, **kw):
+    r = con.api("POST", "/api/v1/forwarding-rules", dict({"name": name, "action": action}, **kw))
+    assert r.status == 201, r
+    return r.body
+
+
+def status(con, rid):
+    r = con.api("GET", f"/api/v1/forwarding-rules/{rid}/status")
+    assert r.status == 200, r
+    return r.body
+
+
+# --- checks of one message against its alert ----------------------------------------------------------------------
+
+def check_syslog_header(h, a, hostname_any=True):
+    assert h["pri"] == 9  # facility user (1) * 8 + severity alert (1)
+    assert h["timestamp"] == a["detected_text"]
+    assert h["app"] == "otwatch" and h["procid"] == "-" and h["msgid"] == "alert" and h["sd"] == "-"
+    assert h["hostname"] and h["hostname"] != "-"
+
+
+def check_cef(msg, alerts):
+    header, ext = parse_cef(msg)
+    a = alerts[int(ext["externalId"])]
+    assert header == ["0", "OTWatch", a["sensor_name"], "0.1.0", a["engine"], control_to_space(a["title"]),
+                      str(SEV_CEF[a["severity"]])]
+    assert ext == {
+        "msg": a["message"], "protocol": a["protocol"], "severity": a["severity"].capitalize(),
+        "type": ENGINE_LABEL[a["engine"]], "UUID": str(a["id"]), "start": str(a["detected_ms"]),
+        "src_ip": a["src_addr"], "src_mac": a["src_mac"], "dst_ip": a["dst_addr"], "dst_mac": a["dst_mac"],
+        "cat": "Alert", "end": str(a["last_ms"]), "cnt": str(a["occurrences"]), "externalId": str(a["id"]),
+        "deviceExternalId": a["sensor_id"], "outcome": a["status"], "cs1Label": "zone", "cs1": a["zone_name"],
+        "cs2Label": "site", "cs2": a["site_name"], "cn1Label": "zone_id", "cn1": str(a["zone_id"])}
+    return a["id"]
+
+
+def check_leef(msg, alerts):
+    header, attrs = parse_leef(msg)
+    a = alerts[int(attrs["externalId"])]
+    assert header == ["LEEF:2.0", "OTWatch", a["sensor_name"], "0.1.0", a["engine"], "x09"]
+    assert attrs == {
+        "devTime": a["detected_text"], "devTimeFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSX",
+        "cat": ENGINE_LABEL[a["engine"]], "sev": str(SEV_CEF[a["severity"]]), "src": a["src_addr"],
+        "dst": a["dst_addr"], "srcMAC": a["src_mac"], "dstMAC": a["dst_mac"],
+        # LEEF has no escape inside values: the delimiter (tab) and line ends become spaces
+        "title": control_to_space(a["title"]), "msg": control_to_space(a["message"]), "protocol": a["protocol"],
+        "severity": a["severity"].capitalize(), "externalId": str(a["id"]), "status": a["status"],
+        "count": str(a["occurrences"]), "lastSeen": a["detected_text"], "sensorId": a["sensor_id"],
+        "sensor": a["sensor_name"], "zoneId": str(a["zone_id"]), "zone": a["zone_name"], "site": a["site_name"]}
+    return a["id"]
+
+
+def check_json(obj, alerts):
+    a = alerts[obj["id"]]
+    expect = {"type": "alert", "id": a["id"], "title": a["title"], "message": a["message"],
+              "severity": a["severity"], "engine": a["engine"], "status": a["status"], "protocol": a["protocol"],
+              "src_ip": a["src_addr"], "src_mac": a["src_mac"], "dst_ip": a["dst_addr"], "dst_mac": a["dst_mac"],
+              "remediation": "fix it", "sensor_id": a["sensor_id"], "sensor_name": a["sensor_name"],
+              "zone_id": a["zone_id"], "zone_name": a["zone_name"], "site_name": a["site_name"],
+              "detected_at": a["detected_text"], "last_seen": a["detected_text"], "occurrences": a["occurrences"]}
+    for k, v in expect.items():
+        assert obj[k] == v, (k, obj)
+    return a["id"]
+
+
+def messages(rs, transport, fmt):
+    """(syslog header, body) of the messages of one format received on one transport, in arrival order."""
+    prefix = {"cef": "CEF:", "leef": "LEEF:", "json": "{"}[fmt]
+    out = []
+    for line in rs.lines(transport):
+        h = parse_syslog5424(line)
+        if h["msg"].startswith(prefix):
+            out.append((h, h["msg"]))
+    return out
+
+
+def check_all(rs, transport, alerts):
+    """Every message of every format on one transport matches its alert; returns {format: [alert ids in order]}."""
+    got = {}
+    for fmt in ("cef", "leef", "json"):
+        ids = []
+        for h, body in messages(rs, transport, fmt):
+            if fmt == "cef":
+                aid = check_cef(body, alerts)
+            elif fmt == "leef":
+                aid = check_leef(body, alerts)
+            else:
+                aid = check_json(json.loads(body), alerts)
+            check_syslog_header(h, alerts[aid])
+            ids.append(aid)
+        got[fmt] = ids
+    return got
+
+
+@pytest.fixture
+def pki(tmp_path):
+    return SiemPki(tmp_path / "pki")
+
+
+def test_syslog_cef_leef_json_over_udp_tcp_tls_and_outage(console, tmp_path, pki):
+    if not shutil.which("rsyslogd"):
+        pytest.fail("rsyslogd is missing: scripts/setup installs rsyslog and rsyslog-openssl")
+    rs = Rsyslog(tmp_path / "rsyslog", pki)
+    rs.start()
+    try:
+        con = console(extra_args=FAST)
+        plant = Plant(con, tmp_path)
+        rules = {}
+        for tr, port in (("udp", rs.udp), ("tcp", rs.tcp), ("tls", rs.tls)):
+            for fmt in ("cef", "leef", "json"):
+                action = {"type": "syslog", "format": fmt, "transport": tr, "host": "127.0.0.1", "port": port}
+                if tr == "tls":
+                    action.update(ca_pem=pki.read("ca.crt"), client_cert_pem=pki.read("client.crt"),
+                                  client_key_pem=pki.read("client.key"))
+                rules[(tr, fmt)] = rule(con, f"{fmt}-{tr}", action)
+        tls_rule = rules[("tls", "cef")]
+        assert "client_key_pem" not in tls_rule["action"] and tls_rule["action"]["has_secret"] is True
+        assert tls_rule["action"]["client_cert_pem"] == pki.read("client.crt")
+
+        for engine, sev, title, msg in HOSTILE:
+            plant.alert(engine, sev, title, msg)
+        n = len(HOSTILE)
+        for tr in ("udp", "tcp", "tls"):
+            wait_until(lambda: len(rs.lines(tr)) >= 3 * n, WAIT, f"{3 * n} messages over {tr}")
+        alerts = plant.alerts()
+        assert len(alerts) == n
+        for tr in ("udp", "tcp", "tls"):
+            got = check_all(rs, tr, alerts)
+            for fmt in ("cef", "leef", "json"):
+                assert sorted(got[fmt]) == sorted(alerts), (tr, fmt, got[fmt])
+                if tr != "udp":
+                    assert got[fmt] == sorted(alerts), (tr, fmt)  # in order on a stream
+
+        # Outage: rsyslog stops; alerts raised meanwhile wait in the outbox of the TCP and TLS rules.
+        rs.stop()
+        m = 5
+        for i in range(m):
+            plant.alert("operational", "minor", f"During the outage #{i} |=\\", f"outage message {i}\nline two")
+        for tr in ("tcp", "tls"):
+            for fmt in ("cef", "leef", "json"):
+                rid = rules[(tr, fmt)]["id"]
+                st = wait_until(lambda: (lambda s: s if s["failing"] and s["last_error"] else None)(status(con, rid)),
+                                WAIT, f"rule {tr}/{fmt} failing")
+                assert st["backlog"] == m and st["delivered"] == n and st["oldest_pending_at"], st
+                assert st["last_error_at"] and st["attempts"] >= 1, st
+        r = con.api("GET", f"/api/v1/forwarding-rules/{rules[('tcp', 'cef')]['id']}")
+        assert r.body["backlog"] == m and r.body["last_error"], r
+
+        # Back: every alert of the outage arrives, in order, none lost and none twice.
+        rs.start()
+        for tr in ("tcp", "tls"):
+            wait_until(lambda: len(rs.lines(tr)) >= 3 * (n + m), WAIT, f"{3 * (n + m)} messages over {tr}")
+        alerts = plant.alerts()
+        assert len(alerts) == n + m
+        for tr in ("tcp", "tls"):
+            wait_until(lambda: all(status(con, rules[(tr, f)]["id"])["backlog"] == 0 for f in ("cef", "leef", "json")),
+                       WAIT, "empty backlogs")
+            got = check_all(rs, tr, alerts)
+            for fmt in ("cef", "leef", "json"):
+                assert got[fmt] == sorted(alerts), (tr, fmt, got[fmt])
+                st = status(con, rules[(tr, fmt)]["id"])
+                assert st["delivered"] == n + m and not st["failing"] and st["last_delivered_at"], st
+        # UDP cannot tell that nobody listened (docs/forwarding.md): the outage's datagrams count as delivered.
+        st = wait_until(lambda: (lambda s: s if s["backlog"] == 0 else None)(status(con, rules[("udp", "cef")]["id"])),
+                        WAIT, "udp backlog")
+        assert st["delivered"] == n + m and st["last_error"] is None, st
+        assert "client_key" not in con.read_log() and pki.read("client.key").splitlines()[1] not in con.read_log()
+    finally:
+        rs.stop()
+
+
+def test_webhook_and_hec_signed_retried(console, tmp_path, pki):
+    hook, hec = HttpsReceiver(pki, fail_first=2), HttpsReceiver(pki, fail_first=2)
+    try:
+        con = console(extra_args=FAST)
+        plant = Plant(con, tmp_path)
+        secret = "a webhook secret of some length"
+        token = "8e7d4c2a-1b3f-4a5e-9c6d-0f1e2d3c4b5a"
+        wr = rule(con, "hook", {"type": "webhook", "url": f"https://127.0.0.1:{hook.port}/otwatch/in",
+                                "secret": secret, "ca_pem": pki.read("ca.crt")}, include_system=True)
+        hr = rule(con, "hec", {"type": "hec", "url": f"https://localhost:{hec.port}", "token": token,
+                               "ca_pem": pki.read("ca.crt"), "index": "ot", "sourcetype": "otwatch:alert"},
+                  min_severity="major", engines=["anomaly", "malware"])
+        for r in (wr, hr):
+            assert r["action"]["has_secret"] is True and "secret" not in r["action"] and "token" not in r["action"]
+
+        for engine, sev, title, msg in HOSTILE:
+            plant.alert(engine, sev, title, msg)
+        con.sql(f"insert into system_notifications (kind, severity, sensor_id, zone_id, title, message) values "
+                f"('sensor_disconnected', 'major', '{plant.sensor}', {plant.zone}, 'Sensor disconnected', "
+                f"'fwd-sensor left')")
+        alerts = plant.alerts()
+        hook_ok = wait_until(lambda: (lambda ok: ok if len(ok) == len(HOSTILE) + 1 else None)(hook.ok()), WAIT,
+                             "webhook deliveries")
+        # HEC: only major and above of the anomaly and malware engines
+        want_hec = sorted(a["id"] for a in alerts.values() if a["engine"] in ("anomaly", "malware"))
+        hec_ok = wait_until(lambda: (lambda ok: ok if len(ok) == len(want_hec) else None)(hec.ok()), WAIT,
+                            "HEC deliveries")
+
+        # Webhook: the first two attempts got 503 and were retried with the same delivery id.
+        assert [r[3] for r in hook.requests[:3]] == [503, 503, 200]
+        assert len({r[1]["X-OTWatch-Delivery"] for r in hook.requests[:3]}) == 1
+        ids = []
+        for path, headers, body, _ in hook_ok:
+            assert path == "/otwatch/in" and headers["Content-Type"] == "application/json"
+            t, v1 = dict(kv.split("=", 1) for kv in headers["X-OTWatch-Signature"].split(","))["t"], \
+                dict(kv.split("=", 1) for kv in headers["X-OTWatch-Signature"].split(","))["v1"]
+            assert t == headers["X-OTWatch-Timestamp"] and abs(int(t) - time.time()) < 600
+            expect = hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
+            assert hmac.compare_digest(v1, expect)
+            obj = json.loads(body)
+            if obj["type"] == "system":
+                assert obj["kind"] == "sensor_disconnected" and obj["title"] == "Sensor disconnected"
+                assert obj["sensor_id"] == plant.sensor and obj["zone_id"] == plant.zone
+                continue
+            ids.append(check_json(obj, alerts))
+        assert ids == sorted(alerts)
+
+        # HEC: the event endpoint, the Splunk token, the envelope.
+        assert [r[3] for r in hec.requests[:3]] == [503, 503, 200]
+        got = []
+        for path, headers, body, _ in hec_ok:
+            assert path == "/services/collector/event" and headers["Authorization"] == f"Splunk {token}"
+            env = json.loads(body)
+            assert env["source"] == "otwatch" and env["sourcetype"] == "otwatch:alert" and env["index"] == "ot"
+            a = alerts[env["event"]["id"]]
+            assert round(env["time"] * 1000) == a["detected_ms"]
+            got.append(check_json(env["event"], alerts))
+        assert got == want_hec
+        for r, n in ((wr, len(HOSTILE) + 1), (hr, len(want_hec))):
+            st = status(con, r["id"])
+            assert st["delivered"] == n and st["backlog"] == 0 and "HTTP 503" in st["last_error"], st
+        log = con.read_log()
+        assert secret not in log and token not in log
+    finally:
+        hook.close()
+        hec.close()
+
+
+def test_rules_api_validation_secrets_audit(console, tmp_path):
+    con = console()
+    token = "0123456789-secret-hec-token"
+    base = {"type": "hec", "url": "https://splunk.example:8088", "token": token}
+    r = rule(con, "hec", base, zone_ids=[], protocols=["Modbus", "s7comm"])
+    rid = r["id"]
+    assert r["protocols"] == ["modbus", "s7comm"] and r["min_severity"] == "warning" and r["enabled"] is True
+    assert r["include_alerts"] is True and r["include_system"] is False and r["backlog"] == 0
+
+    bad = [
+        ({"name": "x", "action": {"type": "syslog", "format": "cef", "transport": "sctp", "host": "h", "port": 1}},
+         "action.transport"),
+        ({"name": "x", "action": {"type": "syslog", "format": "cef", "transport": "udp", "port": 514}}, "action.host"),
+        ({"name": "x", "action": {"type": "syslog", "format": "cef", "transport": "udp", "host": "h", "port": 0}},
+         "action.port"),
+        ({"name": "x", "action": {"type": "syslog", "format": "xml", "transport": "udp", "host": "h", "port": 5}},
+         "action.format"),
+        ({"name": "x", "action": {"type": "syslog", "format": "cef", "transport": "tcp", "host": "h", "port": 5,
+                                  "ca_pem": "junk"}}, "action.ca_pem"),
+        ({"name": "x", "action": {"type": "webhook", "url": "ftp://x/y"}}, "action.url"),
+        ({"name": "x", "action": {"type": "webhook", "url": "https://x/y", "secret": "short"}}, "action.secret"),
+        ({"name": "x", "action": {"type": "hec", "url": "https://x:8088"}}, "action.token"),
+        ({"name": "x", "action": {"type": "email", "smtp_host": "h", "smtp_port": 25, "from": "a@b", "to": []}},
+         "action.to"),
+        ({"name": "x", "action": {"type": "email", "smtp_host": "h", "smtp_port": 25, "from": "a@b", "to": ["c@d"],
+                                  "username": "u", "password": "p"}}, "action.starttls"),
+        ({"name": "x", "action": {"type": "pigeon"}}, "action.type"),
+        ({"name": "x", "action": dict(base, extra=1)}, "action.extra"),
+        ({"name": "x", "action": base, "min_severity": "high"}, "min_severity"),
+        ({"name": "x", "action": base, "engines": ["anomaly", "nope"]}, "engines"),
+        ({"name": "x", "action": base, "protocols": ["bad proto"]}, "protocols"),
+        ({"name": "x", "action": base, "zone_ids": [987654]}, "zone_ids"),
+        ({"name": "x", "action": base, "include_alerts": False}, "include_alerts"),
+        ({"action": base}, "name"),
+    ]
+    for body, field in bad:
+        r = con.api("POST", "/api/v1/forwarding-rules", body)
+        assert r.status == 400 and r.body["error"]["field"] == field, (body, r)
+    r = con.api("POST", "/api/v1/forwarding-rules", {"name": "hec", "action": base})
+    assert r.status == 409, r
+
+    # PATCH: an action without its secret keeps the stored one; a new type drops it.
+    r = con.api("PATCH", f"/api/v1/forwarding-rules/{rid}", {"action": {"type": "hec", "url": "https://other:8088"},
+                                                            "enabled": False, "min_severity": "critical"})
+    assert r.status == 200 and r.body["action"]["url"] == "https://other:8088" and r.body["enabled"] is False, r
+    assert r.body["action"]["has_secret"] is True and r.body["min_severity"] == "critical"
+    assert con.sql(f"select action->>'token' from forwarding_rules where id = {rid}") == token
+    # A disabled rule queues nothing.
+    Plant(con, tmp_path).alert()
+    assert status(con, rid)["backlog"] == 0
+    r = con.api("GET", "/api/v1/forwarding-rules")
+    assert r.status == 200 and [x["id"] for x in r.body["items"]] == [rid] and "token" not in r.body["items"][0]["action"]
+    r = con.api("PATCH", f"/api/v1/forwarding-rules/{rid}", {"action": {"type": "webhook", "url": "https://h/x"}})
+    assert r.status == 200 and r.body["action"]["has_secret"] is False, r
+    assert con.sql("select count(*) from audit_log where action like 'forwarding_rule.%'") == "3"
+    assert con.sql(f"select count(*) from audit_log where details::text like '%{token}%'") == "0"
+    r = con.api("DELETE", f"/api/v1/forwarding-rules/{rid}")
+    assert r.status == 204
+    assert con.api("GET", f"/api/v1/forwarding-rules/{rid}/status").status == 404
+    assert token not in con.read_log()
+
+
+SMTPD_CONF = """
+table aliases {{ "@" = "{user}" }}
+listen on 127.0.0.1 port {port}
+action "maildir" maildir "{maildir}" user "{user}" virtual <aliases>
+match from any for any action "maildir"
+"""
+
+
+def test_email_through_opensmtpd(console, tmp_path):
+    """OpenSMTPD on loopback delivering to a maildir in tmp_path. It must start as root (it drops privileges to its
+    own users, opensmtpd and opensmtpq on Debian) and keeps its queue in /var/spool/smtpd."""
+    if not shutil.which("smtpd"):
+        pytest.fail("smtpd is missing: scripts/setup installs opensmtpd")
+    if os.geteuid() != 0:
+        pytest.skip("OpenSMTPD must be started as root (CI runs as root)")
+    port = free_tcp_port()
+    # smtpd delivers as an unprivileged user (never root): nobody, into a maildir it can reach, outside the
+    # test's 0700 tmp_path.
+    box = pathlib.Path(tempfile.mkdtemp(prefix="otw-maildir-"))
+    os.chmod(box, 0o755)
+    maildir = box / "Maildir"
+    maildir.mkdir()
+    shutil.chown(maildir, "nobody")
+    conf = tmp_path / "smtpd.conf"
+    conf.write_text(SMTPD_CONF.format(port=port, maildir=maildir, user="nobody"))
+    run(["smtpd", "-n", "-f", str(conf)])
+    proc = subprocess.Popen(["smtpd", "-d", "-f", str(conf)], stdout=open(tmp_path / "smtpd.out", "wb"),
+                            stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: proc.poll() is not None or _connects(port), 30, "smtpd listening")
+        assert proc.poll() is None, (tmp_path / "smtpd.out").read_text()
+        con = console(extra_args=FAST)
+        plant = Plant(con, tmp_path)
+        r = rule(con, "mail", {"type": "email", "smtp_host": "127.0.0.1", "smtp_port": port,
+                               "from": "otwatch@console.test", "to": ["soc@example.test", "oncall@example.test"]})
+        plant.alert("malware", "critical", "Malware | seen", "A known-bad\nfile = transferred")
+        a = list(plant.alerts().values())[0]
+        files = wait_until(lambda: sorted((maildir / "new").glob("*")) if (maildir / "new").is_dir() and
+                           len(list((maildir / "new").glob("*"))) >= 2 else None, WAIT, "mail in the maildir")
+        for f in files:
+            m = email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+            assert m["From"] == "otwatch@console.test"
+            assert m["Subject"] == "[OTWatch] Critical: Malware | seen"
+            body = m.get_content()
+            assert "Title: Malware | seen" in body and "Engine: Malware" in body
+            assert m["To"] == "soc@example.test, oncall@example.test"
+            assert f"Alert id: {a['id']}\r\n" in body and f"Detected: {a['detected_text']}\r\n" in body
+            # the message's line end is kept (CRLF, the continuation indented)
+            assert "Message: A known-bad\r\n  file = transferred\r\n" in body
+        assert status(con, r["id"])["delivered"] == 1
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(box, ignore_errors=True)
+
+
+def _connects(port):
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
