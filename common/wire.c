@@ -277,7 +277,7 @@ static int parse_connection(struct perr *e, json_t *o, struct wire_connection *c
 static int parse_health(struct perr *e, json_t *o, struct wire_health *h)
 {
 	static const char *const events[] = { "capture_truncated", "capture_error", "stats", "capture_drops", "mode",
-					      NULL };
+					      "system", NULL };
 	static const char *const modes[] = { "learning", "operational", NULL };
 	static const char *const reasons[] = { "console", "quiet_period", "activation", NULL };
 	int r, ev, x;

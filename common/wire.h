@@ -87,7 +87,8 @@ struct wire_connection {
 	int64_t first_seen, last_seen;
 };
 
-/* A health record: `event` is "capture_truncated", "capture_error", "stats", "capture_drops" or "mode"; `obj` is
+/* A health record: `event` is "capture_truncated", "capture_error", "stats", "capture_drops", "mode" or "system"
+ * (the sensor's periodic CPU/memory/disk/backlog figures, sensor-agent/health.h); `obj` is
  * the whole record (the details are its other members). A "mode" record has "mode" ("learning"|"operational"),
  * "reason" ("console" | "quiet_period" | "activation") and "rev" (the console's mode request it applied, 0 when
  * none). */

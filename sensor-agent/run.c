@@ -18,8 +18,10 @@
 #include "sensor-agent/capture.h"
 #include "sensor-agent/cert_renew.h"
 #include "sensor-agent/evidence.h"
+#include "sensor-agent/health.h"
 #include "sensor-agent/inventory.h"
 #include "sensor-agent/journal.h"
+#include "sensor-agent/metrics_collect.h"
 #include "sensor-agent/oui.h"
 #include "sensor-agent/progress.h"
 #include "sensor-agent/run_alerts.h"
@@ -59,6 +61,9 @@ struct run {
 	uint64_t reported_drops; /* kernel + interface drops last reported in a health record */
 	struct run_alerts ra;
 	bool snapshot_owed; /* inventory records were compacted away or lost: send all once connected */
+	const char *iface;  /* live capture: the interface */
+	struct health health;
+	struct sensor_metrics *metrics; /* --metrics-listen, or NULL */
 };
 
 static int64_t pkt_usec(const struct pcap_pkthdr *h)
@@ -66,14 +71,8 @@ static int64_t pkt_usec(const struct pcap_pkthdr *h)
 	return (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
 }
 
-static int on_record(void *ud, json_t *record)
+static int append_record(struct run *r, json_t *record)
 {
-	struct run *r = ud;
-	if (r->skip > 0) {
-		r->skip--;
-		r->skipped++;
-		return 0;
-	}
 	/* The inventory may keep its record: add "seq" to our own (shallow) copy. */
 	json_t *copy = json_copy(record);
 	if (!copy)
@@ -85,7 +84,53 @@ static int on_record(void *ud, json_t *record)
 		return rc;
 	}
 	r->records++;
+	sensor_metrics_count_record(r->metrics, record);
 	return 0;
+}
+
+static int on_record(void *ud, json_t *record)
+{
+	struct run *r = ud;
+	if (r->skip > 0) {
+		r->skip--;
+		r->skipped++;
+		return 0;
+	}
+	return append_record(r, record);
+}
+
+/* The "system" health record (health.h). It is not part of a file's record sequence (wall-clock figures), so it
+ * never takes a record of an earlier replay's place: journaled directly, past the skip count. */
+static int report_health(struct run *r)
+{
+	struct journal_status js;
+	json_t *rec;
+	int rc;
+
+	journal_get_status(r->j, &js);
+	rec = health_sample(&r->health,
+			    &(struct health_inputs){ .source = r->iface ? r->iface : "file",
+						     .capture_packets = r->cs ? r->cs->packets : 0,
+						     .capture_drops = r->cs ? r->cs->kernel_drops + r->cs->iface_drops : 0,
+						     .journal_last_seq = js.last_seq,
+						     .journal_acked = js.acked,
+						     .journal_bytes = js.bytes },
+			    timefmt_now_usec());
+	if (!rec)
+		return -ENOMEM;
+	rc = append_record(r, rec);
+	json_decref(rec);
+	return rc;
+}
+
+static void publish_metrics(struct run *r)
+{
+	sensor_metrics_collect(r->metrics, &(struct sensor_metrics_inputs){ .source = r->iface,
+									    .live = r->iface != NULL,
+									    .cs = r->cs,
+									    .j = r->j,
+									    .up = r->up,
+									    .inv = r->inv });
 }
 
 /* The journal syncs by its own policy (time and bytes); records written but not yet synced may go to the
@@ -202,6 +247,8 @@ static int flush(struct run *r)
 	rc = report_mode(r);
 	if (rc == 0)
 		rc = report_drops(r);
+	if (rc == 0 && !r->pcap && health_due(&r->health, timefmt_now_usec()))
+		rc = report_health(r);
 
 	if (rc == 0)
 		rc = inventory_flush(r->inv, on_record, r);
@@ -212,6 +259,7 @@ static int flush(struct run *r)
 		rc = sync_and_notify(r);
 	if (rc < 0)
 		r->error = rc;
+	publish_metrics(r);
 	return rc;
 }
 
@@ -234,7 +282,17 @@ static int wait_all_acked(struct run *r, uint64_t *last)
 			uplink_notify(r->up);
 			*last = journal_last_seq(r->j);
 		}
+		/* --follow keeps the sensor up: it keeps reporting its health (and so is not silent). */
+		if (r->follow && health_due(&r->health, timefmt_now_usec())) {
+			int rc = report_health(r);
+			if (rc == 0)
+				rc = journal_sync(r->j);
+			if (rc < 0)
+				return rc;
+			uplink_notify(r->up);
+		}
 		int rc = uplink_wait_acked(r->up, r->follow ? UINT64_MAX : *last, &g_stop, 1000);
+		publish_metrics(r);
 		if (rc != -ETIMEDOUT)
 			return rc;
 	}
@@ -365,13 +423,17 @@ static void usage(FILE *f)
 		   "                          [--snaplen N]) [--dpi-mem-mib N] [--dpi-flow-kib N]\n"
 		   "                          [--evidence-mem-mib N] [--journal-cap-mib N]\n"
 		   "                          [--journal-sync-ms N] [--journal-sync-kib N]\n"
-		   "                          [--renew-before-days N] [--log-level L]\n"
+		   "                          [--renew-before-days N] [--health-interval SEC]\n"
+		   "                          [--metrics-listen HOST:PORT] [--log-level L]\n"
 		   "  A file replay shows its progress on a terminal. A live capture reports kernel and\n"
 		   "  interface drop counters to the console in health records. The journal keeps at most\n"
 		   "  --journal-cap-mib (default 1024) of records the console has not acked, and fdatasyncs\n"
 		   "  after --journal-sync-ms (default 200) or --journal-sync-kib (default 1024) of appends.\n"
 		   "  The sensor asks the console for a new certificate once its own expires within\n"
-		   "  --renew-before-days (default 30; 0: never).\n");
+		   "  --renew-before-days (default 30; 0: never). A live capture sends a \"system\" health record\n"
+		   "  (CPU, memory, disk, drops, journal backlog) every --health-interval seconds (default 60),\n"
+		   "  a replay one at its end. --metrics-listen serves Prometheus metrics on GET /metrics\n"
+		   "  (off by default; no authentication: keep it on loopback).\n");
 }
 
 int cmd_run(int argc, char **argv)
@@ -387,9 +449,12 @@ int cmd_run(int argc, char **argv)
 		{ "evidence-mem-mib", required_argument, NULL, 'E' },
 		{ "journal-cap-mib", required_argument, NULL, 'C' }, { "journal-sync-ms", required_argument, NULL, 'T' },
 		{ "journal-sync-kib", required_argument, NULL, 'Y' },
-		{ "renew-before-days", required_argument, NULL, 'R' }, { NULL, 0, NULL, 0 },
+		{ "renew-before-days", required_argument, NULL, 'R' },
+		{ "health-interval", required_argument, NULL, 'H' }, { "metrics-listen", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
 	};
-	const char *state_dir = NULL, *iface = NULL, *bpf = NULL;
+	const char *state_dir = NULL, *iface = NULL, *bpf = NULL, *metrics_listen = NULL;
+	unsigned long health_sec = HEALTH_DEFAULT_INTERVAL_SEC;
 	struct capture_opts copts = { 0 };
 	size_t mem_cap = 0, flow_cap = 0;
 	struct evidence_limits ev_lim = { 0 };
@@ -401,7 +466,7 @@ int cmd_run(int argc, char **argv)
 	unsigned long renew_days = CERT_RENEW_BEFORE_DAYS;
 	int opt;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "s:p:r:fi:b:l:hPB:S:M:K:E:C:T:Y:R:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:p:r:fi:b:l:hPB:S:M:K:E:C:T:Y:R:H:m:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': state_dir = optarg; break;
 		case 'p': r.pcap = optarg; break;
@@ -469,6 +534,14 @@ int cmd_run(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'H':
+			health_sec = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || health_sec < 1 || health_sec > HEALTH_MAX_INTERVAL_SEC) {
+				fprintf(stderr, "run: --health-interval must be 1-%d (seconds)\n", HEALTH_MAX_INTERVAL_SEC);
+				return 2;
+			}
+			break;
+		case 'm': metrics_listen = optarg; break;
 		case 'l':
 			if (log_set_level_name(optarg) < 0) {
 				fprintf(stderr, "run: unknown log level \"%s\"\n", optarg);
@@ -505,6 +578,12 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	r.state_dir = state_dir;
+	r.iface = iface;
+	health_init(&r.health, state_dir, (unsigned)health_sec);
+	if (metrics_listen && (rc = sensor_metrics_start(metrics_listen, &r.metrics, err, sizeof(err))) < 0) {
+		fprintf(stderr, "run: %s\n", err);
+		goto out;
+	}
 	if (run_alerts_open(&r.ra, r.inv, state_dir, err, sizeof(err)) < 0) {
 		fprintf(stderr, "run: %s\n", err);
 		goto out;
@@ -599,6 +678,17 @@ int cmd_run(int argc, char **argv)
 				goto out;
 			}
 		}
+		/* A replay's health: one record at its end (a live capture sends them as it goes). The file's records
+		 * are all out: what is left of the skip count were an earlier run's records after its file (health,
+		 * snapshots), and must not swallow a snapshot sent from here on. */
+		if (r.pcap) {
+			r.skip = 0;
+			if ((rc = report_health(&r)) < 0 || (rc = sync_and_notify(&r)) < 0) {
+				fprintf(stderr, "run: cannot journal records: %s\n", strerror(-rc));
+				goto out;
+			}
+		}
+		publish_metrics(&r);
 	} else if ((rc = journal_sync(r.j)) < 0) {
 		fprintf(stderr, "run: cannot sync the journal: %s\n", strerror(-rc));
 		goto out;
@@ -626,6 +716,7 @@ int cmd_run(int argc, char **argv)
 	fflush(stdout);
 	status = 0;
 out:
+	sensor_metrics_stop(r.metrics);
 	uplink_stop(r.up);
 	if (r.ra.al)
 		run_alerts_tick(&r.ra, 0, true);

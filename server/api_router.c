@@ -19,6 +19,7 @@
 #include "server/api_forwarding.h"
 #include "server/api_inventory.h"
 #include "server/api_maintenance.h"
+#include "server/metrics_api.h"
 #include "server/api_principal.h"
 #include "server/api_access_groups.h"
 #include "server/api_alerts.h"
@@ -137,6 +138,7 @@ static const struct api_route routes[] = {
 	{ API_PATCH, "/api/v1/forwarding-rules/{id}", api_forwarding_update, API_R_ADMIN, &api_forwarding_update_body },
 	{ API_DELETE, "/api/v1/forwarding-rules/{id}", api_forwarding_delete, API_R_ADMIN, NULL },
 	{ API_GET, "/api/v1/forwarding-rules/{id}/status", api_forwarding_status, API_R_ADMIN, NULL },
+	{ API_GET, "/metrics", api_metrics_get, 0, NULL }, /* Prometheus (docs/monitoring.md) */
 };
 
 const struct api_route *api_routes(size_t *n)

@@ -28,7 +28,8 @@ const struct http_body_spec api_sensors_update_body = { update_fields, 3, 1 };
 	"'applied_seq', s.applied_seq, 'software_version', s.software_version, 'mode', s.mode, "               \
 	"'learning', s.mode = 'learning', 'mode_changed_at', " API_TS("s.mode_changed_at") ", "                \
 	"'mode_request', case when s.mode_request_rev > 0 then json_build_object('mode', s.mode_request, "      \
-	"'rev', s.mode_request_rev) end, 'created_at', " API_TS("s.created_at") ")::text"
+	"'rev', s.mode_request_rev) end, 'health', otw_sensor_health_json(s.id), "                             \
+	"'created_at', " API_TS("s.created_at") ")::text"
 #define SENSOR_FROM " from sensors s left join zones z on z.id = s.zone_id "
 
 static bool id_param(struct api_call *c)

@@ -16,6 +16,7 @@
 #include "server/gateway.h"
 #include "server/http_server.h"
 #include "server/retention.h"
+#include "server/sensor_watch.h"
 #include "server/state.h"
 #include "server/workers.h"
 
@@ -78,6 +79,7 @@ int cmd_serve(int argc, char **argv)
 	struct http_server *http = NULL;
 	struct gateway *gw = NULL;
 	struct retention *retention = NULL;
+	struct sensor_watch *watch = NULL;
 	struct forward *fwd = NULL;
 	struct api_env env = { 0 };
 	char err[1024], api_host[256], gw_host[256];
@@ -172,6 +174,10 @@ int cmd_serve(int argc, char **argv)
 		log_error("serve: cannot start the retention timer");
 		goto out;
 	}
+	if ((rc = sensor_watch_start(base, workers, cfg.sensor_silent_sec, &watch)) < 0) {
+		log_error("serve: cannot start the silent-sensor watchdog");
+		goto out;
+	}
 	if ((rc = forward_start(&(struct forward_opts){ .db_url = cfg.db,
 							.poll_ms = cfg.forward_poll_ms,
 							.backoff_max_sec = cfg.forward_backoff_max,
@@ -206,6 +212,7 @@ out:
 	}
 	/* After the loop pass that delivered a cancelled purge's completion. */
 	retention_free(retention);
+	sensor_watch_free(watch);
 	http_server_free(http);
 	if (sigterm)
 		event_free(sigterm);

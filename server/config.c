@@ -138,6 +138,9 @@ static const struct config_param config_params[] = {
 	  "re-authenticated, with its scope read anew, and resumes with Last-Event-ID" },
 	{ "events_ring", INT(events_ring), "4096", 16, 1000000, NULL,
 	  "recent live events each node keeps for Last-Event-ID resume (older ids get a reset event)" },
+	{ "sensor_silent_sec", INT(sensor_silent_sec), "300", 2, 30 * 86400, NULL,
+	  "seconds without a record or hello from an enrolled sensor before it is reported silent (an operational "
+	  "alert and a system notification; sensors send health every minute)" },
 	{ "forward_poll_ms", INT(forward_poll_ms), "5000", 100, 600000, NULL,
 	  "forwarding: milliseconds between two looks at the outbox without a notification (docs/forwarding.md)" },
 	{ "forward_backoff_max", INT(forward_backoff_max), "300", 1, 86400, NULL,

@@ -37,6 +37,7 @@ struct console_config {
 	int64_t events_heartbeat;            /* seconds between two keep-alive comments on a stream */
 	int64_t events_stream_lifetime;      /* seconds a stream lasts before the client must reconnect */
 	int64_t events_ring;                 /* recent events kept per node for Last-Event-ID resume */
+	int64_t sensor_silent_sec;           /* a sensor unseen this long raises "Sensor silent" (server/sensor_watch.h) */
 	int64_t forward_poll_ms;             /* forwarding (server/forward_outbox.h): outbox poll period */
 	int64_t forward_backoff_max;         /* longest retry delay of a failing delivery, seconds */
 	int64_t forward_timeout_ms;          /* one delivery attempt */

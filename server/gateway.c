@@ -214,6 +214,8 @@ static void handle_event(struct gateway *gw, struct gw_event *ev)
 			conn_close(old, 1008, "replaced by a newer connection of this sensor");
 		}
 		c->authed = true;
+		c->lag_applied = ev->seq;
+		c->lag_behind_us = c->lag_known > ev->seq ? now_us() : 0;
 		conn_send(c, wire_build_welcome(ev->seq));
 		config_push_request(gw->push, c->cn);
 		break;
@@ -221,6 +223,9 @@ static void handle_event(struct gateway *gw, struct gw_event *ev)
 	case INGEST_REPLY_ACK:
 		if (c->inflight)
 			c->inflight--;
+		c->lag_applied = ev->seq;
+		if (ev->seq >= c->lag_known)
+			c->lag_behind_us = 0;
 		conn_send(c, wire_build_ack(ev->seq));
 		break;
 	case INGEST_REPLY_CLOSE:
@@ -271,6 +276,7 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
 			conn_send(c, wire_build_ping());
 		}
 	}
+	metrics_gw_publish(gw);
 	lws_sul_schedule(gw->ctx, 0, &gw->sweep, sweep_cb, SWEEP_US);
 }
 
@@ -333,6 +339,7 @@ static int handle_message(struct gateway *gw, struct gw_conn *c)
 			return close_now(c, 4003, "sensor id does not match the certificate");
 		}
 		c->hello_sent = true;
+		c->lag_known = m.u.hello.last_seq;
 		(void)ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m, c->rx_len);
 		return 0;
 	case WIRE_BATCH:
@@ -349,6 +356,10 @@ static int handle_message(struct gateway *gw, struct gw_conn *c)
 			return close_now(c, 1008, reason);
 		}
 		c->inflight++;
+		if (m.u.batch.seq_to > c->lag_known)
+			c->lag_known = m.u.batch.seq_to;
+		if (!c->lag_behind_us)
+			c->lag_behind_us = now_us();
 		if (ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m, c->rx_len))
 			pause_writer(gw, c); /* backpressure: the writer is behind; stop reading until it drains */
 		return 0;

@@ -54,6 +54,9 @@ struct gw_conn {
 	unsigned writer;          /* the ingest writer of this sensor (ingest_writer_index) */
 	double tokens;            /* messages the sensor may still send now (token bucket) */
 	int64_t tokens_us;        /* when the bucket was last filled */
+	/* Apply lag (server/metrics.h): highest seq announced, seq applied, behind since (0: caught up). */
+	uint64_t lag_known, lag_applied;
+	int64_t lag_behind_us;
 };
 
 enum ev_kind { EV_REPLY, EV_KICK, EV_CONFIG, EV_EVIDENCE };
@@ -129,3 +132,5 @@ void conn_send(struct gw_conn *c, json_t *msg);
 void conn_free_buffers(struct gw_conn *c);
 struct gw_conn *other_session(struct gateway *gw, const struct gw_conn *self);
 void resume_paused(struct gateway *gw);
+/* Publishes the apply lag of this node's welcomed connections (server/metrics_gw.c). */
+void metrics_gw_publish(struct gateway *gw);

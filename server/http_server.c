@@ -24,6 +24,7 @@
 #include "server/events_hub.h"
 #include "server/config.h"
 #include "server/http_util.h"
+#include "server/metrics.h"
 
 #define HTTP_HEADERS_MAX 16384
 #define HTTP_QUERY_MAX 4096
@@ -187,6 +188,7 @@ static void send_json(struct evhttp_request *req, int status, json_t *body, cons
 static void send_error(struct evhttp_request *req, const struct http_error *e, unsigned allow)
 {
 	send_json(req, e->status, http_error_json(e), NULL, allow);
+
 }
 
 static void call_free(struct api_call *c)
@@ -205,11 +207,12 @@ static void call_log(const struct api_call *c, const char *path)
 	double ms = (double)(timefmt_now_usec() - c->started_usec) / 1000.0;
 	const char *user = c->username[0] ? c->username : "-";
 
+	metrics_http_response(c->status);
 	if (c->status >= 400 && c->err.code[0])
 		log_info("api: %s %s %d %s%s%s user=%s client=%s %.1fms", method_name(c->method),
 			 path, c->status, c->err.code, c->err.field[0] ? " field=" : "", c->err.field, user, c->client, ms);
-	else if (c->status == 200 && strcmp(path, "/api/v1/health") == 0)
-		/* Load balancers ask every second or so: a good answer is not worth a line at info. */
+	else if (c->status == 200 && (strcmp(path, "/api/v1/health") == 0 || strcmp(path, "/metrics") == 0))
+		/* Load balancers and Prometheus ask every few seconds: a good answer is not worth a line at info. */
 		log_debug("api: %s %s %d client=%s %.1fms", method_name(c->method), path, c->status, c->client, ms);
 	else
 		log_info("api: %s %s %d user=%s client=%s %.1fms", method_name(c->method), path,
@@ -241,6 +244,7 @@ static void call_done(struct worker_job *job, bool cancelled)
 	if (c->status >= 400 && !c->resp) {
 		if (c->set_cookie)
 			send_json(c->req, c->err.status, http_error_json(&c->err), c->set_cookie, 0);
+
 		else
 			send_error(c->req, &c->err, 0);
 	} else if (c->status == 200 && c->resp_text) {
@@ -383,6 +387,7 @@ static void handle_request(struct evhttp_request *req, void *arg)
 		/* no body: the handler sees c->body == NULL */
 	} else if (c->route->body) {
 		size_t max = (c->route->flags & API_R_PUBLIC) ? HTTP_BODY_MAX_PUBLIC : HTTP_BODY_MAX;
+
 		const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
 		if (len > max) {
 			http_error_set(&c->err, 413, "body_too_large", NULL, "request body exceeds %zu bytes", max);

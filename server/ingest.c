@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "server/ingest_apply.h"
+#include "server/metrics.h"
 #include "server/sensors_admin.h"
 
 #define BACKOFF_MIN_MS 250
@@ -74,6 +75,14 @@ struct ingest {
 	const struct console_state *st; /* renewals: the CA (NULL: refused) */
 };
 
+static int64_t mono_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void job_free(struct job *j)
 {
 	wire_msg_free(&j->msg);
@@ -102,6 +111,7 @@ static void push(struct writer *w, struct job *j)
 		w->qbytes += j->bytes;
 		if (++w->nbatches >= w->in->queue_max || w->qbytes >= w->in->queue_bytes)
 			w->throttled = true;
+		metrics_ingest_queue(w->no, w->nbatches, w->qbytes);
 	}
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->mu);
@@ -270,6 +280,7 @@ static int run_job(struct writer *w, struct job *j)
 {
 	struct ingest *in = w->in;
 	uint64_t seq = 0;
+	int64_t t0;
 	int rc;
 
 	if (j->kind == JOB_BYE)
@@ -292,8 +303,10 @@ static int run_job(struct writer *w, struct job *j)
 		}
 		return rc;
 	}
+	t0 = mono_usec();
 	rc = ingest_apply_batch(w->db, j->sensor_id, &j->msg, &seq);
 	if (rc == 0) {
+		metrics_ingest_commit(1, j->msg.u.batch.nrecords, mono_usec() - t0);
 		log_debug("sensor %s: batch %llu..%llu committed, ack %llu", j->sensor_id,
 			  (unsigned long long)j->msg.u.batch.seq_from, (unsigned long long)j->msg.u.batch.seq_to,
 			  (unsigned long long)seq);
@@ -328,16 +341,19 @@ static int run_group(struct writer *w, struct job **group, size_t n)
 	const char *ids[INGEST_GROUP_MAX];
 	const struct wire_msg *msgs[INGEST_GROUP_MAX];
 	uint64_t acks[INGEST_GROUP_MAX];
-	size_t failed;
+	size_t failed, records = 0;
+	int64_t t0 = mono_usec();
 	int rc;
 
 	for (size_t i = 0; i < n; i++) {
 		ids[i] = group[i]->sensor_id;
 		msgs[i] = &group[i]->msg;
+		records += group[i]->msg.u.batch.nrecords;
 	}
 	rc = ingest_apply_group(w->db, n, ids, msgs, acks, &failed);
 	if (rc)
 		return rc;
+	metrics_ingest_commit(n, records, mono_usec() - t0);
 	for (size_t i = 0; i < n; i++)
 		in->cb.reply(in->cb.ctx, group[i]->conn_id, INGEST_REPLY_ACK, acks[i], 0, NULL);
 	return 0;
@@ -414,6 +430,7 @@ static void *writer_main(void *arg)
 		if (!w->head)
 			w->tail = NULL;
 		w->nbatches -= nb;
+		metrics_ingest_queue(w->no, w->nbatches, w->qbytes);
 		/* Hysteresis: reads resume at half the limit, so a full queue does not toggle every commit. */
 		drained = w->throttled && w->nbatches <= in->queue_max / 2 && w->qbytes <= in->queue_bytes / 2;
 		if (drained)
@@ -467,6 +484,7 @@ int ingest_start(const struct ingest_opts *o, const struct ingest_callbacks *cb,
 	in->st = o->state;
 	in->group_max = o->group_max == 0 ? 1 : o->group_max > INGEST_GROUP_MAX ? INGEST_GROUP_MAX : o->group_max;
 	atomic_init(&in->stop, false);
+	metrics_ingest_writers((unsigned)nw);
 	for (size_t i = 0; i < nw; i++) {
 		struct writer *w = &in->w[i];
 		w->in = in;

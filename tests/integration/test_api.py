@@ -246,7 +246,7 @@ def test_sensor_lifecycle_and_enrollment(c, tmp_path):
     assert s["status"] == "unassigned" and s["zone_id"] is None and s["connected"] is False
     assert set(s) == {"id", "name", "zone_id", "site_id", "status", "connected", "last_seen", "applied_seq",
                       "software_version", "mode", "learning", "mode_changed_at", "mode_request",
-                      "created_at"}
+                      "created_at", "health"}
 
     csr = make_csr(tmp_path)
     r = c.api("POST", "/api/v1/enroll", {"token": act["enrollment_token"], "csr": "not a csr"}, token=None)

@@ -312,6 +312,8 @@ OTHER_ROUTES = {
         f"/api/v1/forwarding-rules/{new_fwd_rule(w)}", None)),
     ("GET", "/api/v1/forwarding-rules/{id}/status"): ("admin", None, lambda w, z: (
         f"/api/v1/forwarding-rules/{new_fwd_rule(w)}/status", None)),
+    # Prometheus metrics: any signed-in caller; per-sensor series follow the caller's scope (test_metrics.py).
+    ("GET", "/metrics"): ("session", None, lambda w, z: ("/metrics", None)),
 }
 ROUTES.update(OTHER_ROUTES)
 
