@@ -89,11 +89,16 @@ int api_auth_session(const struct api_env *env, struct evhttp_request *req, stru
 
 	c->auth = API_AUTHN_NONE;
 	if (authz) {
+		/* The incumbent's scripts send a bare token (`Authorization: <token>`): accepted on /external routes,
+		 * for API tokens only (docs/external-api.md). */
+		bool bare = (c->route->flags & API_R_EXTERNAL) && strncasecmp(authz, "Bearer ", 7) != 0 &&
+			    strncmp(authz, API_TOKEN_PREFIX, strlen(API_TOKEN_PREFIX)) == 0;
+		const char *presented = bare ? authz : authz + 7;
 		/* An Authorization header that is not a Bearer token is an error, not a cue to try the cookie. */
-		if (strncasecmp(authz, "Bearer ", 7) != 0)
+		if (!bare && strncasecmp(authz, "Bearer ", 7) != 0)
 			return 401;
-		snprintf(token, sizeof(token), "%s", authz + 7);
-		found = strlen(authz + 7) <= API_AUTH_TOKEN_MAX;
+		snprintf(token, sizeof(token), "%s", presented);
+		found = strlen(presented) <= API_AUTH_TOKEN_MAX;
 		if (found && strncmp(token, API_TOKEN_PREFIX, strlen(API_TOKEN_PREFIX)) == 0) {
 			/* An API token: checked against its hash on the worker (server/api_principal.c). */
 			if (strlen(token) > 200)
@@ -273,23 +278,23 @@ static void start_session(struct api_call *c, PGconn *db, const char *username, 
 	PQclear(res);
 }
 
-void api_auth_login(struct api_call *c, PGconn *db)
+int api_auth_verify_password(struct api_call *c, PGconn *db, const char *username, const char *password,
+			     char user_out[257], char role_out[32])
 {
-	const char *username = api_body_str(c, "username");
-	const char *password = api_body_str(c, "password");
 	const char *params[1] = { username };
 	PGresult *res = NULL;
 	json_t *details = NULL;
 	char dir_user[257], dir_role[32], why[256], user_id[24] = "";
 	char role[32] = "";
 	bool ok;
+	int rc = -EACCES;
 
 	if (directory_login_is_directory_name(username)) {
 		/* user@domain and DOMAIN\user are directory accounts only; plain names are local accounts only. The
 		 * client gets the same 401 as for a local failure, the log the real reason. */
 		int drc = directory_login(db, username, password, dir_user, dir_role, why, sizeof(why));
 		if (drc == -EIO) {
-			api_fail_db(c);
+			rc = -EIO;
 			goto out;
 		}
 		if (drc != 0)
@@ -305,7 +310,7 @@ void api_auth_login(struct api_call *c, PGconn *db)
 			      "where username = $1 and source = 'local' and not disabled and password_hash is not null",
 			      1, params);
 		if (!res) {
-			api_fail_db(c);
+			rc = -EIO;
 			goto out;
 		}
 		locked = PQntuples(res) == 1 && PQgetvalue(res, 0, 3)[0] == 't';
@@ -319,25 +324,44 @@ void api_auth_login(struct api_call *c, PGconn *db)
 		if (locked)
 			log_info("api: login for locked user '%.64s' from %s refused", username, c->client);
 	}
-	details = json_pack("{s:s}", "username", username);
 	if (!ok) {
+		details = json_pack("{s:s}", "username", username);
 		api_audit(c, db, "auth.login_failed", username, details);
 		log_info("api: failed login for user '%.64s' from %s", username, c->client);
 		if (user_id[0])
 			local_failure(c, db, user_id, username);
-		api_fail(c, 401, "invalid_credentials", NULL, "invalid username or password");
 		goto out;
 	}
-	snprintf(c->username, sizeof(c->username), "%s", username);
 	PQclear(db_exec(db,
 			"update users set last_login_at = now(), failed_logins = 0, locked_until = null "
 			"where username = $1",
 			1, params));
-	api_audit(c, db, "auth.login", username, NULL);
-	start_session(c, db, username, role);
+	snprintf(user_out, 257, "%s", username);
+	snprintf(role_out, 32, "%s", role);
+	rc = 0;
 out:
 	json_decref(details);
 	PQclear(res);
+	return rc;
+}
+
+void api_auth_login(struct api_call *c, PGconn *db)
+{
+	char username[257], role[32];
+	int rc = api_auth_verify_password(c, db, api_body_str(c, "username"), api_body_str(c, "password"), username,
+					  role);
+
+	if (rc == -EIO) {
+		api_fail_db(c);
+		return;
+	}
+	if (rc != 0) {
+		api_fail(c, 401, "invalid_credentials", NULL, "invalid username or password");
+		return;
+	}
+	snprintf(c->username, sizeof(c->username), "%s", username);
+	api_audit(c, db, "auth.login", username, NULL);
+	start_session(c, db, username, role);
 }
 
 void api_auth_refresh(struct api_call *c, PGconn *db)

@@ -16,6 +16,7 @@
 #include "server/api_enroll.h"
 #include "server/api_events.h"
 #include "server/api_exclusions.h"
+#include "server/api_external.h"
 #include "server/api_forwarding.h"
 #include "server/api_inventory.h"
 #include "server/api_maintenance.h"
@@ -139,6 +140,26 @@ static const struct api_route routes[] = {
 	{ API_DELETE, "/api/v1/forwarding-rules/{id}", api_forwarding_delete, API_R_ADMIN, NULL },
 	{ API_GET, "/api/v1/forwarding-rules/{id}/status", api_forwarding_status, API_R_ADMIN, NULL },
 	{ API_GET, "/metrics", api_metrics_get, 0, NULL }, /* Prometheus (docs/monitoring.md) */
+	/* The incumbent-compatible API (docs/external-api.md). */
+	{ API_GET, "/external/v1/devices", api_external_devices, API_R_EXTERNAL, NULL },
+	{ API_GET, "/external/v1/alerts", api_external_alerts_v1, API_R_EXTERNAL, NULL },
+	{ API_GET, "/external/v2/alerts", api_external_alerts_v2, API_R_EXTERNAL, NULL },
+	{ API_PUT, "/external/v1/alerts/{id}", api_external_alert_put, API_R_EXTERNAL | API_R_ANALYST,
+	  &api_external_alert_put_body },
+	{ API_GET, "/external/v1/maintenanceWindow", api_external_windows_list, API_R_EXTERNAL, NULL },
+	{ API_POST, "/external/v1/maintenanceWindow", api_external_window_create, API_R_EXTERNAL | API_R_ANALYST,
+	  &api_external_window_body },
+	{ API_PUT, "/external/v1/maintenanceWindow", api_external_window_update, API_R_EXTERNAL | API_R_ANALYST,
+	  &api_external_window_body },
+	{ API_DELETE, "/external/v1/maintenanceWindow", api_external_window_delete,
+	  API_R_EXTERNAL | API_R_ANALYST | API_R_BODY_OPTIONAL, &api_external_window_delete_body },
+	{ API_GET, "/external/v1/appliances", api_external_appliances, API_R_EXTERNAL, NULL },
+	{ API_POST, "/external/authentication/validation", api_external_validation,
+	  API_R_EXTERNAL | API_R_PUBLIC | API_R_COSTLY | API_R_LOGIN, &api_external_validation_body },
+	{ API_POST, "/external/authentication/set_password", api_external_set_password,
+	  API_R_EXTERNAL | API_R_PUBLIC | API_R_COSTLY | API_R_LOGIN, &api_external_set_password_body },
+	{ API_POST, "/external/authentication/set_password_by_admin", api_external_set_password_admin,
+	  API_R_EXTERNAL | API_R_PUBLIC | API_R_COSTLY | API_R_LOGIN, &api_external_set_password_admin_body },
 };
 
 const struct api_route *api_routes(size_t *n)

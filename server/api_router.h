@@ -39,6 +39,9 @@ enum {
 	API_R_LOGIN = 1u << 5,       /* a password login: throttled per source address on the loop thread, and a 401
 				      * answer counts as a failure of that source (server/auth_guard.h) */
 	API_R_BODY_OPTIONAL = 1u << 6, /* an empty body is accepted (no Content-Type needed) */
+	API_R_EXTERNAL = 1u << 7,    /* the incumbent-compatible API (docs/external-api.md): a bare API token in
+				      * Authorization is accepted, bodies are capped at HTTP_BODY_MAX_PUBLIC, errors have
+				      * the incumbent's shape (api_external_error_json) */
 };
 /* A route with neither API_R_PUBLIC, API_R_ADMIN nor API_R_ANALYST is open to every signed-in role; scope still
  * applies in its SQL. docs/permissions.md is the same matrix in words. */

@@ -19,6 +19,7 @@
 #include "common/timefmt.h"
 #include "server/api_auth.h"
 #include "server/api_events.h"
+#include "server/api_external.h"
 #include "server/api_principal.h"
 #include "server/auth_guard.h"
 #include "server/events_hub.h"
@@ -185,10 +186,20 @@ static void send_json(struct evhttp_request *req, int status, json_t *body, cons
 	json_decref(body);
 }
 
+/* The error body: the incumbent's shape under /external/ (docs/external-api.md), OTWatch's elsewhere. Decided
+ * by the path, so answers given before a route matched (404, 405) take the same shape. */
+static json_t *error_body(struct evhttp_request *req, const struct http_error *e)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+
+	if (api_external_path(uri ? evhttp_uri_get_path(uri) : NULL))
+		return api_external_error_json(e);
+	return http_error_json(e);
+}
+
 static void send_error(struct evhttp_request *req, const struct http_error *e, unsigned allow)
 {
-	send_json(req, e->status, http_error_json(e), NULL, allow);
-
+	send_json(req, e->status, error_body(req, e), NULL, allow);
 }
 
 static void call_free(struct api_call *c)
@@ -243,8 +254,7 @@ static void call_done(struct worker_job *job, bool cancelled)
 	call_log(c, path ? path : "?");
 	if (c->status >= 400 && !c->resp) {
 		if (c->set_cookie)
-			send_json(c->req, c->err.status, http_error_json(&c->err), c->set_cookie, 0);
-
+			send_json(c->req, c->err.status, error_body(c->req, &c->err), c->set_cookie, 0);
 		else
 			send_error(c->req, &c->err, 0);
 	} else if (c->status == 200 && c->resp_text) {
@@ -386,8 +396,7 @@ static void handle_request(struct evhttp_request *req, void *arg)
 	if (c->route->body && len == 0 && (c->route->flags & API_R_BODY_OPTIONAL)) {
 		/* no body: the handler sees c->body == NULL */
 	} else if (c->route->body) {
-		size_t max = (c->route->flags & API_R_PUBLIC) ? HTTP_BODY_MAX_PUBLIC : HTTP_BODY_MAX;
-
+		size_t max = (c->route->flags & (API_R_PUBLIC | API_R_EXTERNAL)) ? HTTP_BODY_MAX_PUBLIC : HTTP_BODY_MAX;
 		const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
 		if (len > max) {
 			http_error_set(&c->err, 413, "body_too_large", NULL, "request body exceeds %zu bytes", max);

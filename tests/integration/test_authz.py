@@ -291,6 +291,46 @@ ROUTES = {
 }
 
 
+# --- rows for test_authz.py (the incumbent-compatible API, docs/external-api.md) ---
+def new_ext_window(w, zone):
+    """A throwaway /external maintenance window on the zone's sensor; returns its ticketId."""
+    ticket = uniq("chg")
+    w.admin("POST", "/external/v1/maintenanceWindow", {"ticketId": ticket, "ttl": 10, "sensorIds": [w.sensor[zone]]})
+    return ticket
+
+
+def new_local_user(w):
+    name = uniq("user")
+    w.admin("POST", "/api/v1/users", {"username": name, "password": PW, "role": "read_only"})
+    return name
+
+
+EXTERNAL_ROUTES = {
+    ("GET", "/external/v1/devices"): ("session", None, lambda w, z: ("/external/v1/devices", None)),
+    ("GET", "/external/v1/alerts"): ("session", None, lambda w, z: ("/external/v1/alerts", None)),
+    ("GET", "/external/v2/alerts"): ("session", None, lambda w, z: ("/external/v2/alerts", None)),
+    ("PUT", "/external/v1/alerts/{id}"): ("analyst", Z, lambda w, z: (
+        f"/external/v1/alerts/{w.alert[z]}", {"action": "handle"})),
+    ("GET", "/external/v1/maintenanceWindow"): ("session", None, lambda w, z: ("/external/v1/maintenanceWindow", None)),
+    ("POST", "/external/v1/maintenanceWindow"): ("analyst", None, lambda w, z: (
+        "/external/v1/maintenanceWindow", {"ticketId": uniq("chg"), "ttl": 10, "sensorIds": [w.sensor["A1"]]})),
+    ("PUT", "/external/v1/maintenanceWindow"): ("analyst", Z, lambda w, z: (
+        "/external/v1/maintenanceWindow", {"ticketId": new_ext_window(w, z), "ttl": 5})),
+    ("DELETE", "/external/v1/maintenanceWindow"): ("analyst", Z, lambda w, z: (
+        f"/external/v1/maintenanceWindow?ticketId={new_ext_window(w, z)}", None)),
+    ("GET", "/external/v1/appliances"): ("session", None, lambda w, z: ("/external/v1/appliances", None)),
+    ("POST", "/external/authentication/validation"): ("public", None, lambda w, z: (
+        "/external/authentication/validation", {"username": "admin", "password": conftest.ADMIN_PASSWORD})),
+    ("POST", "/external/authentication/set_password"): ("public", None, lambda w, z: (
+        "/external/authentication/set_password", {"username": new_local_user(w), "password": PW,
+                                                  "new_password": PW + " 2"})),
+    ("POST", "/external/authentication/set_password_by_admin"): ("public", None, lambda w, z: (
+        "/external/authentication/set_password_by_admin", {"admin_username": "admin",
+                                                           "admin_password": conftest.ADMIN_PASSWORD,
+                                                           "username": new_local_user(w), "new_password": PW})),
+}
+ROUTES.update(EXTERNAL_ROUTES)
+
 def new_fwd_rule(w):
     """A throwaway forwarding rule (UDP syslog to a closed loopback port; nothing is queued without alerts)."""
     return w.admin("POST", "/api/v1/forwarding-rules", {

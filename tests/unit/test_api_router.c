@@ -72,9 +72,9 @@ static void not_found_vs_method(void **state)
 	assert_int_equal(strlen(param), API_PARAM_MAX - 1);
 }
 
-/* The console's own table: public routes are exactly health, login, refresh and enroll; every write but logout and the
- * caller's own password change names the least role allowed (admin or analyst); no two routes share method and
- * pattern. */
+/* The console's own table: public routes are exactly health, login, refresh, enroll and the incumbent's three
+ * authentication calls (each a password check, so throttled as a login); every write but logout and the caller's own
+ * password change names the least role allowed (admin or analyst); no two routes share method and pattern. */
 static void console_table_policy(void **state)
 {
 	size_t n;
@@ -83,18 +83,22 @@ static void console_table_policy(void **state)
 	assert_true(n > 10);
 	for (size_t i = 0; i < n; i++) {
 		bool is_public = t[i].flags & API_R_PUBLIC;
+		bool external_auth = strncmp(t[i].pattern, "/external/authentication/", 25) == 0;
 		bool expect_public = strcmp(t[i].pattern, "/api/v1/health") == 0 ||
 				     strcmp(t[i].pattern, "/api/v1/auth/login") == 0 ||
 				     strcmp(t[i].pattern, "/api/v1/auth/refresh") == 0 ||
-				     strcmp(t[i].pattern, "/api/v1/enroll") == 0;
+				     strcmp(t[i].pattern, "/api/v1/enroll") == 0 || external_auth;
 		assert_int_equal(is_public, expect_public);
+		/* /external routes, and only they, answer in the incumbent's error shape */
+		assert_int_equal(!!(t[i].flags & API_R_EXTERNAL), strncmp(t[i].pattern, "/external/", 10) == 0);
 		if (t[i].method != API_GET && !is_public && strcmp(t[i].pattern, "/api/v1/auth/logout") != 0 &&
 		    strcmp(t[i].pattern, "/api/v1/auth/password") != 0)
 			assert_true(t[i].flags & (API_R_ADMIN | API_R_ANALYST));
 		if (t[i].method & (API_POST | API_PATCH | API_PUT) && strcmp(t[i].pattern, "/api/v1/auth/logout") != 0)
 			assert_non_null(t[i].body);
-		/* only the password login is throttled as one */
-		assert_int_equal(!!(t[i].flags & API_R_LOGIN), strcmp(t[i].pattern, "/api/v1/auth/login") == 0);
+		/* only the password logins are throttled as such */
+		assert_int_equal(!!(t[i].flags & API_R_LOGIN),
+				 strcmp(t[i].pattern, "/api/v1/auth/login") == 0 || external_auth);
 		for (size_t j = i + 1; j < n; j++)
 			assert_false(strcmp(t[i].pattern, t[j].pattern) == 0 && (t[i].method & t[j].method));
 	}
