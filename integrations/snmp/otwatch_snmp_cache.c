@@ -1,7 +1,9 @@
 #include "integrations/snmp/otwatch_snmp_cache.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +17,12 @@
  *            its round trip is otwConsoleDbLatency
  *   COUNTS   alerts not handled by severity, devices
  *   OUTBOX   forwarding backlog and the age of its oldest entry (only when the table exists)
- *   SENSORS  one row per sensor not revoked, with its health report when sensor_health exists
- * The new snapshot replaces the served one only when every step succeeded. */
+ *   SENSORS  one row per sensor (revoked ones too, for the indexes), with its health report when sensor_health
+ *            exists; should that query fail (a value no clamp foresaw, a changed table), the step is sent again
+ *            without the health report, so that every sensor is still served
+ * The new snapshot replaces the served one only when every step succeeded. A query answered with an error fails
+ * the refresh but keeps the connection and otwConsoleDbReachable true: the database is there, the snapshot only
+ * gets older (otwConsoleDataAge). Only a connection that fails or is lost makes the database unreachable. */
 enum step { STEP_PROBE, STEP_COUNTS, STEP_OUTBOX, STEP_SENSORS, STEP_DONE };
 enum conn_state { CONN_NONE, CONN_CONNECTING, CONN_IDLE, CONN_BUSY };
 
@@ -28,6 +34,10 @@ struct snmp_cache {
 	bool want_read, want_write;  /* what the socket is polled for */
 	enum step step;
 	bool has_outbox, has_health;
+	bool health_skipped;          /* this refresh's SENSORS step runs without the health report */
+	bool health_failure_logged;
+	bool step_failed;             /* the current step's result was an error; its message is in step_error */
+	char step_error[256];
 	int64_t refresh_started_ms, next_refresh_ms, step_sent_ms, last_ok_ms;
 	bool reachable, ever_ok;
 	uint32_t latency_ms;
@@ -43,6 +53,37 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* libpq resolves a host name with a blocking getaddrinfo() inside PQconnectStart/PQconnectPoll, in the agent's
+ * only thread: a slow DNS server would stall SNMP answers for as long. Say so once at start when the database
+ * is named by a host name and no hostaddr is given. */
+static void warn_host_name(const char *db_url)
+{
+	PQconninfoOption *opts = PQconninfoParse(db_url, NULL);
+	const char *host = NULL, *hostaddr = getenv("PGHOSTADDR");
+	unsigned char addr[sizeof(struct in6_addr)];
+	char first[256];
+
+	if (!opts)
+		return;  /* a malformed string: the first connection attempt logs why */
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (strcmp(o->keyword, "host") == 0 && o->val && *o->val)
+			host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0 && o->val && *o->val)
+			hostaddr = o->val;
+	}
+	if (!host)
+		host = getenv("PGHOST");
+	if (host && !(hostaddr && *hostaddr)) {
+		snprintf(first, sizeof(first), "%.*s", (int)strcspn(host, ","), host);
+		if (first[0] != '/' && first[0] != '@' && inet_pton(AF_INET, first, addr) != 1 &&
+		    inet_pton(AF_INET6, first, addr) != 1)
+			log_warn("snmp: database host '%s' is a name: it is resolved in the agent's only thread, so a "
+				 "slow DNS server delays SNMP answers; give hostaddr= (an IP address) to avoid that",
+				 first);
+	}
+	PQconninfoFree(opts);
+}
+
 struct snmp_cache *snmp_cache_new(const char *db_url, unsigned refresh_sec)
 {
 	struct snmp_cache *c = calloc(1, sizeof(*c));
@@ -56,6 +97,7 @@ struct snmp_cache *snmp_cache_new(const char *db_url, unsigned refresh_sec)
 	}
 	c->refresh_sec = refresh_sec ? refresh_sec : 1;
 	c->next_refresh_ms = now_ms();
+	warn_host_name(db_url);
 	return c;
 }
 
@@ -106,16 +148,25 @@ uint32_t snmp_cache_data_age(const struct snmp_cache *c)
 	return age < 0 ? 0 : age > (int64_t)UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)age;
 }
 
-/* libpq's messages name host, port and database, never the password; keep the first line only. */
-static void refresh_failed(struct snmp_cache *c, const char *what, const char *msg)
+/* The refresh failed. db_down: the connection failed or was lost (it is dropped, the database is unreachable);
+ * otherwise the database answered a query with an error (the connection stays for the next refresh).
+ * libpq's messages name host, port and database, never the password; keep the first line only. */
+static void refresh_failed(struct snmp_cache *c, const char *what, const char *msg, bool db_down)
 {
 	size_t n = msg ? strcspn(msg, "\n") : 0;
 
 	if (!c->failure_logged || log_level_current >= LOG_LVL_DEBUG)
 		log_error("snmp: database %s failed: %.*s", what, (int)n, msg ? msg : "");
 	c->failure_logged = true;
-	c->reachable = false;
-	conn_drop(c);
+	if (db_down) {
+		c->reachable = false;
+		conn_drop(c);
+	} else {
+		c->reachable = true;
+		c->state = CONN_IDLE;
+		c->want_read = true;
+		c->want_write = false;
+	}
 	c->next_refresh_ms = now_ms() + (int64_t)c->refresh_sec * 1000;
 }
 
@@ -160,7 +211,7 @@ static uint64_t field_u64(const PGresult *r, int row, int col)
 
 static void field_text(const PGresult *r, int row, int col, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+	snmp_text_ascii(PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col), out, outlen);
 }
 
 static bool field_bool(const PGresult *r, int row, int col)
@@ -181,37 +232,50 @@ static const char SQL_COUNTS[] =
 	" (select count(*) from devices)"
 	" from alerts where status = 'new'";
 
-static const char SQL_OUTBOX[] =
-	"select count(*), coalesce(floor(extract(epoch from now() - min(created_at))), 0)::bigint"
-	" from forwarding_outbox";
+/* Every figure the database turns into an integer is clamped there to what the MIB's type holds (and whole
+ * seconds to 0..2^31-1, infinite timestamps to null), so that no stored value, however absurd, can make a query
+ * fail ("bigint out of range") and with it the whole refresh; NaN reads as null. The C side clamps again. */
+#define SQL_AGE(t) \
+	"case when isfinite(" t ") then least(greatest(floor(extract(epoch from now() - " t ")), 0), 2147483647)" \
+	"::bigint end"
+#define SQL_GAUGE(x) "least(greatest(" x ", 0), 4294967295)"
+#define SQL_CPU(x) "round(least(greatest(nullif(" x ", 'NaN'), 0), 42949672.95) * 100)::bigint"
 
-/* Columns 0-10 of both sensor queries. Ages are whole seconds of the database's clock, so the subagent's own
+static const char SQL_OUTBOX[] =
+	"select count(*), coalesce(" SQL_AGE("min(created_at)") ", 0) from forwarding_outbox";
+
+/* Columns 0-11 of the sensor queries: every sensor, revoked ones too (column 11), in enrollment order, as
+ * snmp_cache_assign_indexes wants them. Ages are whole seconds of the database's clock, so the subagent's own
  * clock does not matter. Silence is the console's own verdict (its watchdog sets sensors.silent_since after the
  * console setting sensor_silent_sec without data), so SNMP, the API and the "Sensor silent" alert agree; a
  * database older than migration 014 has no watchdog and no sensor is reported silent. */
+#define SQL_SENSOR_COLS(silent) \
+	"select s.id::text, ('x' || left(md5(s.id::text), 8))::bit(32)::bigint, s.name, coalesce(si.name, '')," \
+	" coalesce(z.name, ''), s.connected, s.mode, coalesce(s.software_version, '')," \
+	" " SQL_AGE("s.last_seen") ", greatest(s.applied_seq, 0), " silent ", s.revoked_at is not null"
 #define SQL_SENSOR_FROM \
 	" from sensors s left join zones z on z.id = s.zone_id left join sites si on si.id = z.site_id"
+#define SQL_SENSOR_ORDER " order by s.created_at, s.id"
 
-static const char SQL_SENSORS_PLAIN[] =
-	"select s.id::text, ('x' || left(md5(s.id::text), 8))::bit(32)::bigint, s.name, coalesce(si.name, ''),"
-	" coalesce(z.name, ''), s.connected, s.mode, coalesce(s.software_version, ''),"
-	" floor(extract(epoch from now() - s.last_seen))::bigint, s.applied_seq, false"
-	SQL_SENSOR_FROM
-	" where s.revoked_at is null";
+static const char SQL_SENSORS_PLAIN[] = SQL_SENSOR_COLS("false") SQL_SENSOR_FROM SQL_SENSOR_ORDER;
 
-/* Columns 11-23: the health report (migration 014), scaled to the MIB's integer units. */
+/* Migration 014 without the health report: the fallback when the health query fails. */
+static const char SQL_SENSORS_SILENT[] =
+	SQL_SENSOR_COLS("s.silent_since is not null") SQL_SENSOR_FROM SQL_SENSOR_ORDER;
+
+/* Columns 12-24: the health report (migration 014), scaled to the MIB's integer units. */
 static const char SQL_SENSORS_HEALTH[] =
-	"select s.id::text, ('x' || left(md5(s.id::text), 8))::bit(32)::bigint, s.name, coalesce(si.name, ''),"
-	" coalesce(z.name, ''), s.connected, s.mode, coalesce(s.software_version, ''),"
-	" floor(extract(epoch from now() - s.last_seen))::bigint, s.applied_seq, s.silent_since is not null,"
-	" floor(extract(epoch from now() - h.received_at))::bigint,"
-	" round(greatest(h.cpu_pct, 0) * 100)::bigint, round(greatest(h.proc_cpu_pct, 0) * 100)::bigint,"
-	" h.mem_rss_bytes / 1024, h.mem_total_bytes / 1024, h.mem_available_bytes / 1024,"
-	" h.disk_free_bytes / 1048576, h.disk_total_bytes / 1048576, h.capture_packets, h.capture_drops,"
-	" h.journal_backlog_records, h.journal_backlog_bytes / 1024, h.uptime_sec"
+	SQL_SENSOR_COLS("s.silent_since is not null") ", " SQL_AGE("h.received_at") ","
+	" " SQL_CPU("h.cpu_pct") ", " SQL_CPU("h.proc_cpu_pct") ","
+	" " SQL_GAUGE("h.mem_rss_bytes / 1024") ", " SQL_GAUGE("h.mem_total_bytes / 1024") ","
+	" " SQL_GAUGE("h.mem_available_bytes / 1024") ", " SQL_GAUGE("h.disk_free_bytes / 1048576") ","
+	" " SQL_GAUGE("h.disk_total_bytes / 1048576") ", greatest(h.capture_packets, 0), greatest(h.capture_drops, 0),"
+	" " SQL_GAUGE("h.journal_backlog_records") ", " SQL_GAUGE("h.journal_backlog_bytes / 1024") ","
+	" " SQL_GAUGE("h.uptime_sec")
 	SQL_SENSOR_FROM
 	" left join sensor_health h on h.sensor_id = s.id"
-	" where s.revoked_at is null";
+	SQL_SENSOR_ORDER;
+#define SENSOR_HEALTH_COLS 25
 
 static bool step_send(struct snmp_cache *c)
 {
@@ -229,20 +293,21 @@ static bool step_send(struct snmp_cache *c)
 		sql = SQL_OUTBOX;
 		break;
 	case STEP_SENSORS:
-		sql = c->has_health ? SQL_SENSORS_HEALTH : SQL_SENSORS_PLAIN;
+		sql = !c->has_health ? SQL_SENSORS_PLAIN : c->health_skipped ? SQL_SENSORS_SILENT : SQL_SENSORS_HEALTH;
 		break;
 	default:
 		return false;
 	}
 	if (!PQsendQueryParams(c->conn, sql, 0, NULL, NULL, NULL, NULL, 0)) {
-		refresh_failed(c, "query", PQerrorMessage(c->conn));
+		refresh_failed(c, "query", PQerrorMessage(c->conn), true);
 		return false;
 	}
 	c->step_sent_ms = now_ms();
+	c->step_failed = false;
 	c->state = CONN_BUSY;
 	rc = PQflush(c->conn);
 	if (rc < 0) {
-		refresh_failed(c, "query", PQerrorMessage(c->conn));
+		refresh_failed(c, "query", PQerrorMessage(c->conn), true);
 		return false;
 	}
 	c->want_write = rc == 1;
@@ -260,9 +325,35 @@ static void take_counts(struct snmp_cache *c, const PGresult *r)
 	c->next.devices_total = field_u32(r, 0, 5);
 }
 
+static void take_health(struct snmp_sensor *s, const PGresult *r, int i)
+{
+	s->health_age = field_age(r, i, 12);
+	s->cpu_hundredths = field_u32(r, i, 13);
+	s->proc_cpu_hundredths = field_u32(r, i, 14);
+	s->mem_rss_kib = field_u32(r, i, 15);
+	s->mem_total_kib = field_u32(r, i, 16);
+	s->mem_avail_kib = field_u32(r, i, 17);
+	s->disk_free_mib = field_u32(r, i, 18);
+	s->disk_total_mib = field_u32(r, i, 19);
+	s->capture_packets = field_u64(r, i, 20);
+	s->capture_drops = field_u64(r, i, 21);
+	s->journal_records = field_u32(r, i, 22);
+	s->journal_kib = field_u32(r, i, 23);
+	s->uptime_sec = field_u32(r, i, 24);
+}
+
+static int cmp_index(const void *a, const void *b)
+{
+	const struct snmp_sensor *x = a, *y = b;
+
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Every sensor row, in enrollment order: indexes are assigned over all of them, then the revoked ones leave. */
 static bool take_sensors(struct snmp_cache *c, const PGresult *r)
 {
 	int n = PQntuples(r);
+	size_t kept = 0;
 	struct snmp_sensor *rows = n > 0 ? calloc((size_t)n, sizeof(*rows)) : NULL;
 
 	if (n > 0 && !rows)
@@ -282,42 +373,35 @@ static bool take_sensors(struct snmp_cache *c, const PGresult *r)
 		s->last_seen_age = field_age(r, i, 8);
 		s->applied_seq = field_u64(r, i, 9);
 		s->silent = field_bool(r, i, 10);
+		s->revoked = field_bool(r, i, 11);
 		s->health_age = -1;
-		if (c->has_health && PQnfields(r) >= 24) {
-			s->health_age = field_age(r, i, 11);
-			s->cpu_hundredths = field_u32(r, i, 12);
-			s->proc_cpu_hundredths = field_u32(r, i, 13);
-			s->mem_rss_kib = field_u32(r, i, 14);
-			s->mem_total_kib = field_u32(r, i, 15);
-			s->mem_avail_kib = field_u32(r, i, 16);
-			s->disk_free_mib = field_u32(r, i, 17);
-			s->disk_total_mib = field_u32(r, i, 18);
-			s->capture_packets = field_u64(r, i, 19);
-			s->capture_drops = field_u64(r, i, 20);
-			s->journal_records = field_u32(r, i, 21);
-			s->journal_kib = field_u32(r, i, 22);
-			s->uptime_sec = field_u32(r, i, 23);
-		}
-		c->next.sensors_total++;
-		c->next.sensors_connected += s->connected;
-		c->next.sensors_silent += s->silent;
+		if (PQnfields(r) >= SENSOR_HEALTH_COLS)
+			take_health(s, r, i);
 	}
-	snmp_cache_assign_indexes(rows, (size_t)n);
+	if (snmp_cache_assign_indexes(rows, (size_t)n) < 0) {
+		free(rows);
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		if (rows[i].revoked)
+			continue;
+		rows[kept] = rows[i];
+		c->next.sensors_total++;
+		c->next.sensors_connected += rows[kept].connected;
+		c->next.sensors_silent += rows[kept].silent;
+		kept++;
+	}
+	if (kept > 1)
+		qsort(rows, kept, sizeof(*rows), cmp_index);
 	free(c->next.rows);
 	c->next.rows = rows;
-	c->next.nrows = (size_t)n;
+	c->next.nrows = kept;
 	return true;
 }
 
-/* Takes the one result of the current step; returns false (after refresh_failed) when it is an error. */
-static bool step_result(struct snmp_cache *c, PGresult *r)
+/* Takes a successful result of the current step; returns false when out of memory. */
+static bool step_take(struct snmp_cache *c, const PGresult *r)
 {
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-
-		refresh_failed(c, "query", msg ? msg : PQerrorMessage(c->conn));
-		return false;
-	}
 	switch (c->step) {
 	case STEP_PROBE: {
 		int64_t ms = now_ms() - c->step_sent_ms;
@@ -335,13 +419,29 @@ static bool step_result(struct snmp_cache *c, PGresult *r)
 		c->next.forwarding_oldest_age = field_u32(r, 0, 1);
 		break;
 	case STEP_SENSORS:
-		if (!take_sensors(c, r)) {
-			refresh_failed(c, "refresh", "out of memory");
-			return false;
-		}
-		break;
+		return take_sensors(c, r);
 	default:
 		break;
+	}
+	return true;
+}
+
+/* Reads one result of the current step: the first error is kept in step_error, the rest ignored. Returns false
+ * when out of memory (the refresh failed). */
+static bool step_result(struct snmp_cache *c, PGresult *r)
+{
+	if (c->step_failed)
+		return true;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+
+		snprintf(c->step_error, sizeof(c->step_error), "%s", msg ? msg : PQerrorMessage(c->conn));
+		c->step_failed = true;
+		return true;
+	}
+	if (!step_take(c, r)) {
+		refresh_failed(c, "refresh", "out of memory", true);
+		return false;
 	}
 	return true;
 }
@@ -357,7 +457,7 @@ static void refresh_done(struct snmp_cache *c)
 	c->ever_ok = true;
 	c->last_ok_ms = now_ms();
 	if (c->failure_logged)
-		log_info("snmp: database reachable again");
+		log_info("snmp: database refresh works again");
 	c->failure_logged = false;
 	c->state = CONN_IDLE;
 	c->want_read = true;  /* notice a server closing the idle connection */
@@ -365,8 +465,27 @@ static void refresh_done(struct snmp_cache *c)
 	c->next_refresh_ms = c->refresh_started_ms + (int64_t)c->refresh_sec * 1000;
 }
 
-static void step_advance(struct snmp_cache *c)
+/* The current step's results are all read. */
+static void step_finished(struct snmp_cache *c)
 {
+	if (c->step_failed && c->step == STEP_SENSORS && c->has_health && !c->health_skipped) {
+		/* Serve every sensor without its health report rather than no fresh sensor at all. */
+		if (!c->health_failure_logged || log_level_current >= LOG_LVL_DEBUG)
+			log_error("snmp: the sensor health query failed (%s); serving the sensors without health reports",
+				  c->step_error);
+		c->health_failure_logged = true;
+		c->health_skipped = true;
+		step_send(c);
+		return;
+	}
+	if (c->step_failed) {
+		refresh_failed(c, "query", c->step_error, false);
+		return;
+	}
+	if (c->step == STEP_SENSORS && c->has_health && !c->health_skipped && c->health_failure_logged) {
+		log_info("snmp: the sensor health query works again");
+		c->health_failure_logged = false;
+	}
 	c->step++;
 	if (c->step == STEP_OUTBOX && !c->has_outbox) {
 		c->next.forwarding_backlog = 0;
@@ -386,6 +505,7 @@ static void refresh_begin(struct snmp_cache *c)
 	memset(&c->next, 0, sizeof(c->next));
 	c->refresh_started_ms = now_ms();
 	c->step = STEP_PROBE;
+	c->health_skipped = false;
 	step_send(c);
 }
 
@@ -394,7 +514,7 @@ static void connect_poll(struct snmp_cache *c)
 	switch (PQconnectPoll(c->conn)) {
 	case PGRES_POLLING_OK:
 		if (PQsetnonblocking(c->conn, 1) != 0) {
-			refresh_failed(c, "connection", PQerrorMessage(c->conn));
+			refresh_failed(c, "connection", PQerrorMessage(c->conn), true);
 			return;
 		}
 		refresh_begin(c);
@@ -408,7 +528,7 @@ static void connect_poll(struct snmp_cache *c)
 		c->want_write = true;
 		return;
 	default:
-		refresh_failed(c, "connection", PQerrorMessage(c->conn));
+		refresh_failed(c, "connection", PQerrorMessage(c->conn), true);
 		return;
 	}
 }
@@ -418,11 +538,11 @@ static void connect_start(struct snmp_cache *c)
 	c->refresh_started_ms = now_ms();
 	c->conn = PQconnectStart(c->db_url);
 	if (!c->conn) {
-		refresh_failed(c, "connection", "out of memory");
+		refresh_failed(c, "connection", "out of memory", true);
 		return;
 	}
 	if (PQstatus(c->conn) == CONNECTION_BAD) {
-		refresh_failed(c, "connection", PQerrorMessage(c->conn));
+		refresh_failed(c, "connection", PQerrorMessage(c->conn), true);
 		return;
 	}
 	c->state = CONN_CONNECTING;
@@ -451,13 +571,12 @@ void snmp_cache_fds(struct snmp_cache *c, int *nfds, fd_set *rd, fd_set *wr)
 static void busy_io(struct snmp_cache *c, bool readable, bool writable)
 {
 	PGresult *r;
-	bool ok = true;
 	int rc;
 
 	if (writable && c->want_write) {
 		rc = PQflush(c->conn);
 		if (rc < 0) {
-			refresh_failed(c, "query", PQerrorMessage(c->conn));
+			refresh_failed(c, "query", PQerrorMessage(c->conn), true);
 			return;
 		}
 		c->want_write = rc == 1;
@@ -465,20 +584,22 @@ static void busy_io(struct snmp_cache *c, bool readable, bool writable)
 	if (!readable)
 		return;
 	if (!PQconsumeInput(c->conn)) {
-		refresh_failed(c, "query", PQerrorMessage(c->conn));
+		refresh_failed(c, "query", PQerrorMessage(c->conn), true);
 		return;
 	}
-	if (PQisBusy(c->conn))
-		return;
-	/* Every result up to the NULL that ends the command must be read before the next one is sent. */
-	while ((r = PQgetResult(c->conn)) != NULL) {
-		if (ok)
-			ok = step_result(c, r);
+	/* Every result up to the NULL that ends the command must be read before the next one is sent; PQgetResult
+	 * is only called while it would not block. */
+	while (!PQisBusy(c->conn)) {
+		r = PQgetResult(c->conn);
+		if (!r) {
+			step_finished(c);
+			return;
+		}
+		rc = step_result(c, r);
 		PQclear(r);
-		if (!ok)
+		if (!rc)
 			return;  /* the connection was dropped */
 	}
-	step_advance(c);
 }
 
 void snmp_cache_io(struct snmp_cache *c, const fd_set *rd, const fd_set *wr)
@@ -521,7 +642,7 @@ int64_t snmp_cache_tick(struct snmp_cache *c)
 	int64_t limit = (int64_t)(c->refresh_sec * 2 > 10 ? c->refresh_sec * 2 : 10) * 1000;
 
 	if ((c->state == CONN_CONNECTING || c->state == CONN_BUSY) && now - c->refresh_started_ms > limit) {
-		refresh_failed(c, "refresh", "timed out");
+		refresh_failed(c, "refresh", "timed out", true);
 		return (int64_t)c->refresh_sec * 1000;
 	}
 	if (c->state == CONN_CONNECTING || c->state == CONN_BUSY)
@@ -533,65 +654,4 @@ int64_t snmp_cache_tick(struct snmp_cache *c)
 	else
 		refresh_begin(c);
 	return 1000;
-}
-
-static int cmp_home_uuid(const void *a, const void *b)
-{
-	const struct snmp_sensor *x = a, *y = b;
-
-	if (x->index != y->index)
-		return x->index < y->index ? -1 : 1;
-	return strcmp(x->uuid, y->uuid);
-}
-
-static int cmp_index(const void *a, const void *b)
-{
-	const struct snmp_sensor *x = a, *y = b;
-
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-void snmp_cache_assign_indexes(struct snmp_sensor *rows, size_t n)
-{
-	int32_t prev = 0;
-	bool wrapped = false;
-
-	if (n == 0)
-		return;
-	for (size_t i = 0; i < n; i++)
-		rows[i].index = (int32_t)(1 + rows[i].hash % (uint32_t)INT32_MAX);
-	qsort(rows, n, sizeof(*rows), cmp_home_uuid);
-	for (size_t i = 0; i < n; i++) {
-		if (rows[i].index <= prev) {
-			if (prev == INT32_MAX) {
-				rows[i].index = 0;  /* placed below, from 1 up */
-				wrapped = true;
-				continue;
-			}
-			rows[i].index = prev + 1;
-		}
-		prev = rows[i].index;
-	}
-	if (wrapped) {
-		/* Only when clashes pile up at the very top of the range: take the lowest values not taken. */
-		int32_t cand = 1;
-
-		for (size_t i = 0; i < n; i++) {
-			bool taken;
-
-			if (rows[i].index != 0)
-				continue;
-			do {
-				taken = false;
-				for (size_t j = 0; j < n; j++)
-					if (rows[j].index == cand) {
-						taken = true;
-						cand++;
-						break;
-					}
-			} while (taken);
-			rows[i].index = cand++;
-		}
-	}
-	qsort(rows, n, sizeof(*rows), cmp_index);
 }

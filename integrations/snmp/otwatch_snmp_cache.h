@@ -11,7 +11,7 @@
 #define SNMP_TEXT_MAX 255 /* DisplayString's limit; longer names are cut */
 
 struct snmp_sensor {
-	int32_t index;              /* otwSensorIndex: stable, derived from the uuid (snmp_cache_assign_indexes) */
+	int32_t index;              /* otwSensorIndex: stable, from the uuid (snmp_cache_assign_indexes) */
 	uint32_t hash;              /* first 32 bits of md5(uuid text) */
 	char uuid[37];
 	char name[SNMP_TEXT_MAX + 1];
@@ -19,6 +19,7 @@ struct snmp_sensor {
 	char zone[SNMP_TEXT_MAX + 1];
 	char version[SNMP_TEXT_MAX + 1];
 	bool connected, silent;     /* silent: the console's watchdog says so (sensors.silent_since) */
+	bool revoked;               /* only while indexes are assigned: revoked rows keep their index taken */
 	int mode;                   /* 1 learning, 2 operational */
 	int32_t last_seen_age;      /* seconds, -1 never */
 	uint64_t applied_seq;
@@ -46,7 +47,8 @@ void snmp_cache_free(struct snmp_cache *c);
 /* The current snapshot (never NULL; all zero before the first successful refresh). Owned by the cache, valid
  * until the next snmp_cache_io / snmp_cache_tick call. */
 const struct snmp_snapshot *snmp_cache_snapshot(const struct snmp_cache *c);
-/* true when the last refresh succeeded. */
+/* true when the database answered the last refresh: connected and answered its queries, if only with an error
+ * (a query error does not make the database unreachable; the snapshot then stays as it was and its age grows). */
 bool snmp_cache_db_reachable(const struct snmp_cache *c);
 /* Round trip of the last probe query, milliseconds. */
 uint32_t snmp_cache_db_latency_ms(const struct snmp_cache *c);
@@ -62,6 +64,14 @@ void snmp_cache_io(struct snmp_cache *c, const fd_set *rd, const fd_set *wr);
  * wants to be called again. */
 int64_t snmp_cache_tick(struct snmp_cache *c);
 
-/* Gives each row its stable index from its hash: 1 + hash mod (2^31 - 1), and on a clash the next free value,
- * the rows taken in uuid order; then sorts the rows by index. Exposed for the unit test. */
-void snmp_cache_assign_indexes(struct snmp_sensor *rows, size_t n);
+/* Gives each row its index (otwatch_snmp_rows.c). rows are every sensor row of the database, revoked ones too,
+ * in enrollment order (created_at, then uuid); each takes its home value 1 + hash mod (2^31 - 1) or, when an
+ * earlier row has it, the next free value (after 2^31 - 1 comes 1). A sensor's index thus depends only on its
+ * uuid and the sensors enrolled before it, which never go away (revoking keeps the row): enrolling or revoking
+ * a sensor never changes another's index. Leaves the order of rows alone. Returns 0, -1 when out of memory. */
+__attribute__((warn_unused_result)) int snmp_cache_assign_indexes(struct snmp_sensor *rows, size_t n);
+
+/* Copies in as DisplayString text (RFC 2579: printable ASCII) into out, cut to outlen - 1 bytes and
+ * terminated: every control character and every non-ASCII UTF-8 character becomes one '?', so a cut never
+ * falls inside a character. */
+void snmp_text_ascii(const char *in, char *out, size_t outlen);

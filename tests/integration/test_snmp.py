@@ -198,6 +198,10 @@ def snmp(tmp_path):
     assert rc.get("agent", 0) == 0, f"otwatch-snmp-agent exited with {rc['agent']}:\n{s.read(s.agent_log_path)}"
 
 
+# Two uuids whose first 32 bits of md5 are equal modulo 2^31 - 1: the same home otwSensorIndex.
+CLASH_LOW, CLASH_HIGH = "5e1f0000-0000-4000-8000-00000000b5d6", "5e1f0000-0000-4000-8000-00000000b5e0"
+
+
 def sensor_index(uuid):
     """otwSensorIndex as OTWATCH-MIB defines it (no clash among the few sensors of this test)."""
     return 1 + int(hashlib.md5(uuid.encode()).hexdigest()[:8], 16) % 2147483647
@@ -410,5 +414,132 @@ def test_snmp_reads_console_health(console, snmp):
     assert {i: r["otwSensorUuid"] for i, r in got.items()} == \
         {sensor_index(s1): s1, sensor_index(s2): s2, sensor_index(s3): s3}
 
+    # Two uuids with the same home index: the one enrolled first keeps it, the later one (here the lower uuid)
+    # takes the next value; neither moves when the other is revoked.
+    assert sensor_index(CLASH_LOW) == sensor_index(CLASH_HIGH)
+    home = sensor_index(CLASH_HIGH)
+    con.sql(f"insert into sensors (id, name, created_at)"
+            f" values ('{CLASH_HIGH}', 'snmp-clash-1', now() - interval '1 day')")
+    con.sql(f"insert into sensors (id, name) values ('{CLASH_LOW}', 'snmp-clash-2')")
+    want = {sensor_index(s1): s1, sensor_index(s2): s2, sensor_index(s3): s3, home: CLASH_HIGH, home + 1: CLASH_LOW}
+    wait_for(snmp, "5")
+    got = table_of(snmp.walk("2c", "otwSensorUuid"))
+    assert {i: r["otwSensorUuid"] for i, r in got.items()} == want
+    con.sql(f"update sensors set revoked_at = now() where id = '{CLASH_HIGH}'")
+    del want[home]
+    wait_for(snmp, "4")
+    got = table_of(snmp.walk("2c", "otwSensorUuid"))
+    assert {i: r["otwSensorUuid"] for i, r in got.items()} == want
+
     log = snmp.read(snmp.agent_log_path)
     assert SECRET not in log and "password" not in log
+
+
+def get_values(snmp, oids):
+    out = snmp.run("snmpget", [*snmp.auth("2c"), snmp.target, *oids], check=False)
+    return snmp.parse(out.stdout) if out.returncode == 0 else {}
+
+
+def wait_until(snmp, what, predicate):
+    """Reads until predicate(values of a v2c walk) holds; bounded by TIMEOUT."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        out = snmp.run("snmpwalk", [*snmp.auth("2c"), snmp.target, "otwatchObjects"], check=False)
+        values = snmp.parse(out.stdout) if out.returncode == 0 else {}
+        if values and predicate(values):
+            return values
+        assert snmp.agent.poll() is None, f"subagent exited:\n{snmp.read(snmp.agent_log_path)}"
+        assert time.monotonic() < deadline, f"{what}: {values}\n{snmp.read(snmp.agent_log_path)}"
+        time.sleep(0.3)
+
+
+def test_snmp_survives_absurd_values_and_query_errors(console, snmp):
+    """One sensor's absurd health figures (stored directly, past any clamp of the ingest trigger) never stop the
+    refresh: every sensor is served with clamped values and otwConsoleDbReachable stays true. A query the
+    database refuses (here: permissions taken away from the agent's role) keeps the database reachable too: the
+    health query falls back to the sensors without health, any other query leaves the snapshot as it was and
+    otwConsoleDataAge grows, until the query works again."""
+    con = console()
+    if not has_table(con, "sensor_health"):
+        pytest.skip("sensor_health (migration 014) not in this tree")
+    site = con.sql("insert into sites (name) values ('K\u00fchlwasser \u20ac') returning id")
+    zone = con.sql(f"insert into zones (site_id, name) values ({site}, '{'e' * 200}') returning id")
+    long_version = "\u00e9" * 300  # 600 bytes of UTF-8
+    s1 = con.sql("insert into sensors (name, zone_id, last_seen, software_version) values ('snmp-absurd-1',"
+                 f" {zone}, '-infinity', '{long_version}') returning id")
+    s2 = con.sql("insert into sensors (name, last_seen, applied_seq) values ('snmp-absurd-2',"
+                 " now() + interval '1 day', -5) returning id")
+    s3 = con.sql("insert into sensors (name) values ('snmp-plain') returning id")
+    # Past the triggers (sensor_events' ingest trigger clamps; these rows are what an older or buggy writer,
+    # or a hand-made update, could leave behind).
+    con.sql("set session_replication_role = replica;"
+            " insert into sensor_health (sensor_id, at, received_at, cpu_pct, proc_cpu_pct, mem_rss_bytes,"
+            " mem_total_bytes, mem_available_bytes, disk_free_bytes, disk_total_bytes, capture_packets,"
+            " capture_drops, journal_backlog_records, journal_backlog_bytes, uptime_sec) values"
+            f" ('{s1}', now(), now() - interval '5 seconds', 1e17, 'NaN', -1, 9223372036854775807, -4096,"
+            " 9223372036854775807, -1048576, -7, 9223372036854775807, 9223372036854775807, -1, -3600),"
+            f" ('{s2}', 'infinity', now() + interval '1 hour', -1e308, 'Infinity', 9223372036854775807, -1,"
+            " 9223372036854775807, -1, 9223372036854775807, 9223372036854775807, -1, -1, 9223372036854775807,"
+            " 9223372036854775807)")
+    # The agent as a read-only role, as the README sets it up.
+    con.sql("create role otw_snmp_ro login; grant usage on schema public to otw_snmp_ro;"
+            " grant select on sensors, zones, sites, alerts, devices, sensor_health to otw_snmp_ro")
+    if has_table(con, "forwarding_outbox"):
+        con.sql("grant select on forwarding_outbox to otw_snmp_ro")
+    assert "user=postgres" in con.db_url
+    snmp.start_snmpd()
+    snmp.start_agent(con.db_url.replace("user=postgres", "user=otw_snmp_ro"))
+    wait_for(snmp, "3")
+
+    gauge_max, u64_max = str(2**32 - 1), str(2**63 - 1)
+    values = snmp.walk("2c")
+    assert values["otwConsoleDbReachable.0"] == "1" and values["otwSensorsTotal.0"] == "3"
+    rows = table_of(values)
+    assert {r["otwSensorUuid"] for r in rows.values()} == {s1, s2, s3}
+    r1, r2, r3 = (rows[sensor_index(s)] for s in (s1, s2, s3))
+    # Clamped to each type's range; NaN reads as 0, an infinite timestamp as unknown (-1), a future one as 0.
+    assert {k: r1[k] for k in ("otwSensorCpuLoad", "otwSensorProcessCpu", "otwSensorMemRss", "otwSensorMemTotal",
+                               "otwSensorMemAvailable", "otwSensorDiskFree", "otwSensorDiskTotal",
+                               "otwSensorCapturePackets", "otwSensorCaptureDrops", "otwSensorJournalBacklog",
+                               "otwSensorJournalBacklogSize", "otwSensorUptime", "otwSensorLastSeenAge")} == {
+        "otwSensorCpuLoad": gauge_max, "otwSensorProcessCpu": "0", "otwSensorMemRss": "0",
+        "otwSensorMemTotal": gauge_max, "otwSensorMemAvailable": "0", "otwSensorDiskFree": gauge_max,
+        "otwSensorDiskTotal": "0", "otwSensorCapturePackets": "0", "otwSensorCaptureDrops": u64_max,
+        "otwSensorJournalBacklog": gauge_max, "otwSensorJournalBacklogSize": "0", "otwSensorUptime": "0",
+        "otwSensorLastSeenAge": "-1"}
+    assert 5 <= int(r1["otwSensorHealthAge"]) < 5 + 10 * TIMEOUT
+    assert {k: r2[k] for k in ("otwSensorCpuLoad", "otwSensorProcessCpu", "otwSensorMemRss", "otwSensorMemTotal",
+                               "otwSensorDiskFree", "otwSensorCapturePackets", "otwSensorCaptureDrops",
+                               "otwSensorUptime", "otwSensorHealthAge", "otwSensorLastSeenAge",
+                               "otwSensorAppliedSeq")} == {
+        "otwSensorCpuLoad": "0", "otwSensorProcessCpu": gauge_max, "otwSensorMemRss": gauge_max,
+        "otwSensorMemTotal": "0", "otwSensorDiskFree": "0", "otwSensorCapturePackets": u64_max,
+        "otwSensorCaptureDrops": "0", "otwSensorUptime": gauge_max, "otwSensorHealthAge": "0",
+        "otwSensorLastSeenAge": "0", "otwSensorAppliedSeq": "0"}
+    assert r3["otwSensorHealthAge"] == "-1" and r3["otwSensorCpuLoad"] == "0"
+    # DisplayString is ASCII: one '?' per non-ASCII character, cut to 255 bytes.
+    assert r1["otwSensorSite"] == "K?hlwasser ?" and r1["otwSensorZone"] == "e" * 200
+    assert r1["otwSensorSoftwareVersion"] == "?" * 255
+
+    # The health query refused: every sensor is still served, without health, and the database is reachable.
+    con.sql("revoke select on sensor_health from otw_snmp_ro")
+    values = wait_until(snmp, "sensors served without health",
+                        lambda v: v.get(f"otwSensorHealthAge.{sensor_index(s1)}") == "-1")
+    assert values["otwConsoleDbReachable.0"] == "1" and values["otwSensorsTotal.0"] == "3"
+    assert {r["otwSensorUuid"] for r in table_of(values).values()} == {s1, s2, s3}
+    assert all(r["otwSensorCpuLoad"] == "0" for r in table_of(values).values())
+
+    # Another query refused: the snapshot stays (a new sensor is not seen), its age grows, the database is
+    # still reachable; once the query works again the new sensor comes.
+    con.sql("revoke select on alerts from otw_snmp_ro")
+    con.sql("insert into sensors (name) values ('snmp-late')")
+    values = wait_until(snmp, "data age growing", lambda v: int(v["otwConsoleDataAge.0"]) >= 3)
+    assert values["otwConsoleDbReachable.0"] == "1" and values["otwSensorsTotal.0"] == "3"
+    con.sql("grant select on alerts, sensor_health to otw_snmp_ro")
+    wait_for(snmp, "4")
+    values = wait_until(snmp, "health again", lambda v: v.get(f"otwSensorCpuLoad.{sensor_index(s1)}") == gauge_max)
+    assert int(values["otwConsoleDataAge.0"]) < 3
+
+    log = snmp.read(snmp.agent_log_path)
+    assert "sensor health query failed" in log and "permission denied" in log
+    assert "out of range" not in log
