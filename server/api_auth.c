@@ -316,9 +316,9 @@ int api_auth_verify_password(struct api_call *c, PGconn *db, const char *usernam
 		locked = PQntuples(res) == 1 && PQgetvalue(res, 0, 3)[0] == 't';
 		if (PQntuples(res) == 1)
 			snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(res, 0, 2));
-		/* A locked account is refused before hashing, whatever the password; an unknown user still costs one
-		 * hash, so timing does not tell which part was wrong. */
-		ok = !locked && password_verify(PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : NULL, password);
+		/* A locked account is refused whatever the password, after one hash against the dummy (an unknown user
+		 * costs one as well): timing tells neither which part was wrong nor that the account is locked. */
+		ok = password_verify(PQntuples(res) == 1 && !locked ? PQgetvalue(res, 0, 0) : NULL, password) && !locked;
 		if (ok)
 			snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 1));
 		if (locked)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "server/db.h"
 
 bool api_external_path(const char *path)
@@ -33,7 +34,23 @@ void api_external_query_free(char **values, size_t n)
 	}
 }
 
-bool api_external_query_parse(struct api_call *c, const char *const *names, size_t n, char **values)
+/* Appends ",item" (or "item" to an empty list) to *list; false without memory. */
+static bool list_append(char **list, const char *item)
+{
+	size_t have = *list ? strlen(*list) : 0, add = strlen(item);
+	char *grown = realloc(*list, have + add + 2);
+
+	if (!grown)
+		return false;
+	if (have)
+		grown[have++] = ',';
+	memcpy(grown + have, item, add + 1);
+	*list = grown;
+	return true;
+}
+
+bool api_external_query_parse(struct api_call *c, const char *const *names, size_t n, uint32_t lists,
+			      char **values)
 {
 	const char *p = c->query ? c->query : "";
 
@@ -43,26 +60,32 @@ bool api_external_query_parse(struct api_call *c, const char *const *names, size
 		size_t len = strcspn(p, "&"), k, nl = 0;
 		for (k = 0; k < n; k++) {
 			nl = strlen(names[k]);
-			if (len > nl && strncmp(p, names[k], nl) == 0 && p[nl] == '=')
+			if (len >= nl + 1 && strncmp(p, names[k], nl) == 0 && p[nl] == '=')
 				break;
 		}
 		if (k < n) {
-			char *raw = strndup(p + nl + 1, len - nl - 1);
-			if (values[k]) {
-				free(raw);
-				api_fail(c, 400, "invalid_query", names[k], "query parameter '%s' given twice", names[k]);
-				goto fail;
-			}
-			values[k] = raw ? evhttp_uridecode(raw, 1, NULL) : NULL;
+			char *raw = strndup(p + nl + 1, len - nl - 1), *value = raw ? evhttp_uridecode(raw, 1, NULL) : NULL;
+			bool list = k < 32 && (lists & (1u << k));
 			free(raw);
-			if (!values[k]) {
+			if (!value) {
 				api_fail(c, 500, "internal", NULL, "out of memory");
 				goto fail;
 			}
-			if (!values[k][0]) {
-				api_fail(c, 400, "invalid_query", names[k], "query parameter '%s' is empty", names[k]);
+			if (!value[0]) {
+				/* name= is absent, as the incumbent's scripts send it (authorized=&zoneId=) */
+			} else if (!values[k]) {
+				values[k] = value;
+				value = NULL;
+			} else if (!list) {
+				free(value);
+				api_fail(c, 400, "invalid_query", names[k], "query parameter '%s' given twice", names[k]);
+				goto fail;
+			} else if (!list_append(&values[k], value)) {
+				free(value);
+				api_fail(c, 500, "internal", NULL, "out of memory");
 				goto fail;
 			}
+			free(value);
 		}
 		p += len;
 		if (*p == '&')
@@ -203,7 +226,8 @@ bool api_external_sensor_ids(struct api_call *c, const char *name, const char *v
 	return array_close(c, &s.ints) && array_close(c, &s.uuids);
 }
 
-bool api_external_uint(struct api_call *c, const char *name, const char *value, long long max, char out[24])
+bool api_external_uint(struct api_call *c, const char *name, const char *value, long long min, long long max,
+		       char out[24])
 {
 	long long v = 0;
 	size_t n = value ? strlen(value) : 0;
@@ -216,12 +240,13 @@ bool api_external_uint(struct api_call *c, const char *name, const char *value, 
 			goto bad;
 		v = v * 10 + (value[i] - '0');
 	}
-	if (n == 0 || v > max)
+	if (n == 0 || v < min || v > max)
 		goto bad;
 	snprintf(out, 24, "%lld", v);
 	return true;
 bad:
-	api_fail(c, 400, "invalid_query", name, "query parameter '%s' must be an integer from 0 to %lld", name, max);
+	api_fail(c, 400, "invalid_query", name, "query parameter '%s' must be an integer from %lld to %lld", name, min,
+		 max);
 	return false;
 }
 
@@ -243,6 +268,7 @@ void api_external_array(struct api_call *c, PGconn *db, const char *sql, int npa
 	const char *vals[16];
 	PGresult *res;
 	json_t *items = NULL;
+	bool bad_row = false;
 
 	if (nparams < 0 || nparams > 16) {
 		api_fail(c, 500, "internal", NULL, "internal error");
@@ -257,16 +283,25 @@ void api_external_array(struct api_call *c, PGconn *db, const char *sql, int npa
 		return;
 	}
 	items = json_array();
-	for (int i = 0; items && i < PQntuples(res); i++) {
-		json_t *item = json_loads(PQgetvalue(res, i, 0), 0, NULL);
-		if (!item || json_array_append_new(items, item) != 0) {
+	for (int i = 0; items && !bad_row && i < PQntuples(res); i++) {
+		json_error_t err;
+		json_t *item = json_loads(PQgetvalue(res, i, 0), 0, &err);
+		if (!item) {
+			/* the SQL built it with json_build_object: a bug, or jansson refusing what PostgreSQL wrote */
+			log_error("api: %s: row %d is not JSON: %s", c->route ? c->route->pattern : "?", i, err.text);
+			bad_row = true;
+		} else if (json_array_append_new(items, item) != 0) {
 			json_decref(items);
 			items = NULL;
 		}
 	}
 	PQclear(res);
-	if (!items)
+	if (bad_row) {
+		json_decref(items);
+		api_fail(c, 500, "internal", NULL, "internal error");
+	} else if (!items) {
 		api_fail(c, 500, "internal", NULL, "out of memory");
-	else
+	} else {
 		api_ok(c, 200, items);
+	}
 }

@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "server/api_router.h"
 #include "server/http_util.h"
@@ -47,10 +48,12 @@ bool api_external_path(const char *path);
 json_t *api_external_error_json(const struct http_error *e);
 
 /* Query parameters of one call. parse takes the call's raw query string and URL-decodes the values of the
- * `n` names into values[i] (heap, NULL when absent); other parameters are ignored, as the incumbent did. A
- * repeated or empty known parameter answers 400 and returns false. Free with api_external_query_free. */
-bool api_external_query_parse(struct api_call *c, const char *const *names, size_t n, char **values)
-	__attribute__((warn_unused_result));
+ * `n` names into values[i] (heap, NULL when absent); other parameters are ignored, as the incumbent did. An empty
+ * value (name=) is absent. Bit i of `lists` marks names[i] a list parameter: repeating it (siteId=1&siteId=2)
+ * joins the values with commas; repeating any other answers 400 and returns false. Free with
+ * api_external_query_free. */
+bool api_external_query_parse(struct api_call *c, const char *const *names, size_t n, uint32_t lists,
+			      char **values) __attribute__((warn_unused_result));
 void api_external_query_free(char **values, size_t n);
 
 /* Value checks; each answers 400 naming `name` and returns false on a bad value. NULL input gives "" (absent:
@@ -61,14 +64,16 @@ bool api_external_ids(struct api_call *c, const char *name, const char *value, c
 /* A comma list of sensor ids, each an external integer id or a UUID, as two arrays (either may stay ""). */
 bool api_external_sensor_ids(struct api_call *c, const char *name, const char *value, char *ints, size_t ints_len,
 			     char *uuids, size_t uuids_len) __attribute__((warn_unused_result));
-/* A non-negative decimal integer no larger than max into out[24]. */
-bool api_external_uint(struct api_call *c, const char *name, const char *value, long long max, char out[24])
+/* A decimal integer from min to max (min >= 0) into out[24]. */
+bool api_external_uint(struct api_call *c, const char *name, const char *value, long long min, long long max,
+		       char out[24])
 	__attribute__((warn_unused_result));
 /* "true"/"false" into out ("" absent). */
 bool api_external_bool(struct api_call *c, const char *name, const char *value, char out[8])
 	__attribute__((warn_unused_result));
 
-/* Runs a query returning rows of one json text column and answers 200 with them as one JSON array. */
+/* Runs a query returning rows of one json text column and answers 200 with them as one JSON array (500 when a
+ * row is not JSON, logged). */
 void api_external_array(struct api_call *c, PGconn *db, const char *sql, int nparams, const char *const *params);
 
 /* SQL helpers shared by the resources. */
@@ -87,3 +92,8 @@ void api_external_array(struct api_call *c, PGconn *db, const char *sql, int npa
  * -EACCES for wrong credentials, -EIO on a database error; answers nothing. */
 int api_auth_verify_password(struct api_call *c, PGconn *db, const char *username, const char *password,
 			     char user_out[257], char role_out[32]) __attribute__((warn_unused_result));
+
+/* Defined in server/api_maintenance.c (its housekeeping, shared): deletes the maintenance windows that expired more
+ * than 30 days ago, audited as maintenance_window.purge without a user. Call inside the writer's transaction.
+ * Returns false on a database error (nothing answered). */
+bool api_maintenance_purge_expired(PGconn *db) __attribute__((warn_unused_result));

@@ -57,20 +57,21 @@ static void alerts_list(struct api_call *c, PGconn *db, const char *sql)
 	char from[24], to[24], sites[4096], zones[4096], ints[4096], uuids[4096], limit[24], after[24];
 	const char *params[10] = { after, limit, NULL, from, to, sites, zones, ints, uuids, api_scope(c) };
 
-	if (!api_external_query_parse(c, names, N, v))
+	/* siteId, zoneId and sensorId are lists */
+	if (!api_external_query_parse(c, names, N, 0x38u, v))
 		return;
 	params[2] = v[0];
 	if (v[0] && strcmp(v[0], "handled") != 0 && strcmp(v[0], "unhandled") != 0) {
 		api_fail(c, 400, "invalid_query", "state", "query parameter 'state' must be handled or unhandled");
 		goto out;
 	}
-	if (api_external_uint(c, "fromTime", v[1], EXT_EPOCH_MS_MAX, from) &&
-	    api_external_uint(c, "toTime", v[2], EXT_EPOCH_MS_MAX, to) &&
+	if (api_external_uint(c, "fromTime", v[1], 0, EXT_EPOCH_MS_MAX, from) &&
+	    api_external_uint(c, "toTime", v[2], 0, EXT_EPOCH_MS_MAX, to) &&
 	    api_external_ids(c, "siteId", v[3], sites, sizeof(sites)) &&
 	    api_external_ids(c, "zoneId", v[4], zones, sizeof(zones)) &&
 	    api_external_sensor_ids(c, "sensorId", v[5], ints, sizeof(ints), uuids, sizeof(uuids)) &&
-	    api_external_uint(c, "limit", v[6], API_EXTERNAL_LIMIT_MAX, limit) &&
-	    api_external_uint(c, "afterId", v[7], INT64_MAX / 2, after)) {
+	    api_external_uint(c, "limit", v[6], 1, API_EXTERNAL_LIMIT_MAX, limit) &&
+	    api_external_uint(c, "afterId", v[7], 0, INT64_MAX / 2, after)) {
 		if (!limit[0])
 			snprintf(limit, sizeof(limit), "%d", API_EXTERNAL_LIMIT_MAX);
 		if (!after[0])

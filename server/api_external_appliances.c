@@ -9,7 +9,16 @@
 
 #include "server/api_principal.h"
 
+/* The listed sensors (filters and scope) first; their alert counts in one pass over the alerts that name one of them
+ * and that the caller may see (an alert counts for each sensor that reported it). */
 static const char appliances_sql[] =
+	"with ls as (select s.id from sensors s left join zones z on z.id = s.zone_id "
+	"where ($1::bigint[] is null or z.site_id = any ($1::bigint[])) "
+	"and ($2::bigint[] is null or s.zone_id = any ($2::bigint[])) and otw_zone_visible($3::bigint[], s.zone_id)), "
+	"ac as (select x.sid, count(*) n, count(*) filter (where a.status = 'new') unhandled "
+	"from alerts a cross join unnest(a.sensor_ids) x(sid) "
+	"where a.sensor_ids && array(select ls.id from ls) and x.sid in (select ls.id from ls) "
+	"and otw_zone_visible($3::bigint[], a.zone_id) group by x.sid) "
 	"select json_build_object('id', s.external_id, 'uuid', s.id, 'name', s.name, "
 	"'interfaceAddress', s.last_address, 'version', s.software_version, "
 	"'alertCount', coalesce(ac.n, 0), 'unhandledAlertsCount', coalesce(ac.unhandled, 0), "
@@ -19,13 +28,8 @@ static const char appliances_sql[] =
 	"case when not s.connected or s.revoked_at is not null then 'DISCONNECTED' "
 	"when s.applied_seq >= greatest(s.journal_last_seq, h.journal_last_seq, 0) then 'SYNCED' "
 	"else 'OUT_OF_SYNC' end)::text "
-	"from sensors s left join zones z on z.id = s.zone_id left join sensor_health h on h.sensor_id = s.id "
-	/* one pass over the alerts for every sensor's counts (an alert counts for each sensor that reported it) */
-	"left join (select x.sid, count(*) n, count(*) filter (where a.status = 'new') unhandled "
-	"from alerts a cross join unnest(a.sensor_ids) x(sid) group by x.sid) ac on ac.sid = s.id "
-	"where ($1::bigint[] is null or z.site_id = any ($1::bigint[])) "
-	"and ($2::bigint[] is null or s.zone_id = any ($2::bigint[])) "
-	"and otw_zone_visible($3::bigint[], s.zone_id) order by s.external_id";
+	"from ls join sensors s on s.id = ls.id left join zones z on z.id = s.zone_id "
+	"left join sensor_health h on h.sensor_id = s.id left join ac on ac.sid = s.id order by s.external_id";
 
 void api_external_appliances(struct api_call *c, PGconn *db)
 {
@@ -34,7 +38,7 @@ void api_external_appliances(struct api_call *c, PGconn *db)
 	char sites[4096], zones[4096];
 	const char *params[3] = { sites, zones, api_scope(c) };
 
-	if (!api_external_query_parse(c, names, 2, v))
+	if (!api_external_query_parse(c, names, 2, 0x3u, v))
 		return;
 	if (api_external_ids(c, "siteId", v[0], sites, sizeof(sites)) &&
 	    api_external_ids(c, "zoneId", v[1], zones, sizeof(zones)))

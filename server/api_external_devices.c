@@ -64,14 +64,15 @@ void api_external_devices(struct api_call *c, PGconn *db)
 	char authorized[8], sites[4096], zones[4096], ints[4096], uuids[4096], limit[24], after[24];
 	const char *params[8] = { after, limit, authorized, sites, zones, ints, uuids, api_scope(c) };
 
-	if (!api_external_query_parse(c, names, N, v))
+	/* siteId, zoneId and sensorId are lists */
+	if (!api_external_query_parse(c, names, N, 0xeu, v))
 		return;
 	if (api_external_bool(c, "authorized", v[0], authorized) &&
 	    api_external_ids(c, "siteId", v[1], sites, sizeof(sites)) &&
 	    api_external_ids(c, "zoneId", v[2], zones, sizeof(zones)) &&
 	    api_external_sensor_ids(c, "sensorId", v[3], ints, sizeof(ints), uuids, sizeof(uuids)) &&
-	    api_external_uint(c, "limit", v[4], API_EXTERNAL_LIMIT_MAX, limit) &&
-	    api_external_uint(c, "afterId", v[5], INT64_MAX / 2, after)) {
+	    api_external_uint(c, "limit", v[4], 1, API_EXTERNAL_LIMIT_MAX, limit) &&
+	    api_external_uint(c, "afterId", v[5], 0, INT64_MAX / 2, after)) {
 		if (!limit[0])
 			snprintf(limit, sizeof(limit), "%d", API_EXTERNAL_LIMIT_MAX);
 		if (!after[0])

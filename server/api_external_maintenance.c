@@ -1,7 +1,8 @@
 /* /external/v1/maintenanceWindow (docs/external-api.md): maintenance windows the incumbent's way, stored in
  * OTWatch's maintenance_windows with the columns of sql/015_external.sql (ticket_id, engines, sensor_ids,
  * subnets), which otw_alert_suppressor applies. A window is addressed by its ticketId: one active window per
- * ticket. Writes are audited like POST/DELETE /api/v1/maintenance-windows. */
+ * ticket among the windows a caller may see (lock_ticket). Writes are audited like POST/DELETE
+ * /api/v1/maintenance-windows. */
 #include "server/api_external.h"
 
 #include <arpa/inet.h>
@@ -289,20 +290,20 @@ static bool sensors_resolve(struct api_call *c, PGconn *db, const struct window_
 	return ok;
 }
 
-/* Inside the transaction: serialises writers of one ticket and locks its active window (if any, visible or not). */
-static PGresult *lock_ticket(PGconn *db, const char *ticket)
+/* Inside the transaction: serialises writers of one ticket, then locks the active windows of the ticket that the
+ * caller (scope: api_scope) may see. A ticketId is unique among the windows one caller sees, never console-wide:
+ * windows outside the caller's scope neither conflict with nor reveal themselves to it. */
+static PGresult *lock_ticket(PGconn *db, const char *ticket, const char *scope)
 {
-	const char *params[1] = { ticket };
+	const char *params[2] = { ticket, scope };
 	PGresult *res = db_exec(db, "select pg_advisory_xact_lock(hashtextextended('otw_ticket:' || $1, 0))", 1,
 				params);
 
 	if (!res)
 		return NULL;
 	PQclear(res);
-	return db_exec(db,
-		       "select w.id::text from maintenance_windows w where w.ticket_id = $1 and w.starts_at <= now() "
-		       "and now() < w.expires_at for update",
-		       1, params);
+	return db_exec(db, "select w.id::text from maintenance_windows w where w.ticket_id = $1 and "
+		       EXT_WINDOW_ACTIVE("2") " order by w.id for update", 2, params);
 }
 
 static PGresult *window_get(PGconn *db, const char *id)
@@ -318,7 +319,7 @@ void api_external_windows_list(struct api_call *c, PGconn *db)
 	char *v[1];
 	const char *params[2];
 
-	if (!api_external_query_parse(c, names, 1, v))
+	if (!api_external_query_parse(c, names, 1, 0, v))
 		return;
 	params[0] = api_scope(c);
 	params[1] = v[0];
@@ -338,11 +339,11 @@ void api_external_window_create(struct api_call *c, PGconn *db)
 
 	if (!window_body(c, &in, true))
 		return;
-	if (!db_begin(db))
+	if (!db_begin(db) || !api_maintenance_purge_expired(db))
 		goto fail;
 	if (!sensors_resolve(c, db, &in, sensors, sizeof(sensors)))
 		goto out;
-	if (!(res = lock_ticket(db, in.ticket)))
+	if (!(res = lock_ticket(db, in.ticket, api_scope(c))))
 		goto fail;
 	if (PQntuples(res) > 0) {
 		api_fail(c, 409, "conflict", "ticketId", "an active maintenance window has this ticketId; change it with "
@@ -355,7 +356,7 @@ void api_external_window_create(struct api_call *c, PGconn *db)
 	params[4] = nz(in.subnets);
 	res = db_exec(db,
 		      "insert into maintenance_windows as w (name, ticket_id, engines, sensor_ids, subnets, starts_at, "
-		      "expires_at, created_by) select 'ticket ' || $1, $1, $3::text[], $4::uuid[], "
+		      "expires_at, created_by) select left('ticket ' || $1, 200), $1, $3::text[], $4::uuid[], "
 		      "(select array_agg(network(x)) from unnest($5::inet[]) x), now(), "
 		      "now() + $2::int * interval '1 minute', $6 returning w.id::text, " EXT_WINDOW_JSON,
 		      6, params);
@@ -371,24 +372,20 @@ out:
 	PQclear(res);
 }
 
-/* The active window of the ticket the caller may see: its id into id[24]; answers 404 otherwise. */
+/* The active window of the ticket the caller may see, locked: its id into id[24]. Answers 404 when there is none,
+ * 409 when the caller sees several (restricted callers of different scopes each opened one). */
 static bool find_window(struct api_call *c, PGconn *db, const char *ticket, char id[24])
 {
-	const char *params[2] = { ticket, api_scope(c) };
-	PGresult *res = lock_ticket(db, ticket);
+	PGresult *res = lock_ticket(db, ticket, api_scope(c));
 	bool ok = false;
 
-	if (!res) {
-		api_fail_db(c);
-		return false;
-	}
-	PQclear(res);
-	res = db_exec(db, "select w.id::text from maintenance_windows w where w.ticket_id = $1 and "
-		      EXT_WINDOW_ACTIVE("2"), 2, params);
 	if (!res)
 		api_fail_db(c);
 	else if (PQntuples(res) == 0)
 		api_fail(c, 404, "not_found", "ticketId", "no active maintenance window has this ticketId");
+	else if (PQntuples(res) > 1)
+		api_fail(c, 409, "ambiguous", "ticketId", "%d active maintenance windows have this ticketId; end them in "
+			 "the console (/api/v1/maintenance-windows)", PQntuples(res));
 	else
 		ok = snprintf(id, 24, "%s", PQgetvalue(res, 0, 0)) > 0;
 	PQclear(res);
@@ -452,7 +449,7 @@ void api_external_window_delete(struct api_call *c, PGconn *db)
 	PGresult *res = NULL;
 	json_t *before = NULL, *query_ticket = NULL;
 
-	if (!api_external_query_parse(c, names, 1, v))
+	if (!api_external_query_parse(c, names, 1, 0, v))
 		return;
 	if (v[0] && c->body) {
 		api_fail(c, 400, "invalid_field", "ticketId", "give ticketId in the query or in the body, not both");

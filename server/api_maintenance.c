@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "server/api_exclusions.h"
+#include "server/api_external.h"
 #include "server/api_principal.h"
 #include "server/audit.h"
 #include "server/db.h"
@@ -25,16 +26,21 @@ static const struct http_field create_fields[] = {
 };
 const struct http_body_spec api_maintenance_create_body = { create_fields, 6, 0 };
 
+/* ticket_id, engines, sensor_ids and subnets: the conditions of a window made through /external/v1/maintenanceWindow
+ * (sql/015_external.sql; null for windows made here). */
 #define WINDOW_JSON_OF(w)                                                                                      \
 	"json_build_object('id', " w ".id, 'name', " w ".name, 'zone_id', " w ".zone_id, 'site_id', " w          \
-	".site_id, 'sensor_id', " w ".sensor_id, 'starts_at', " API_TS(w ".starts_at") ", 'expires_at', "        \
+	".site_id, 'sensor_id', " w ".sensor_id, 'ticket_id', " w ".ticket_id, 'engines', " w ".engines, "     \
+	"'sensor_ids', " w ".sensor_ids, 'subnets', (select array_agg(n::text order by n) from unnest(" w        \
+	".subnets) n), 'starts_at', " API_TS(w ".starts_at") ", 'expires_at', "                                  \
 	API_TS(w ".expires_at") ", 'active', " w ".starts_at <= now() and now() < " w ".expires_at, "            \
 	"'suppressed_count', " w ".suppressed_count, 'last_suppressed_at', " API_TS(w ".last_suppressed_at")     \
 	", 'created_by', " w ".created_by, 'created_at', " API_TS(w ".created_at") ")::text"
 #define WINDOW_JSON WINDOW_JSON_OF("w")
-/* Windows a caller sees: in scope ($N), and not expired for more than 30 days (those wait for the purge). */
+/* Windows a caller sees: in scope ($N; a window on sensor_ids when every sensor it names is), and not expired for
+ * more than 30 days (those wait for the purge). */
 #define WINDOW_VISIBLE(n)                                                                                      \
-	"otw_suppression_visible($" n "::bigint[], w.zone_id, w.site_id, w.sensor_id) "                         \
+	"otw_window_visible($" n "::bigint[], w.zone_id, w.site_id, w.sensor_id, w.sensor_ids) "                \
 	"and w.expires_at >= now() - interval '30 days'"
 
 /* `active` (not a shared list filter): "true", "false" or "" (absent) into active; false (400 answered) otherwise. */
@@ -75,7 +81,8 @@ void api_maintenance_list(struct api_call *c, PGconn *db)
 		 "where ($1::bigint is null or w.id > $1::bigint) and " WINDOW_VISIBLE("3") " "
 		 "and ($4::boolean is null or (w.starts_at <= now() and now() < w.expires_at) = $4::boolean) "
 		 "and ($5::bigint is null or w.zone_id = $5::bigint) and ($6::bigint is null or w.site_id = $6::bigint) "
-		 "and ($7::uuid is null or w.sensor_id = $7::uuid) order by w.id limit $2::int",
+		 "and ($7::uuid is null or w.sensor_id = $7::uuid or $7::uuid = any (w.sensor_ids)) "
+		 "order by w.id limit $2::int",
 		 &lp, 5, extra);
 }
 
@@ -90,8 +97,9 @@ void api_maintenance_get(struct api_call *c, PGconn *db)
 			    2, params, "maintenance window");
 }
 
-/* Windows that expired more than 30 days ago go; the console's own housekeeping, audited without a user. */
-static bool purge_expired(PGconn *db)
+/* Windows that expired more than 30 days ago go; the console's own housekeeping, audited without a user. Declared
+ * in server/api_external.h (POST /external/v1/maintenanceWindow purges as well). */
+bool api_maintenance_purge_expired(PGconn *db)
 {
 	PGresult *res = db_exec(db, "select to_json(otw_suppression_purge())::text", 0, NULL);
 	json_t *details;
@@ -168,7 +176,7 @@ void api_maintenance_create(struct api_call *c, PGconn *db)
 	params[4] = api_body_str(c, "starts_at");
 	params[5] = ttl;
 	params[6] = c->username;
-	if (!db_begin(db) || !purge_expired(db))
+	if (!db_begin(db) || !api_maintenance_purge_expired(db))
 		goto fail;
 	res = db_exec(db,
 		      "insert into maintenance_windows as w (name, zone_id, site_id, sensor_id, starts_at, expires_at, "

@@ -2,6 +2,8 @@
 REFERENCE.md replayed against a real console and PostgreSQL with seeded sites, zones, sensors, devices and alerts;
 fields and JSON types, filters, triage, maintenance windows (and that the suppressor applies them), appliances'
 connection states, the authentication calls, scope, roles and the incumbent's error shape."""
+import http.client
+import json
 import time
 import uuid
 
@@ -133,7 +135,7 @@ DEVICE = {"id": int, "sensorId": OPT_INT, "zoneId": OPT_INT, "siteId": OPT_INT, 
           "scanner": bool, "authorized": bool, "vendor": OPT_STR, "protocols": list, "firmware": list}
 FIRMWARE = {k: OPT_STR for k in ("serial", "model", "firmwareVersion", "additionalData", "moduleAddress", "rack",
                                   "slot", "address")}
-ALERT_V1 = {"id": int, "sensorId": int, "zoneId": OPT_INT, "time": int, "title": str, "message": str,
+ALERT_V1 = {"id": int, "sensorId": OPT_INT, "zoneId": OPT_INT, "time": int, "title": str, "message": str,
             "severity": str, "engine": str, "sourceDevice": OPT_INT, "destinationDevice": OPT_INT,
             "remediationSteps": str, "additionalInformation": dict, "handled": bool}
 ALERT_V2 = dict(ALERT_V1, sourceDeviceAddress=str, destinationDeviceAddress=str, sensorName=str, zoneName=OPT_STR,
@@ -189,6 +191,39 @@ def test_devices(world):
     assert ids(f"?siteId={w.site['B']}", who="ro") == []
     is_error(w.ext("GET", "/external/v1/devices?siteId=1,x"), 400, "invalid_query (field: siteId)")
     is_error(w.ext("GET", "/external/v1/devices?authorized=yes"), 400, "invalid_query")
+
+
+def test_query_parameters_the_incumbent_way(world):
+    """Empty parameters are absent and list parameters may repeat, as the incumbent's scripts send them."""
+    w = world
+    every = sorted(w.device.values())
+
+    def ids(path):
+        r = w.ext("GET", path)
+        assert r.status == 200, (path, r)
+        return sorted(x["id"] for x in r.body)
+
+    # REFERENCE.md's call, verbatim: the same devices as siteId=1,2 alone
+    verbatim = ids("/external/v1/devices?authorized=&siteId=1,2&zoneId=&sensorId=")
+    assert verbatim == ids("/external/v1/devices?siteId=1,2")
+    a, b = w.site["A"], w.site["B"]
+    assert ids(f"/external/v1/devices?authorized=&siteId={a},{b}&zoneId=&sensorId=") == every
+    assert ids(f"/external/v1/devices?siteId={a}&siteId={b}") == every
+    assert ids(f"/external/v1/devices?siteId=&siteId={b}") == [w.device["ws"]]
+    assert ids(f"/external/v1/devices?sensorId={w.num['A1']}&sensorId={w.sensor['B1']}") == every
+    assert ids("/external/v1/devices?limit=&afterId=") == every
+    assert ids("/external/v2/alerts?state=&fromTime=&toTime=&siteId=&zoneId=&sensorId=&limit=&afterId=") == \
+        ids("/external/v2/alerts")
+    assert ids(f"/external/v1/alerts?zoneId={w.zone['A1']}&zoneId={w.zone['B1']}&toTime={T0_MS + 1}") == \
+        sorted([w.alert["stop"], w.alert["other"]])
+    assert [x["uuid"] for x in w.ext("GET", f"/external/v1/appliances?siteId=&zoneId={w.zone['B1']}&zoneId=").body] \
+        == [w.sensor["B1"]]
+    # a single-valued parameter given twice is still an error; limit is at least 1
+    is_error(w.ext("GET", "/external/v1/devices?limit=1&limit=2"), 400, "invalid_query (field: limit)")
+    is_error(w.ext("GET", "/external/v1/alerts?state=handled&state=unhandled"), 400, "invalid_query (field: state)")
+    is_error(w.ext("GET", "/external/v1/devices?limit=0"), 400, "invalid_query (field: limit)")
+    is_error(w.ext("GET", "/external/v2/alerts?limit=0"), 400, "invalid_query (field: limit)")
+    is_error(w.ext("GET", "/external/v1/devices?siteId=1,,2"), 400, "invalid_query (field: siteId)")
 
 
 def test_alerts_v1_v2(world):
@@ -341,6 +376,71 @@ def test_maintenance_window(world):
     assert w.ext("DELETE", path + "?ticketId=CHG-1").status == 200
 
 
+def test_long_ticket_and_the_console_api(world):
+    """A 200-character ticketId; /external windows in /api/v1/maintenance-windows with their conditions and scope;
+    the purge of old windows."""
+    w = world
+    path = "/external/v1/maintenanceWindow"
+    ticket = "T" * 199 + "\u00e9"  # 200 characters, 201 bytes
+    r = w.ext("POST", path, {"ticketId": ticket, "ttl": 5, "sensorIds": [w.num["A1"]], "subnets": ["10.7.0.0/16"],
+                             "engines": ["MALWARE"]}, who="analyst")
+    assert r.status == 200 and r.body["ticketId"] == ticket, r
+    wid = r.body["id"]
+    is_error(w.ext("POST", path, {"ticketId": ticket + "x", "ttl": 5}), 400, "invalid_field (field: ticketId)")
+    r = w.ext("POST", path, {"ticketId": "G-1", "ttl": 5})  # global: admins only
+    assert r.status == 200, r
+    gid = r.body["id"]
+    # the console's own API: the scoped analyst sees its window (not the global one), with its conditions
+    r = w.ext("GET", "/api/v1/maintenance-windows?active=true", who="analyst", bearer=True)
+    assert r.status == 200, r
+    mine = [x for x in r.body["items"]]
+    assert [x["id"] for x in mine] == [wid], r
+    x = mine[0]
+    assert x["ticket_id"] == ticket and x["name"] == ("ticket " + ticket)[:200], x
+    assert x["engines"] == ["malware"] and x["sensor_ids"] == [w.sensor["A1"]] and x["subnets"] == ["10.7.0.0/16"]
+    assert x["zone_id"] is None and x["site_id"] is None and x["sensor_id"] is None
+    r = w.ext("GET", f"/api/v1/maintenance-windows?active=true&sensor_id={w.sensor['A1']}", bearer=True)
+    assert [x["id"] for x in r.body["items"]] == [wid], r
+    r = w.ext("GET", f"/api/v1/maintenance-windows/{gid}", bearer=True)
+    assert r.status == 200 and r.body["ticket_id"] == "G-1" and r.body["engines"] is None, r
+    assert r.body["sensor_ids"] is None and r.body["subnets"] is None
+    assert w.ext("GET", f"/api/v1/maintenance-windows/{gid}", who="analyst", bearer=True).status == 404
+    # the analyst may end its window from the console's API as well
+    assert w.ext("DELETE", f"/api/v1/maintenance-windows/{wid}", who="analyst", bearer=True).status == 200
+    assert w.ext("DELETE", path + "?ticketId=G-1").status == 200
+    # creating through /external purges windows that ended more than 30 days ago
+    old = w.con.sql("insert into maintenance_windows (name, ticket_id, sensor_ids, starts_at, expires_at) values "
+                    f"('old', 'OLD', array['{w.sensor['A1']}'::uuid], now() - interval '41 days', "
+                    "now() - interval '40 days') returning id").splitlines()[0]
+    r = w.ext("POST", path, {"ticketId": "P-1", "ttl": 1, "sensorIds": [w.num["A1"]]}, who="analyst")
+    assert r.status == 200, r
+    assert w.con.sql(f"select count(*) from maintenance_windows where id = {old}").strip() == "0"
+    assert old in w.con.sql("select details::text from audit_log where action = 'maintenance_window.purge'")
+    assert w.ext("DELETE", path + "?ticketId=P-1", who="analyst").status == 200
+
+
+def test_ticket_outside_scope_is_not_revealed(world):
+    """A ticketId is unique among the windows a caller sees: an invisible window neither conflicts nor shows."""
+    w = world
+    path = "/external/v1/maintenanceWindow"
+    assert w.ext("POST", path, {"ticketId": "HIDDEN", "ttl": 5, "sensorIds": [w.num["B1"]]}).status == 200
+    # to the site-A analyst the ticket is free, and its window the only one
+    r = w.ext("POST", path, {"ticketId": "HIDDEN", "ttl": 5, "sensorIds": [w.num["A1"]]}, who="analyst")
+    assert r.status == 200, r
+    mine = r.body["id"]
+    is_error(w.ext("POST", path, {"ticketId": "HIDDEN", "ttl": 5, "sensorIds": [w.num["A1"]]}, who="analyst"), 409,
+             "conflict")
+    assert [x["id"] for x in w.ext("GET", path + "?ticketId=HIDDEN", who="ro").body] == [mine]
+    r = w.ext("PUT", path, {"ticketId": "HIDDEN", "ttl": 7}, who="analyst")
+    assert r.status == 200 and r.body["id"] == mine and r.body["ttl"] == 7, r
+    # the admin sees both: addressing the ticket is ambiguous, listing shows both
+    assert len(w.ext("GET", path + "?ticketId=HIDDEN").body) == 2
+    is_error(w.ext("PUT", path, {"ticketId": "HIDDEN", "ttl": 7}), 409, "ambiguous")
+    assert w.ext("DELETE", path + "?ticketId=HIDDEN", who="analyst").status == 200
+    assert w.ext("DELETE", path + "?ticketId=HIDDEN").status == 200
+    assert w.ext("GET", path + "?ticketId=HIDDEN").body == []
+
+
 def test_appliances(world):
     w = world
     s = w.sensor
@@ -368,6 +468,20 @@ def test_appliances(world):
     assert a1["alertCount"] == n_a1 and a1["unhandledAlertsCount"] == new_a1 and n_a1 > new_a1
     r = w.ext("GET", "/external/v1/appliances", who="ro")
     assert [x["uuid"] for x in r.body] == [s["A1"]], r
+    assert r.body[0]["alertCount"] == n_a1 and r.body[0]["unhandledAlertsCount"] == new_a1
+    # an alert of zone B1 that sensor A1 reported too (it moved zones, say) counts only for callers who see B1
+    extra = w.con.sql(f"insert into alerts (detected_at, last_seen, zone_id, sensor_id, sensor_ids, engine, severity, "
+                      f"title, message, fingerprint, occurrences) values ('{T0}', '{T0}', {w.zone['B1']}, '{s['B1']}', "
+                      f"array['{s['B1']}', '{s['A1']}']::uuid[], 'anomaly', 'minor', 'moved', 'm', 'fp-moved', 1) "
+                      f"returning id").splitlines()[0]
+    try:
+        r = w.ext("GET", "/external/v1/appliances", who="ro")
+        assert r.body[0]["alertCount"] == n_a1 and r.body[0]["unhandledAlertsCount"] == new_a1, r
+        by = {x["uuid"]: x for x in w.ext("GET", "/external/v1/appliances").body}
+        assert by[s["A1"]]["alertCount"] == n_a1 + 1 and by[s["A1"]]["unhandledAlertsCount"] == new_a1 + 1
+        assert by[s["B1"]]["alertCount"] == b1["alertCount"] + 1
+    finally:
+        w.con.sql(f"delete from alerts where id = {extra}")
     r = w.ext("GET", f"/external/v1/appliances?siteId={w.site['B']}")
     assert [x["uuid"] for x in r.body] == [s["B1"]], r
 
@@ -405,6 +519,100 @@ def test_authentication_calls(world):
                     "'user.password_reset', 'auth.login_failed') order by id").split()
     assert audit == ["auth.validation", "auth.login_failed", "auth.password_change", "auth.login_failed",
                      "user.password_reset"], audit
+
+
+def post_from(con, source, path, body):
+    """A POST from another loopback address (the login throttle counts per address)."""
+    conn = http.client.HTTPSConnection("127.0.0.1", con.api_port, context=con.ssl_ctx, timeout=30,
+                                       source_address=(source, 0))
+    try:
+        conn.request("POST", path, body=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        payload = r.read()
+        return conftest.Response(r.status, json.loads(payload) if payload else None, r.headers)
+    finally:
+        conn.close()
+
+
+def test_authentication_throttle_and_lockout(world):
+    """Failures of all three calls count towards the per-address throttle (429 + Retry-After for each) and the
+    account lock-out; a locked or disabled account cannot validate or set its password; directory names 409."""
+    w = world
+    con = w.con
+    base = "/external/authentication/"
+    for name in ("bob", "carol"):
+        w.admin("POST", "/api/v1/users", {"username": name, "password": PW, "role": "analyst"})
+    carol = con.sql("select id from users where username = 'carol'").strip()
+    w.admin("PATCH", f"/api/v1/users/{carol}", {"disabled": True})
+    new = PW + " new"
+    bad = [(base + "validation", {"username": "bob", "password": "wrong password 1"})] * 4 + \
+          [(base + "set_password", {"username": "bob", "password": "wrong password 2", "new_password": new})] * 3 + \
+          [(base + "set_password_by_admin", {"admin_username": "bob", "admin_password": "wrong password 3",
+                                            "username": "alice", "new_password": new})] * 3
+    src = "127.0.0.21"
+    for path, body in bad:
+        is_error(post_from(con, src, path, body), 401, "invalid_credentials")
+    for path in (base + "validation", base + "set_password", base + "set_password_by_admin"):
+        r = post_from(con, src, path, dict(bad[0][1], password=PW, new_password=new, admin_username="admin",
+                                           admin_password=conftest.ADMIN_PASSWORD))
+        is_error(r, 429, "too_many_attempts")
+        assert int(r.headers.get("Retry-After")) >= 1, r.headers
+    # every failure reached the account: it is locked, so even its right password is refused, from anywhere
+    assert con.sql("select failed_logins >= 5 and locked_until > now() from users where username = 'bob'") == "t"
+    src = "127.0.0.22"
+    is_error(post_from(con, src, base + "validation", {"username": "bob", "password": PW}), 401)
+    is_error(post_from(con, src, base + "set_password", {"username": "bob", "password": PW, "new_password": new}),
+             401, "invalid_credentials")
+    is_error(post_from(con, src, base + "set_password", {"username": "carol", "password": PW,
+                                                          "new_password": new}), 401, "invalid_credentials")
+    assert con.sql("select count(*) from users where username in ('bob', 'carol') and password_hash = "
+                   "(select password_hash from users where username = 'alice')") == "0"
+    # directory accounts have no password here, whoever asks
+    for body in ({"username": "bob@corp.example", "password": PW, "new_password": new},
+                 {"username": "CORP\\bob", "password": PW, "new_password": new}):
+        is_error(post_from(con, src, base + "set_password", body), 409, "not_local (field: username)")
+    is_error(post_from(con, src, base + "set_password_by_admin",
+                       {"admin_username": "admin", "admin_password": conftest.ADMIN_PASSWORD,
+                        "username": "bob@corp.example", "new_password": new}), 409, "not_local")
+
+
+def test_cookie_session_needs_csrf_for_writes(world):
+    """A browser session (cookie) may read /external, but writes need the X-CSRF-Token header like /api/v1."""
+    w = world
+    r = w.con.api("POST", "/api/v1/auth/login", {"username": conftest.ADMIN_USER,
+                                                 "password": conftest.ADMIN_PASSWORD}, token=None)
+    assert r.status == 200, r
+    jar = {h.split("=", 1)[0]: h.split("=", 1)[1].split(";")[0] for h in r.headers.get_all("Set-Cookie")}
+    cookie = {"Cookie": f"otw_session={jar['otw_session']}; otw_csrf={jar['otw_csrf']}"}
+    assert w.ext("GET", "/external/v1/appliances", who=None, headers=cookie).status == 200
+    body = {"ticketId": "CSRF", "ttl": 5}
+    is_error(w.ext("POST", "/external/v1/maintenanceWindow", body, who=None, headers=cookie), 403, "csrf")
+    is_error(w.ext("PUT", f"/external/v1/alerts/{w.alert['scan']}", {"action": "handle"}, who=None, headers=cookie),
+             403, "csrf")
+    assert w.con.sql("select count(*) from maintenance_windows where ticket_id = 'CSRF'") == "0"
+    with_header = dict(cookie, **{"X-CSRF-Token": jar["otw_csrf"]})
+    r = w.ext("POST", "/external/v1/maintenanceWindow", body, who=None, headers=with_header)
+    assert r.status == 200, r
+    assert w.ext("DELETE", "/external/v1/maintenanceWindow?ticketId=CSRF", who=None, headers=with_header).status \
+        == 200
+
+
+def test_alert_of_a_deleted_sensor(world):
+    """An alert keeps its sensor's UUID after the sensor is deleted; its sensorId is then null."""
+    w = world
+    gone = uuid.uuid4()
+    aid = w.con.sql(f"insert into alerts (detected_at, last_seen, zone_id, sensor_id, sensor_ids, engine, severity, "
+                    f"title, message, fingerprint, occurrences) values ('{T0}', '{T0}', {w.zone['A1']}, '{gone}', "
+                    f"array['{gone}']::uuid[], 'anomaly', 'minor', 'gone', 'm', 'fp-gone', 1) "
+                    f"returning id").splitlines()[0]
+    try:
+        for version, spec in (("v1", ALERT_V1), ("v2", ALERT_V2)):
+            r = w.ext("GET", f"/external/{version}/alerts?afterId={int(aid) - 1}&limit=1")
+            assert r.status == 200 and len(r.body) == 1, r
+            check_types(r.body[0], spec, "alert of a deleted sensor")
+            assert r.body[0]["sensorId"] is None, r
+    finally:
+        w.con.sql(f"delete from alerts where id = {aid}")
 
 
 def test_errors_have_the_incumbent_shape(world):
