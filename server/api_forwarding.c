@@ -34,7 +34,8 @@ const struct http_body_spec api_forwarding_update_body = { update_fields, 9, 1 }
 	"json_build_object('id', r.id, 'name', r.name, 'enabled', r.enabled, 'min_severity', r.min_severity, "   \
 	"'engines', r.engines, 'protocols', r.protocols, 'zone_ids', r.zone_ids, "                              \
 	"'include_alerts', r.include_alerts, 'include_system', r.include_system, 'action', " ACTION_SHOWN ", "  \
-	"'backlog', (select count(*) from forwarding_outbox o where o.rule_id = r.id), "                       \
+	"'backlog', (select count(*) from forwarding_outbox o where o.rule_id = r.id and o.dead_at is null), "       \
+	"'dead_letters', (select count(*) from forwarding_outbox o where o.rule_id = r.id and o.dead_at is not null), "                       \
 	"'delivered_count', r.delivered_count, 'last_delivered_at', " API_TS("r.last_delivered_at") ", "        \
 	"'last_error', r.last_error, 'last_error_at', " API_TS("r.last_error_at") ", "                          \
 	"'created_by', r.created_by, 'created_at', " API_TS("r.created_at") ", "                                \
@@ -153,20 +154,33 @@ static bool check_zone_ids(struct api_call *c, PGconn *db, json_t *v, struct rul
 	return ok || bad(c, "zone_ids", "names a zone that does not exist");
 }
 
-/* The stored action of a PATCH: secrets the new action leaves out are taken from the stored one when the type is
- * the same (clients never see them, so they cannot send them back). */
-static void keep_secrets(json_t *action, json_t *stored)
+/* The stored action of a PATCH: secrets the new action leaves out are taken from the stored one when the type and
+ * the destination are the same (clients never see them, so they cannot send them back). When the destination
+ * changed they must be given again: false, 400 answered. */
+static bool keep_secrets(struct api_call *c, json_t *action, json_t *stored)
 {
 	const char *t = json_string_value(json_object_get(action, "type"));
 	const char *st = json_string_value(json_object_get(stored, "type"));
+	bool same;
 
 	if (!t || !st || strcmp(t, st) != 0)
-		return;
+		return true;
+	same = fwd_action_same_destination(action, stored);
 	for (size_t i = 0; i < fwd_secret_keys_n; i++) {
 		json_t *v = json_object_get(stored, fwd_secret_keys[i]);
-		if (v && !json_object_get(action, fwd_secret_keys[i]))
-			json_object_set(action, fwd_secret_keys[i], v);
+		char field[64];
+		if (!v || json_object_get(action, fwd_secret_keys[i]))
+			continue;
+		if (!same) {
+			snprintf(field, sizeof(field), "action.%s", fwd_secret_keys[i]);
+			api_fail(c, 400, "invalid_field", field,
+				 "field '%s' must be given again: the action's destination changed, and a stored secret "
+				 "is only kept for the same destination", field);
+			return false;
+		}
+		json_object_set(action, fwd_secret_keys[i], v);
 	}
+	return true;
 }
 
 /* Checks the body's members the field table cannot. stored: the rule's stored action (PATCH), or NULL. */
@@ -199,8 +213,8 @@ static bool check_body(struct api_call *c, PGconn *db, json_t *stored, struct ru
 		api_fail_db(c);
 		return false;
 	}
-	if (stored)
-		keep_secrets(action, stored);
+	if (stored && !keep_secrets(c, action, stored))
+		goto out;
 	if (fwd_action_parse(action, &parsed, field, why) < 0) {
 		api_fail(c, 400, "invalid_field", field, "field '%s' %s", field, why);
 		goto out;
@@ -258,16 +272,18 @@ void api_forwarding_status(struct api_call *c, PGconn *db)
 
 	if (api_id_param(c, "forwarding rule"))
 		api_get_one(c, db,
-			    "select json_build_object('id', r.id, 'enabled', r.enabled, 'backlog', b.n, "
+			    "select json_build_object('id', r.id, 'enabled', r.enabled, 'backlog', b.n, 'dead_letters', "
+			    "(select count(*) from forwarding_outbox o where o.rule_id = r.id and o.dead_at is not null), "
 			    "'delivered', r.delivered_count, 'last_delivered_at', " API_TS("r.last_delivered_at") ", "
 			    "'last_error', r.last_error, 'last_error_at', " API_TS("r.last_error_at") ", "
 			    "'oldest_pending_at', " API_TS("b.oldest") ", 'failing', coalesce(h.attempts > 0, false), "
 			    "'attempts', coalesce(h.attempts, 0), 'next_attempt_at', " API_TS("h.next_attempt_at") ")::text "
 			    "from forwarding_rules r "
 			    "cross join lateral (select count(*) n, min(o.created_at) oldest from forwarding_outbox o "
-			    "where o.rule_id = r.id) b "
+			    "where o.rule_id = r.id and o.dead_at is null) b "
 			    "left join lateral (select o.attempts, o.next_attempt_at from forwarding_outbox o "
-			    "where o.rule_id = r.id order by o.id limit 1) h on true where r.id = $1::bigint",
+			    "where o.rule_id = r.id and o.dead_at is null order by o.id limit 1) h on true "
+			    "where r.id = $1::bigint",
 			    1, params, "forwarding rule");
 }
 
@@ -329,7 +345,8 @@ void api_forwarding_update(struct api_call *c, PGconn *db)
 		return;
 	if (!db_begin(db))
 		goto fail;
-	res = db_exec(db, "select " RULE_JSON ", r.action::text from forwarding_rules r where r.id = $1::bigint for update",
+	res = db_exec(db, "select " RULE_JSON ", r.action::text from forwarding_rules r where r.id = $1::bigint "
+		      "for no key update",
 		      1, lock);
 	if (!res)
 		goto fail;
@@ -379,6 +396,17 @@ void api_forwarding_update(struct api_call *c, PGconn *db)
 		write_failed(c, state);
 		goto out;
 	}
+	/* A changed rule starts afresh: its head row (held back by failures against the old settings) is due now. */
+	{
+		PGresult *r2 = db_exec(db,
+				       "with o as (update forwarding_outbox set attempts = 0, next_attempt_at = now() "
+				       "where rule_id = $1::bigint and dead_at is null and attempts > 0) "
+				       "select pg_notify('otw_forward', 'r')",
+				       1, lock);
+		if (!r2)
+			goto fail;
+		PQclear(r2);
+	}
 	api_commit_audited(c, db, "forwarding_rule.update", c->param, before, json_loads(PQgetvalue(res, 0, 0), 0, NULL),
 			   200);
 	goto out;
@@ -414,4 +442,110 @@ void api_forwarding_delete(struct api_call *c, PGconn *db)
 		api_ok(c, 204, NULL);
 	}
 	PQclear(res);
+}
+
+/* --- dead letters ------------------------------------------------------------------------------------------ */
+
+static const struct http_field dead_fields[] = { { "ids", HTTP_FT_IDS, 0, 0, 1000 } };
+const struct http_body_spec api_forwarding_dead_body = { dead_fields, 1, 0 };
+
+/* 404 answered (false) when the rule does not exist. */
+static bool rule_exists(struct api_call *c, PGconn *db)
+{
+	const char *params[1] = { c->param };
+	PGresult *res;
+	bool ok;
+
+	if (!api_id_param(c, "forwarding rule"))
+		return false;
+	if (!(res = db_exec(db, "select 1 from forwarding_rules where id = $1::bigint", 1, params))) {
+		api_fail_db(c);
+		return false;
+	}
+	ok = PQntuples(res) == 1;
+	PQclear(res);
+	if (!ok)
+		api_fail(c, 404, "not_found", NULL, "forwarding rule not found");
+	return ok;
+}
+
+void api_forwarding_dead_list(struct api_call *c, PGconn *db)
+{
+	struct http_list_params lp;
+	const char *extra[1] = { c->param };
+
+	if (!api_list_params(c, 0, HTTP_ID_INT, &lp) || !rule_exists(c, db))
+		return;
+	api_list(c, db,
+		 "select o.id::text, json_build_object('id', o.id, 'alert_id', o.alert_id, 'notification_id', "
+		 "o.notification_id, 'created_at', " API_TS("o.created_at") ", 'attempts', o.attempts, 'dead_at', "
+		 API_TS("o.dead_at") ", 'error', o.dead_error)::text from forwarding_outbox o "
+		 "where o.rule_id = $3::bigint and o.dead_at is not null and ($1::bigint is null or o.id > $1::bigint) "
+		 "order by o.id limit $2::int",
+		 &lp, 1, extra);
+}
+
+/* The ids of the body as a bigint[] literal into buf, or NULL (all dead letters of the rule). */
+static const char *body_ids(struct api_call *c, char *buf, size_t len)
+{
+	json_t *ids = json_object_get(c->body, "ids"), *e;
+	size_t i, n = 0;
+
+	if (!ids || json_is_null(ids))
+		return NULL;
+	buf[n++] = '{';
+	json_array_foreach(ids, i, e)
+		n += (size_t)snprintf(buf + n, len - n, "%s%" JSON_INTEGER_FORMAT, i ? "," : "", json_integer_value(e));
+	snprintf(buf + n, len - n, "}");
+	return buf;
+}
+
+/* retry: back into the queue (at their place: their ids are older than what came since), attempts reset. */
+static void dead_apply(struct api_call *c, PGconn *db, bool retry)
+{
+	const size_t len = 1000 * 21 + 3;
+	char *buf = NULL;
+	const char *params[2] = { c->param, NULL };
+	PGresult *res;
+	json_t *details;
+
+	if (!rule_exists(c, db))
+		return;
+	if (!(buf = malloc(len))) {
+		api_fail_db(c);
+		return;
+	}
+	params[1] = body_ids(c, buf, len);
+	res = db_exec(db,
+		      retry ? "with u as (update forwarding_outbox set dead_at = null, dead_error = null, attempts = 0, "
+			      "next_attempt_at = now() where rule_id = $1::bigint and dead_at is not null "
+			      "and ($2::bigint[] is null or id = any ($2::bigint[])) returning id) "
+			      "select count(*), pg_notify('otw_forward', 'r') from u"
+		            : "with d as (delete from forwarding_outbox where rule_id = $1::bigint and dead_at is not null "
+			      "and ($2::bigint[] is null or id = any ($2::bigint[])) returning id) select count(*) from d",
+		      2, params);
+	if (!res) {
+		api_fail_db(c);
+		goto out;
+	}
+	details = json_pack("{s:s*,s:I}", "ids", params[1], retry ? "retried" : "discarded",
+			    (json_int_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10));
+	api_audit(c, db, retry ? "forwarding_rule.dead_letters.retry" : "forwarding_rule.dead_letters.discard", c->param,
+		  details);
+	json_decref(details);
+	api_ok(c, 200, json_pack("{s:I}", retry ? "retried" : "discarded",
+				 (json_int_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
+	PQclear(res);
+out:
+	free(buf);
+}
+
+void api_forwarding_dead_retry(struct api_call *c, PGconn *db)
+{
+	dead_apply(c, db, true);
+}
+
+void api_forwarding_dead_discard(struct api_call *c, PGconn *db)
+{
+	dead_apply(c, db, false);
 }

@@ -139,6 +139,11 @@ static const struct api_route routes[] = {
 	{ API_PATCH, "/api/v1/forwarding-rules/{id}", api_forwarding_update, API_R_ADMIN, &api_forwarding_update_body },
 	{ API_DELETE, "/api/v1/forwarding-rules/{id}", api_forwarding_delete, API_R_ADMIN, NULL },
 	{ API_GET, "/api/v1/forwarding-rules/{id}/status", api_forwarding_status, API_R_ADMIN, NULL },
+	{ API_GET, "/api/v1/forwarding-rules/{id}/dead-letters", api_forwarding_dead_list, API_R_ADMIN, NULL },
+	{ API_POST, "/api/v1/forwarding-rules/{id}/dead-letters/retry", api_forwarding_dead_retry, API_R_ADMIN,
+	  &api_forwarding_dead_body },
+	{ API_POST, "/api/v1/forwarding-rules/{id}/dead-letters/discard", api_forwarding_dead_discard, API_R_ADMIN,
+	  &api_forwarding_dead_body },
 	{ API_GET, "/metrics", api_metrics_get, 0, NULL }, /* Prometheus (docs/monitoring.md) */
 	/* The incumbent-compatible API (docs/external-api.md). */
 	{ API_GET, "/external/v1/devices", api_external_devices, API_R_EXTERNAL, NULL },

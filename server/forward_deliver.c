@@ -26,6 +26,7 @@ struct rule_slot {
 struct fwd_deliverer {
 	char hostname[256];
 	int timeout_ms;
+	int stop_fd;
 	struct fwd_http *http;
 	struct rule_slot *slots;
 	size_t n, cap;
@@ -40,7 +41,8 @@ static int64_t mono_sec(void)
 	return (int64_t)ts.tv_sec;
 }
 
-int fwd_deliverer_new(const char *hostname, int timeout_ms, const volatile int *stop, struct fwd_deliverer **out)
+int fwd_deliverer_new(const char *hostname, int timeout_ms, const volatile int *stop, int stop_fd,
+		      struct fwd_deliverer **out)
 {
 	struct fwd_deliverer *d = calloc(1, sizeof(*d));
 
@@ -49,6 +51,7 @@ int fwd_deliverer_new(const char *hostname, int timeout_ms, const volatile int *
 		return -ENOMEM;
 	snprintf(d->hostname, sizeof(d->hostname), "%s", hostname);
 	d->timeout_ms = timeout_ms;
+	d->stop_fd = stop_fd;
 	if (fwd_http_new(timeout_ms, stop, &d->http) < 0) {
 		free(d);
 		return -ENOMEM;
@@ -134,7 +137,7 @@ static struct rule_slot *slot_get(struct fwd_deliverer *d, int64_t rule_id, cons
 		s->version[0] = '\0';
 		return NULL;
 	}
-	if (s->act.type == FWD_ACT_SYSLOG && fwd_syslog_new(&s->act, d->timeout_ms, &s->sys) < 0) {
+	if (s->act.type == FWD_ACT_SYSLOG && fwd_syslog_new(&s->act, d->timeout_ms, d->stop_fd, &s->sys) < 0) {
 		snprintf(err, errlen, "out of memory");
 		s->version[0] = '\0';
 		return NULL;
@@ -154,7 +157,8 @@ static int64_t col_i64(PGresult *r, int c)
 
 #define EPOCH_US(c) "(extract(epoch from " c ") * 1000000)::bigint"
 
-/* Reads the alert or notification into *e (strings point into *res, which the caller clears). 1: gone. */
+/* Reads the alert or notification into *e (strings point into *res, which the caller clears). 1: gone, 2: database
+ * error. */
 static int load_event(PGconn *db, int64_t alert_id, int64_t notification_id, struct fwd_event *e, PGresult **res,
 		      char *err, size_t errlen)
 {
@@ -184,7 +188,7 @@ static int load_event(PGconn *db, int64_t alert_id, int64_t notification_id, str
 			    1, params);
 	if (!r) {
 		snprintf(err, errlen, "database error reading the %s", alert_id > 0 ? "alert" : "notification");
-		return -EIO;
+		return 2;
 	}
 	*res = r;
 	if (PQntuples(r) == 0)

@@ -12,6 +12,9 @@
 #include <time.h>
 
 #define HEC_PATH "/services/collector/event"
+#ifndef CURLOPT_MAIL_RCPT_ALLOWFAILS /* the option's name before curl 7.89 (Debian 12 has 7.88) */
+#define CURLOPT_MAIL_RCPT_ALLOWFAILS CURLOPT_MAIL_RCPT_ALLLOWFAILS
+#endif
 
 struct fwd_http {
 	CURL *curl;
@@ -104,6 +107,9 @@ static void common_opts(struct fwd_http *h, const char *ca_pem, struct curl_blob
 		blob->len = strlen(ca_pem);
 		blob->flags = CURL_BLOB_COPY;
 		curl_easy_setopt(h->curl, CURLOPT_CAINFO_BLOB, blob);
+		/* Only the rule's CAs: a build's default CA file and directory (Debian: /etc/ssl/certs) stay out. */
+		curl_easy_setopt(h->curl, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(h->curl, CURLOPT_CAPATH, NULL);
 	}
 }
 
@@ -129,18 +135,34 @@ void fwd_webhook_signature(const char *secret, int64_t t, const char *body, size
 	free(msg);
 }
 
+/* HTTP answers that refuse this one message, not the receiver's configuration (401, 403, 404 ... hold the rule
+ * until someone fixes it): they will never be accepted, however often they are sent. */
+static bool http_permanent(long code)
+{
+	return code == 400 || code == 413 || code == 415 || code == 422;
+}
+
 static int perform(struct fwd_http *h, const char *what, char *err, size_t errlen)
 {
 	CURLcode cc = curl_easy_perform(h->curl);
+	bool mail = strcmp(what, "email") == 0;
 	long code = 0;
 
+	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
+	if (cc == CURLE_ABORTED_BY_CALLBACK)
+		return errf(err, errlen, -ECANCELED, "%s cut short by shutdown", what);
+	/* SMTP 55x: the relay refused the message or every recipient for good (552 too large, 550 no mailbox). */
+	if (cc != CURLE_OK && mail && code >= 550 && code <= 559)
+		return errf(err, errlen, -EBADMSG, "email refused by the relay (SMTP %ld): %s", code,
+			    curl_easy_strerror(cc));
 	if (cc != CURLE_OK)
 		return errf(err, errlen, cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO, "%s failed: %s", what,
 			    curl_easy_strerror(cc));
-	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
-	if (strcmp(what, "email") != 0 && (code < 200 || code > 299))
-		return errf(err, errlen, -EIO, "%s answered HTTP %ld%s", what, code,
-			    code >= 400 && code < 500 ? " (refused: check the rule and the receiver)" : "");
+	if (!mail && (code < 200 || code > 299))
+		return errf(err, errlen, http_permanent(code) ? -EBADMSG : -EIO, "%s answered HTTP %ld%s", what, code,
+			    http_permanent(code)       ? " (this message refused)"
+			    : code >= 400 && code < 500 ? " (refused: check the rule and the receiver)"
+							: "");
 	return 0;
 }
 
@@ -149,7 +171,7 @@ int fwd_http_post(struct fwd_http *h, const struct fwd_action *a, const char *bo
 {
 	struct curl_slist *hdrs = NULL, *l;
 	struct curl_blob blob;
-	char line[160], sig[96], *url = NULL;
+	char line[320], sig[96], *url = NULL; /* line: a 255-byte token fits */
 	size_t ulen = strlen(a->url);
 	int64_t now = (int64_t)time(NULL);
 	int rc = -ENOMEM;
@@ -223,6 +245,8 @@ int fwd_mail_send(struct fwd_http *h, const struct fwd_action *a, const char *me
 	curl_easy_setopt(h->curl, CURLOPT_URL, url);
 	curl_easy_setopt(h->curl, CURLOPT_MAIL_FROM, addr);
 	curl_easy_setopt(h->curl, CURLOPT_MAIL_RCPT, rcpt);
+	/* One refused recipient does not refuse the message to the others (every one refused still fails). */
+	curl_easy_setopt(h->curl, CURLOPT_MAIL_RCPT_ALLOWFAILS, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_USE_SSL, a->starttls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
 	if (a->username) {
 		curl_easy_setopt(h->curl, CURLOPT_USERNAME, a->username);

@@ -4,12 +4,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -21,6 +24,8 @@
 #define FWD_LOCKED_RETRY_MS 1000     /* a rule another node holds is looked at again after this */
 #define FWD_DB_RETRY_MAX_SEC 30
 #define FWD_IDLE_SEC 300             /* transports of rules unused this long are closed */
+#define FWD_DEAD_AFTER 3             /* attempts refused for good (-EBADMSG) before a row becomes a dead letter */
+#define FWD_DB_TIMEOUT_MS "30000"    /* statement_timeout; TCP_USER_TIMEOUT of the connection */
 
 struct forward {
 	struct forward_opts o;
@@ -35,28 +40,71 @@ struct forward {
 	int64_t next_ms; /* during a pass: the earliest retry a failure in it scheduled */
 };
 
-/* Sleeps until timeout_ms passed, the database socket is readable (a notification) or stop. */
+/* Drains libpq's notification queue; true when it held any. */
+static bool drain_notifies(struct forward *f)
+{
+	PGnotify *nt;
+	bool any = false;
+
+	while ((nt = PQnotifies(f->db)) != NULL) {
+		PQfreemem(nt);
+		any = true;
+	}
+	return any;
+}
+
+/* Sleeps until timeout_ms passed, a notification arrives or stop. Notifications libpq already read while the
+ * last pass ran its queries sit in its queue, not in the socket: they end the wait at once. */
 static void wait_for(struct forward *f, int64_t timeout_ms)
 {
 	struct pollfd p[2] = { { .fd = f->pipe[0], .events = POLLIN }, { .fd = -1, .events = POLLIN } };
 	int n = 1;
 
 	if (f->db && PQsocket(f->db) >= 0) {
+		if (!PQconsumeInput(f->db))
+			goto lost;
+		if (drain_notifies(f))
+			return;
 		p[1].fd = PQsocket(f->db);
 		n = 2;
 	}
 	if (poll(p, (nfds_t)n, timeout_ms > INT32_MAX ? INT32_MAX : (int)timeout_ms) > 0 && n == 2 &&
 	    (p[1].revents & POLLIN)) {
-		PGnotify *nt;
-		if (!PQconsumeInput(f->db)) {
-			log_warn("forward: lost the database connection");
-			PQfinish(f->db);
-			f->db = NULL;
-			return;
-		}
-		while ((nt = PQnotifies(f->db)) != NULL)
-			PQfreemem(nt);
+		if (!PQconsumeInput(f->db))
+			goto lost;
+		drain_notifies(f);
 	}
+	return;
+lost:
+	log_warn("forward: lost the database connection");
+	PQfinish(f->db);
+	f->db = NULL;
+}
+
+/* A database that vanishes (host down, network cut) must not hold the thread (and so shutdown) for the kernel's
+ * TCP timeouts: keepalive and TCP_USER_TIMEOUT on the connection (a Unix socket ignores them), a statement
+ * timeout on the session. */
+static bool bound_db(struct forward *f)
+{
+	int fd = PQsocket(f->db), on = 1, idle = 30, intvl = 10, cnt = 3;
+	unsigned int uto = (unsigned int)atoi(FWD_DB_TIMEOUT_MS);
+	PGresult *r;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) == 0) {
+		/* best effort: not every socket is TCP */
+		(void)!setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+		(void)!setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+		(void)!setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+		(void)!setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto));
+	}
+	r = PQexec(f->db, "set statement_timeout = " FWD_DB_TIMEOUT_MS);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		log_warn("forward: cannot set statement_timeout: %s", PQerrorMessage(f->db));
+		PQclear(r);
+		return false;
+	}
+	PQclear(r);
+	return true;
 }
 
 static bool connect_db(struct forward *f)
@@ -66,6 +114,11 @@ static bool connect_db(struct forward *f)
 
 	if (!(f->db = db_connect(f->db_url, err, sizeof(err)))) {
 		log_warn("forward: cannot connect to the database: %s", err);
+		return false;
+	}
+	if (!bound_db(f)) {
+		PQfinish(f->db);
+		f->db = NULL;
 		return false;
 	}
 	r = PQexec(f->db, "LISTEN " FWD_CHANNEL);
@@ -109,6 +162,44 @@ static void record_failure(struct forward *f, const char *rule, const char *row,
 			  err);
 }
 
+/* A row the destination refused for good FWD_DEAD_AFTER times: out of the queue, kept as a dead letter (the API
+ * lists, retries or discards them) so that the rule moves on. */
+static bool dead_letter(struct forward *f, const char *rule, const char *row, int attempts, const char *err)
+{
+	const char *params[3] = { rule, row, err };
+	PGresult *r = db_exec(f->db,
+			      "with o as (update forwarding_outbox set attempts = attempts + 1, dead_at = now(), "
+			      "dead_error = $3 where id = $2::bigint) "
+			      "update forwarding_rules set last_error = 'dead letter ' || $2 || ': ' || $3, "
+			      "last_error_at = now() where id = $1::bigint",
+			      3, params);
+
+	PQclear(r);
+	if (r)
+		log_warn("forward: rule %s: outbox row %s refused %d times, kept as a dead letter: %s", rule, row, attempts,
+			 err);
+	return r != NULL;
+}
+
+/* The row is still queued and its rule still enabled and unchanged (a rule disabled, changed or deleted while a
+ * batch runs stops it). */
+static int still_queued(struct forward *f, const char *rule, const char *version, const char *row)
+{
+	const char *params[3] = { rule, version, row };
+	PGresult *r = db_exec(f->db,
+			      "select 1 from forwarding_rules r join forwarding_outbox o on o.rule_id = r.id "
+			      "where r.id = $1::bigint and r.enabled and r.updated_at::text = $2 and o.id = $3::bigint "
+			      "and o.dead_at is null",
+			      3, params);
+	int n;
+
+	if (!r)
+		return -1;
+	n = PQntuples(r);
+	PQclear(r);
+	return n;
+}
+
 /* Delivers the due head rows of one rule; *locked_elsewhere when another node holds it. Returns rows delivered
  * (or skipped), -1 on a database error. */
 static int deliver_rule(struct forward *f, const char *rule, const char *action, const char *version,
@@ -132,7 +223,7 @@ static int deliver_rule(struct forward *f, const char *rule, const char *action,
 	rows = db_exec(f->db,
 		       "select o.id, coalesce(o.alert_id, 0), coalesce(o.notification_id, 0), o.attempts, "
 		       "o.next_attempt_at <= now() from forwarding_outbox o where o.rule_id = $1::bigint "
-		       "order by o.id limit $2::int",
+		       "and o.dead_at is null order by o.id limit $2::int",
 		       2, p2);
 	if (!rows) {
 		done = -1;
@@ -147,9 +238,27 @@ static int deliver_rule(struct forward *f, const char *rule, const char *action,
 
 		if (i == 0 && PQgetvalue(rows, i, 4)[0] != 't')
 			break;
+		if ((rc = still_queued(f, rule, version, row)) <= 0) {
+			done = rc < 0 ? -1 : done;
+			break;
+		}
 		rc = fwd_deliver(f->d, f->db, strtoll(rule, NULL, 10), version, action, strtoll(row, NULL, 10),
 				 strtoll(PQgetvalue(rows, i, 1), NULL, 10), strtoll(PQgetvalue(rows, i, 2), NULL, 10),
 				 err, sizeof(err));
+		if (rc == 2) {
+			done = -1; /* the database, not the destination, failed */
+			break;
+		}
+		if (rc == -ECANCELED || (rc < 0 && f->stop))
+			break; /* cut short by shutdown: not the destination's failure */
+		if (rc == -EBADMSG && attempts + 1 >= FWD_DEAD_AFTER) {
+			if (!dead_letter(f, rule, row, attempts + 1, err)) {
+				done = -1;
+				break;
+			}
+			done++;
+			continue;
+		}
 		if (rc < 0) {
 			record_failure(f, rule, row, attempts + 1, err[0] ? err : "delivery failed");
 			break;
@@ -187,7 +296,8 @@ static int64_t pass(struct forward *f)
 			      "select r.id, r.action::text, r.updated_at::text, h.next_attempt_at <= now(), "
 			      "greatest(0, ceil(extract(epoch from h.next_attempt_at - now()) * 1000))::bigint "
 			      "from forwarding_rules r cross join lateral (select o.next_attempt_at from forwarding_outbox o "
-			      "where o.rule_id = r.id order by o.id limit 1) h where r.enabled order by r.id",
+			      "where o.rule_id = r.id and o.dead_at is null order by o.id limit 1) h where r.enabled "
+			      "order by r.id",
 			      0, NULL);
 	int64_t wait = f->o.poll_ms;
 	bool locked = false, more = false;
@@ -272,7 +382,7 @@ int forward_start(const struct forward_opts *o, struct forward **out)
 		rc = -errno;
 		goto fail;
 	}
-	if ((rc = fwd_deliverer_new(f->hostname, (int)o->timeout_ms, &f->stop, &f->d)) < 0)
+	if ((rc = fwd_deliverer_new(f->hostname, (int)o->timeout_ms, &f->stop, f->pipe[0], &f->d)) < 0)
 		goto fail;
 	if ((rc = -pthread_create(&f->thread, NULL, forward_main, f)) < 0)
 		goto fail;

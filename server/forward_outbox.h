@@ -5,8 +5,11 @@
  * session advisory lock (pg_try_advisory_lock: one node delivers a rule at a time, the others skip it), then
  * delivers the rule's rows in id order: a delivered row is deleted and counted; a failure leaves the row at the head,
  * counts an attempt, pushes its next_attempt_at back by 1 s doubling up to backoff_max_sec, records last_error on the
- * rule, and holds the rule until then. Rows survive outages and restarts (they are only deleted once sent), so
- * delivery is at least once: a crash between sending and deleting sends that row again. */
+ * rule, and holds the rule until then. A failure that refuses the one message for good (fwd_deliver's -EBADMSG)
+ * FWD_DEAD_AFTER times makes the row a dead letter (dead_at set, out of the queue) and the rule moves on. Before
+ * each message the row and its rule (enabled, unchanged) are checked again. An attempt cut short by stop is not
+ * recorded as a failure. Rows survive outages and restarts (they are only deleted once sent), so delivery is at
+ * least once: a crash between sending and deleting sends that row again. */
 #pragma once
 #include <stdint.h>
 

@@ -91,13 +91,23 @@ static int host(struct checker *c, const char *key, const char **out)
 	return 0;
 }
 
+/* Credentials never sit in the URL: the API returns the URL and the audit log records it (secret and token are
+ * the places for them). So no userinfo (user:password@) and no query string. */
 static int url(struct checker *c, const char *key, const char **out)
 {
+	const char *auth, *end;
+
 	if (str(c, key, true, 2048, out) < 0)
 		return -EINVAL;
 	if ((strncmp(*out, "https://", 8) != 0 && strncmp(*out, "http://", 7) != 0) || strchr(*out, ' ') ||
 	    strlen(*out) < 10)
 		return fail(c, key, "must be an http:// or https:// URL");
+	auth = strstr(*out, "://") + 3;
+	end = auth + strcspn(auth, "/?#");
+	if (memchr(auth, '@', (size_t)(end - auth)))
+		return fail(c, key, "must not hold credentials (user@): use the action's secret or token");
+	if (strchr(*out, '?') || strchr(*out, '#'))
+		return fail(c, key, "must not hold a query string or fragment (credentials go in secret or token)");
 	return 0;
 }
 
@@ -349,4 +359,40 @@ void fwd_action_clear(struct fwd_action *a)
 {
 	json_decref(a->json);
 	memset(a, 0, sizeof(*a));
+}
+
+/* The members that say where an action's messages (and the secrets that go with them) are sent. */
+static const char *const *destination_keys(const char *type)
+{
+	static const char *const syslog[] = { "transport", "host", "port", "ca_pem", NULL };
+	static const char *const http[] = { "url", "ca_pem", NULL };
+	static const char *const email[] = { "smtp_host", "smtp_port", "starttls", "ca_pem", NULL };
+
+	if (strcmp(type, "syslog") == 0)
+		return syslog;
+	if (strcmp(type, "webhook") == 0 || strcmp(type, "hec") == 0)
+		return http;
+	if (strcmp(type, "email") == 0)
+		return email;
+	return NULL;
+}
+
+bool fwd_action_same_destination(json_t *a, json_t *b)
+{
+	const char *ta = json_string_value(json_object_get(a, "type"));
+	const char *tb = json_string_value(json_object_get(b, "type"));
+	const char *const *keys;
+
+	if (!ta || !tb || strcmp(ta, tb) != 0 || !(keys = destination_keys(ta)))
+		return false;
+	for (; *keys; keys++) {
+		json_t *va = json_object_get(a, *keys), *vb = json_object_get(b, *keys);
+		if (json_is_null(va))
+			va = NULL;
+		if (json_is_null(vb))
+			vb = NULL;
+		if (!va != !vb || (va && !json_equal(va, vb)))
+			return false;
+	}
+	return true;
 }

@@ -46,3 +46,8 @@ struct fwd_action {
 int fwd_action_parse(json_t *action, struct fwd_action *out, char field[64], char msg[160])
 	__attribute__((warn_unused_result));
 void fwd_action_clear(struct fwd_action *a);
+
+/* True when two action objects (unvalidated JSON) have the same type and send to the same place: the same URL,
+ * host and port, transport, SMTP relay, STARTTLS setting and CA. A PATCH may keep stored secrets only then: a
+ * changed destination with a kept HEC token or SMTP password would hand it to whoever the new one is. */
+bool fwd_action_same_destination(json_t *a, json_t *b) __attribute__((warn_unused_result));

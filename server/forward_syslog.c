@@ -3,33 +3,191 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/sockios.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
+
+/* Keepalive on an idle rule connection: a collector host that vanished is noticed within about a minute. */
+#define KEEPIDLE_SEC 30
+#define KEEPINTVL_SEC 10
+#define KEEPCNT 3
 
 struct fwd_syslog {
 	enum fwd_transport transport;
 	char host[254];
 	int port;
 	int timeout_ms;
+	int stop_fd;
 	char *ca_pem, *cert_pem, *key_pem; /* TLS; key_pem is a secret: freed with OPENSSL_clear_free */
-	int fd;
+	int fd;                            /* non-blocking */
 	SSL_CTX *ctx;
 	SSL *ssl;
 };
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int errf(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int errf(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* Waits until fd has one of events, the stop fd is readable (-ECANCELED) or the deadline (monotonic ms) passes
+ * (-ETIMEDOUT). fd < 0: only waits for stop or the deadline. */
+static int wait_fd(const struct fwd_syslog *s, int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd p[2] = { { .fd = s->stop_fd, .events = POLLIN }, { .fd = fd, .events = events } };
+		int64_t left = deadline - now_ms();
+		int rc;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		rc = poll(p, fd >= 0 ? 2 : 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (rc < 0 && errno != EINTR)
+			return -errno;
+		if (rc > 0 && p[0].revents)
+			return -ECANCELED;
+		if (rc > 0 && p[1].revents)
+			return 0;
+	}
+}
+
+static const char *why(int rc)
+{
+	return rc == -ECANCELED ? "cut short by shutdown" : rc == -ETIMEDOUT ? "timed out" : strerror(-rc);
+}
+
+/* --- name resolution with a deadline ----------------------------------------------------------------------
+ * getaddrinfo() cannot be interrupted: a name is resolved on a detached thread, and the delivery thread waits for
+ * it no longer than the attempt's deadline (or stop). The job is shared and freed by whichever side lets go last. */
+struct resolve_job {
+	pthread_mutex_t mu;
+	int refs;
+	bool done;
+	int pipe[2];
+	char host[254], port[8];
+	int socktype, grc;
+	struct addrinfo *res;
+};
+
+static void job_unref(struct resolve_job *j)
+{
+	int refs;
+
+	pthread_mutex_lock(&j->mu);
+	refs = --j->refs;
+	pthread_mutex_unlock(&j->mu);
+	if (refs > 0)
+		return;
+	if (j->res)
+		freeaddrinfo(j->res);
+	close(j->pipe[0]);
+	close(j->pipe[1]);
+	pthread_mutex_destroy(&j->mu);
+	free(j);
+}
+
+static void *resolve_main(void *arg)
+{
+	struct resolve_job *j = arg;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = j->socktype }, *res = NULL;
+	int grc = getaddrinfo(j->host, j->port, &hints, &res);
+
+	pthread_mutex_lock(&j->mu);
+	j->grc = grc;
+	j->res = grc == 0 ? res : NULL;
+	j->done = true;
+	pthread_mutex_unlock(&j->mu);
+	if (write(j->pipe[1], "x", 1) < 0) {
+		/* the pipe is empty and the reader waits with a deadline: nothing to do */
+	}
+	job_unref(j);
+	return NULL;
+}
+
+/* The addresses of the rule's host (*res, freeaddrinfo) by the deadline. */
+static int resolve(struct fwd_syslog *s, int socktype, int64_t deadline, struct addrinfo **res, char *err,
+		   size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = socktype, .ai_flags = AI_NUMERICHOST };
+	struct resolve_job *j;
+	pthread_attr_t attr;
+	pthread_t t;
+	char port[8];
+	int rc, grc;
+
+	*res = NULL;
+	snprintf(port, sizeof(port), "%d", s->port);
+	if ((grc = getaddrinfo(s->host, port, &hints, res)) == 0)
+		return 0; /* an address literal */
+	if (grc != EAI_NONAME)
+		return errf(err, errlen, -EHOSTUNREACH, "cannot resolve %s: %s", s->host, gai_strerror(grc));
+	if (!(j = calloc(1, sizeof(*j))))
+		return errf(err, errlen, -ENOMEM, "out of memory");
+	if (pipe2(j->pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		free(j);
+		return errf(err, errlen, -EMFILE, "cannot resolve %s: no file descriptors", s->host);
+	}
+	pthread_mutex_init(&j->mu, NULL);
+	j->refs = 2;
+	j->socktype = socktype;
+	snprintf(j->host, sizeof(j->host), "%s", s->host);
+	snprintf(j->port, sizeof(j->port), "%s", port);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, resolve_main, j);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		j->refs = 1;
+		job_unref(j);
+		return errf(err, errlen, -EAGAIN, "cannot resolve %s: no thread", s->host);
+	}
+	rc = wait_fd(s, j->pipe[0], POLLIN, deadline);
+	pthread_mutex_lock(&j->mu);
+	if (j->done) {
+		grc = j->grc;
+		*res = j->res;
+		j->res = NULL;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&j->mu);
+	job_unref(j);
+	if (rc < 0)
+		return errf(err, errlen, rc, "cannot resolve %s: %s", s->host, why(rc));
+	if (grc != 0)
+		return errf(err, errlen, -EHOSTUNREACH, "cannot resolve %s: %s", s->host, gai_strerror(grc));
+	return 0;
+}
 
 static char *dup_or_null(const char *s, bool *oom)
 {
@@ -40,7 +198,7 @@ static char *dup_or_null(const char *s, bool *oom)
 	return d;
 }
 
-int fwd_syslog_new(const struct fwd_action *a, int timeout_ms, struct fwd_syslog **out)
+int fwd_syslog_new(const struct fwd_action *a, int timeout_ms, int stop_fd, struct fwd_syslog **out)
 {
 	struct fwd_syslog *s = calloc(1, sizeof(*s));
 	bool oom = false;
@@ -52,6 +210,7 @@ int fwd_syslog_new(const struct fwd_action *a, int timeout_ms, struct fwd_syslog
 	snprintf(s->host, sizeof(s->host), "%s", a->host ? a->host : "");
 	s->port = a->port;
 	s->timeout_ms = timeout_ms;
+	s->stop_fd = stop_fd;
 	s->fd = -1;
 	s->ca_pem = dup_or_null(a->ca_pem, &oom);
 	s->cert_pem = dup_or_null(a->client_cert_pem, &oom);
@@ -89,56 +248,41 @@ void fwd_syslog_free(struct fwd_syslog *s)
 	free(s);
 }
 
-static int errf(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int errf(char *err, size_t errlen, int rc, const char *fmt, ...)
+/* Connects one address by the deadline; the socket stays non-blocking. TCP: keepalive and TCP_USER_TIMEOUT, so
+ * that data the peer never acknowledges fails the connection instead of waiting in it for the kernel's ~15 min. */
+static int connect_addr(struct fwd_syslog *s, const struct addrinfo *ai, int64_t deadline)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-/* Connects one address within the timeout; the socket is left blocking with send/receive timeouts. */
-static int connect_addr(struct fwd_syslog *s, const struct addrinfo *ai)
-{
-	struct timeval tv = { s->timeout_ms / 1000, (s->timeout_ms % 1000) * 1000 };
-	struct pollfd p;
-	int fd, fl, soerr = 0, rc;
+	int fd, soerr = 0, rc, on = 1, idle = KEEPIDLE_SEC, intvl = KEEPINTVL_SEC, cnt = KEEPCNT;
+	unsigned int uto = (unsigned int)s->timeout_ms;
 	socklen_t sl = sizeof(soerr);
 
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
 	if (fd < 0)
 		return -errno;
 	if (ai->ai_socktype == SOCK_DGRAM) {
 		s->fd = fd;
 		return 0;
 	}
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto)) < 0)
 		goto fail_errno;
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		if (errno != EINPROGRESS)
 			goto fail_errno;
-		p = (struct pollfd){ .fd = fd, .events = POLLOUT };
-		do
-			rc = poll(&p, 1, s->timeout_ms);
-		while (rc < 0 && errno == EINTR);
-		if (rc == 0) {
+		if ((rc = wait_fd(s, fd, POLLOUT, deadline)) < 0) {
 			close(fd);
-			return -ETIMEDOUT;
+			return rc;
 		}
-		if (rc < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
 			goto fail_errno;
 		if (soerr) {
 			close(fd);
 			return -soerr;
 		}
 	}
-	if (fcntl(fd, F_SETFL, fl) < 0 || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
-		goto fail_errno;
 	s->fd = fd;
 	return 0;
 fail_errno:
@@ -205,11 +349,12 @@ out:
 	return rc;
 }
 
-static int tls_handshake(struct fwd_syslog *s, char *err, size_t errlen)
+static int tls_handshake(struct fwd_syslog *s, int64_t deadline, char *err, size_t errlen)
 {
 	unsigned char bin[16];
 	bool ip = inet_pton(AF_INET, s->host, bin) == 1 || inet_pton(AF_INET6, s->host, bin) == 1;
 	long vr;
+	int r, e, rc;
 
 	if (tls_ctx(s, err, errlen) < 0)
 		return -EPROTO;
@@ -219,7 +364,16 @@ static int tls_handshake(struct fwd_syslog *s, char *err, size_t errlen)
 	if (ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s->ssl), s->host) != 1
 	       : SSL_set1_host(s->ssl, s->host) != 1 || SSL_set_tlsext_host_name(s->ssl, s->host) != 1)
 		return errf(err, errlen, -ENOMEM, "cannot set the expected server name");
-	if (SSL_connect(s->ssl) != 1) {
+	while ((r = SSL_connect(s->ssl)) != 1) {
+		e = SSL_get_error(s->ssl, r);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			rc = wait_fd(s, s->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+			if (rc < 0) {
+				ERR_clear_error();
+				return errf(err, errlen, rc, "TLS handshake with %s:%d: %s", s->host, s->port, why(rc));
+			}
+			continue;
+		}
 		vr = SSL_get_verify_result(s->ssl);
 		if (vr != X509_V_OK)
 			errf(err, errlen, -EPROTO, "TLS handshake with %s:%d failed: certificate not trusted (%s)", s->host,
@@ -227,35 +381,31 @@ static int tls_handshake(struct fwd_syslog *s, char *err, size_t errlen)
 		else
 			errf(err, errlen, -EPROTO, "TLS handshake with %s:%d failed: %s", s->host, s->port,
 			     ERR_reason_error_string(ERR_peek_last_error()) ? ERR_reason_error_string(ERR_peek_last_error())
-									    : "connection closed or timed out");
+									    : "connection closed");
 		ERR_clear_error();
 		return -EPROTO;
 	}
 	return 0;
 }
 
-static int do_connect(struct fwd_syslog *s, char *err, size_t errlen)
+static int do_connect(struct fwd_syslog *s, int64_t deadline, char *err, size_t errlen)
 {
-	struct addrinfo hints = { 0 }, *res = NULL, *ai;
-	char port[8];
-	int rc = -EHOSTUNREACH, grc;
+	struct addrinfo *res = NULL, *ai;
+	int rc = -EHOSTUNREACH;
 
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(port, sizeof(port), "%d", s->port);
-	if ((grc = getaddrinfo(s->host, port, &hints, &res)) != 0)
-		return errf(err, errlen, -EHOSTUNREACH, "cannot resolve %s: %s", s->host, gai_strerror(grc));
-	for (ai = res; ai; ai = ai->ai_next)
-		if ((rc = connect_addr(s, ai)) == 0)
+	if ((rc = resolve(s, SOCK_STREAM, deadline, &res, err, errlen)) < 0)
+		return rc;
+	rc = -EHOSTUNREACH;
+	/* One deadline for every address: a host with many unreachable addresses does not multiply it. */
+	for (ai = res; ai && rc != -ECANCELED && rc != -ETIMEDOUT; ai = ai->ai_next)
+		if ((rc = connect_addr(s, ai, deadline)) == 0)
 			break;
-	if (rc < 0) {
-		freeaddrinfo(res);
-		return errf(err, errlen, rc, "cannot connect to %s:%d: %s", s->host, s->port, strerror(-rc));
-	}
 	freeaddrinfo(res);
-	if (s->transport == FWD_TR_TLS && tls_handshake(s, err, errlen) < 0) {
+	if (rc < 0)
+		return errf(err, errlen, rc, "cannot connect to %s:%d: %s", s->host, s->port, why(rc));
+	if (s->transport == FWD_TR_TLS && (rc = tls_handshake(s, deadline, err, errlen)) < 0) {
 		disconnect(s);
-		return -EPROTO;
+		return rc;
 	}
 	return 0;
 }
@@ -266,8 +416,6 @@ static bool stream_alive(struct fwd_syslog *s)
 {
 	struct pollfd p = { .fd = s->fd, .events = POLLIN };
 	char scratch[512];
-	bool alive = true;
-	int fl;
 
 	if (poll(&p, 1, 0) <= 0)
 		return true;
@@ -277,83 +425,138 @@ static bool stream_alive(struct fwd_syslog *s)
 		ssize_t n = recv(s->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
 		return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 	}
-	fl = fcntl(s->fd, F_GETFL);
-	if (fl < 0 || fcntl(s->fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return false;
 	for (;;) {
 		int n = SSL_read(s->ssl, scratch, sizeof(scratch));
+		bool alive;
 		if (n > 0)
 			continue;
 		alive = SSL_get_error(s->ssl, n) == SSL_ERROR_WANT_READ;
-		break;
+		ERR_clear_error();
+		return alive;
 	}
-	ERR_clear_error();
-	if (fcntl(s->fd, F_SETFL, fl) < 0)
-		alive = false;
-	return alive;
 }
 
-static int write_all(struct fwd_syslog *s, const char *p, size_t n, char *err, size_t errlen)
+static int write_all(struct fwd_syslog *s, const char *p, size_t n, int64_t deadline, char *err, size_t errlen)
 {
+	int rc;
+
 	while (n > 0) {
+		short ev = POLLOUT;
 		if (s->ssl) {
-			int w = SSL_write(s->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
-			if (w <= 0) {
-				ERR_clear_error();
-				return errf(err, errlen, -EPIPE, "TLS write to %s:%d failed", s->host, s->port);
+			int w = SSL_write(s->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n), e;
+			if (w > 0) {
+				p += w;
+				n -= (size_t)w;
+				continue;
 			}
-			p += w;
-			n -= (size_t)w;
+			e = SSL_get_error(s->ssl, w);
+			ERR_clear_error();
+			if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ)
+				return errf(err, errlen, -EPIPE, "TLS write to %s:%d failed", s->host, s->port);
+			ev = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
 		} else {
 			ssize_t w = send(s->fd, p, n, MSG_NOSIGNAL);
+			if (w > 0) {
+				p += w;
+				n -= (size_t)w;
+				continue;
+			}
 			if (w < 0 && errno == EINTR)
 				continue;
-			if (w <= 0)
+			if (w == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
 				return errf(err, errlen, w < 0 ? -errno : -EPIPE, "write to %s:%d failed: %s", s->host,
 					    s->port, w < 0 ? strerror(errno) : "nothing written");
-			p += w;
-			n -= (size_t)w;
 		}
+		if ((rc = wait_fd(s, s->fd, ev, deadline)) < 0)
+			return errf(err, errlen, rc, "write to %s:%d: %s", s->host, s->port, why(rc));
 	}
 	return 0;
 }
 
-/* Unconnected: sendto() each datagram, so an ICMP error from an earlier one never fails a later message. */
-static int send_udp(struct fwd_syslog *s, const char *msg, size_t len, char *err, size_t errlen)
+/* Waits until the collector's kernel acknowledged every byte written (the send queue, SIOCOUTQ, is empty) and the
+ * connection is still up. Written is not delivered: a collector host that lost power or its network takes
+ * whatever fits the send buffer without a word. There is no event for "acknowledged": the queue is looked at
+ * with a growing pause (1 ms doubling up to 50 ms), still against the attempt's deadline and stop. */
+static int wait_acked(struct fwd_syslog *s, int64_t deadline, char *err, size_t errlen)
 {
-	struct addrinfo hints = { 0 }, *res = NULL;
-	char port[8];
-	int rc = 0, grc;
+	int step = 1, rc;
 
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_DGRAM;
-	snprintf(port, sizeof(port), "%d", s->port);
-	if ((grc = getaddrinfo(s->host, port, &hints, &res)) != 0)
-		return errf(err, errlen, -EHOSTUNREACH, "cannot resolve %s: %s", s->host, gai_strerror(grc));
-	if (s->fd < 0 && (rc = connect_addr(s, res)) < 0) {
-		errf(err, errlen, rc, "cannot open a UDP socket: %s", strerror(-rc));
-	} else if (sendto(s->fd, msg, len, MSG_NOSIGNAL, res->ai_addr, res->ai_addrlen) < 0) {
-		rc = errf(err, errlen, -errno, "UDP send to %s:%d failed: %s", s->host, s->port, strerror(errno));
-		disconnect(s);
+	for (;;) {
+		int outq = 0, soerr = 0;
+		socklen_t sl = sizeof(soerr);
+		struct tcp_info ti;
+		socklen_t tl = sizeof(ti);
+
+		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+			soerr = errno;
+		if (soerr)
+			return errf(err, errlen, -soerr, "connection to %s:%d failed before the collector acknowledged: %s",
+				    s->host, s->port, strerror(soerr));
+		if (ioctl(s->fd, SIOCOUTQ, &outq) < 0)
+			return errf(err, errlen, -errno, "cannot read the send queue: %s", strerror(errno));
+		if (outq == 0) {
+			/* A reset empties the queue too: only an established (or half-closed by the peer after it
+			 * acknowledged) connection counts. */
+			memset(&ti, 0, sizeof(ti));
+			if (getsockopt(s->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+			    (ti.tcpi_state == TCP_ESTABLISHED || ti.tcpi_state == TCP_CLOSE_WAIT))
+				return 0;
+			return errf(err, errlen, -ECONNRESET, "connection to %s:%d closed before the collector acknowledged",
+				    s->host, s->port);
+		}
+		if (deadline - now_ms() <= 0)
+			return errf(err, errlen, -ETIMEDOUT, "%s:%d did not acknowledge the message within %d ms", s->host,
+				    s->port, s->timeout_ms);
+		rc = wait_fd(s, -1, 0, now_ms() + step < deadline ? now_ms() + step : deadline);
+		if (rc == -ECANCELED)
+			return errf(err, errlen, rc, "waiting for %s:%d to acknowledge: %s", s->host, s->port, why(rc));
+		step = step * 2 > 50 ? 50 : step * 2;
 	}
+}
+
+/* Unconnected: sendto() each datagram, so an ICMP error from an earlier one never fails a later message. */
+static int send_udp(struct fwd_syslog *s, const char *msg, size_t len, int64_t deadline, char *err, size_t errlen)
+{
+	struct addrinfo *res = NULL;
+	int rc;
+
+	if ((rc = resolve(s, SOCK_DGRAM, deadline, &res, err, errlen)) < 0)
+		return rc;
+	if (s->fd < 0 && (rc = connect_addr(s, res, deadline)) < 0) {
+		errf(err, errlen, rc, "cannot open a UDP socket: %s", strerror(-rc));
+		goto out;
+	}
+	while (sendto(s->fd, msg, len, MSG_NOSIGNAL, res->ai_addr, res->ai_addrlen) < 0) {
+		if (errno == EINTR)
+			continue;
+		if ((errno == EAGAIN || errno == EWOULDBLOCK) && (rc = wait_fd(s, s->fd, POLLOUT, deadline)) == 0)
+			continue;
+		rc = errf(err, errlen, rc < 0 ? rc : -errno, "UDP send to %s:%d failed: %s", s->host, s->port,
+			  rc < 0 ? why(rc) : strerror(errno));
+		disconnect(s);
+		break;
+	}
+out:
 	freeaddrinfo(res);
 	return rc;
 }
 
 int fwd_syslog_send(struct fwd_syslog *s, const char *msg, size_t len, char *err, size_t errlen)
 {
+	int64_t deadline = now_ms() + s->timeout_ms;
 	char frame[24];
 	int rc;
 
 	if (s->transport == FWD_TR_UDP)
-		return send_udp(s, msg, len, err, errlen);
+		return send_udp(s, msg, len, deadline, err, errlen);
 	if (s->fd >= 0 && !stream_alive(s))
 		disconnect(s);
-	if (s->fd < 0 && (rc = do_connect(s, err, errlen)) < 0)
+	if (s->fd < 0 && (rc = do_connect(s, deadline, err, errlen)) < 0)
 		return rc;
 	/* RFC 6587 3.4.1 / RFC 5425 4.3: MSG-LEN SP SYSLOG-MSG. */
 	snprintf(frame, sizeof(frame), "%zu ", len);
-	if ((rc = write_all(s, frame, strlen(frame), err, errlen)) < 0 || (rc = write_all(s, msg, len, err, errlen)) < 0)
+	if ((rc = write_all(s, frame, strlen(frame), deadline, err, errlen)) < 0 ||
+	    (rc = write_all(s, msg, len, deadline, err, errlen)) < 0 || (rc = wait_acked(s, deadline, err, errlen)) < 0)
 		disconnect(s);
 	return rc;
 }

@@ -3,8 +3,11 @@
  * (RFC 5425, same framing; the server certificate is verified against the rule's CA or the system's, and its
  * name against the rule's host; optional client certificate) keep one connection per rule and reconnect when it
  * is lost: before each write the connection is checked for a close from the peer (a syslog server never sends
- * anything), so that a message is not written into a connection the server already left.
- * Blocking, with timeouts: the delivery thread only. */
+ * anything), so that a message is not written into a connection the server already left. A TCP or TLS message
+ * counts as sent only once the collector's kernel acknowledged it (the socket's send queue is empty); the
+ * connection has keepalive and TCP_USER_TIMEOUT. Every attempt (resolution, connect, handshake, write,
+ * acknowledgement) has one deadline, timeout_ms after it starts, and ends early when stop_fd becomes readable.
+ * The delivery thread only. */
 #pragma once
 #include <stddef.h>
 
@@ -12,12 +15,14 @@
 
 struct fwd_syslog;
 
-/* A transport for the action (syslog type; copied what it needs). Does not connect yet. Returns 0 or -ENOMEM. */
-int fwd_syslog_new(const struct fwd_action *a, int timeout_ms, struct fwd_syslog **out)
+/* A transport for the action (syslog type; copied what it needs). Does not connect yet. stop_fd: readable once the
+ * delivery thread must stop (-1: none); not owned. Returns 0 or -ENOMEM. */
+int fwd_syslog_new(const struct fwd_action *a, int timeout_ms, int stop_fd, struct fwd_syslog **out)
 	__attribute__((warn_unused_result));
 /* Sends one message (a whole syslog record without framing; the transport adds it), connecting first if needed.
- * Returns 0 when the message was handed to the kernel (UDP) or written to the connection (TCP, TLS); a negative
- * errno with a reason for people in err (no secrets) otherwise, after which the connection is closed. */
+ * Returns 0 when the message was handed to the kernel (UDP) or acknowledged by the collector's TCP (TCP, TLS); a
+ * negative errno with a reason for people in err (no secrets) otherwise (-ECANCELED: stop), after which the
+ * connection is closed. */
 int fwd_syslog_send(struct fwd_syslog *s, const char *msg, size_t len, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 /* Closes and frees (NULL is fine). */

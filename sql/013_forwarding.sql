@@ -42,10 +42,14 @@ create table forwarding_rules (
 );
 
 -- The persistent outbox: one row per (rule, alert or notification) still to deliver; a row is deleted when its
--- message was delivered, so a rule's backlog is its rows. Rows of one rule go out in id order (the order their
--- alerts were committed in, per rule); only the oldest is ever attempted, and a failed attempt pushes its
--- next_attempt_at back (exponential backoff, capped), which holds the whole rule. alert_id has no foreign key
--- (alerts are partitioned, their key holds detected_at): an alert purged before delivery is skipped.
+-- message was delivered, so a rule's backlog is its live rows (dead_at null). Rows of one rule go out in id order;
+-- ids are drawn when a row is inserted, not when its transaction commits, so two alerts committed concurrently may
+-- leave in the other order (each rule's order is the insert order of its rows). Only the oldest live row is
+-- attempted, and a failed attempt pushes its next_attempt_at back (exponential backoff, capped), which holds the
+-- whole rule. A row the destination refused for good (forward_outbox.c: an HTTP 400, 413 ... or an SMTP 5xx
+-- several times) becomes a dead letter: dead_at and dead_error set, out of the queue, kept until an admin retries
+-- or discards it (api_forwarding.c). alert_id has no foreign key (alerts are partitioned, their key holds
+-- detected_at): an alert purged before delivery is skipped.
 create table forwarding_outbox (
     id              bigserial primary key,
     rule_id         bigint not null references forwarding_rules (id) on delete cascade,
@@ -54,9 +58,12 @@ create table forwarding_outbox (
     created_at      timestamptz not null default now(),
     attempts        integer not null default 0,
     next_attempt_at timestamptz not null default now(),
+    dead_at         timestamptz,
+    dead_error      text,
     check ((alert_id is null) <> (notification_id is null))
 );
-create index forwarding_outbox_rule_idx on forwarding_outbox (rule_id, id);
+create index forwarding_outbox_rule_idx on forwarding_outbox (rule_id, id) where dead_at is null;
+create index forwarding_outbox_dead_idx on forwarding_outbox (rule_id, id) where dead_at is not null;
 
 create function otw_severity_rank(p text) returns integer
 language sql immutable as $$
@@ -66,6 +73,10 @@ $$;
 -- Enqueues a new alert for every enabled rule it matches, in the transaction that inserts it: an alert committed
 -- is an alert queued, whichever console node (or ingest writer) inserted it. Occurrences added to an existing
 -- alert are not forwarded again. The NOTIFY (sent at commit) wakes the delivery threads of every node.
+-- `for key share of r`: a rule deleted concurrently (uncommitted) would otherwise still be selected, and the
+-- outbox row's foreign key check would then fail at its commit and refuse the whole alert insert (an ingest batch).
+-- With the lock the select waits for the delete and skips the rule; rule updates (PATCH, the delivery counters)
+-- take no key lock and do not block alert inserts.
 create function otw_forward_alert() returns trigger
 language plpgsql as $$
 declare
@@ -78,7 +89,8 @@ begin
        and (cardinality(r.engines) = 0 or new.engine = any (r.engines))
        and (cardinality(r.protocols) = 0 or lower(new.protocol) = any (r.protocols))
        and (cardinality(r.zone_ids) = 0 or new.zone_id = any (r.zone_ids))
-     order by r.id;
+     order by r.id
+       for key share of r;
     get diagnostics n = row_count;
     if n > 0 then
         perform pg_notify('otw_forward', 'a');
@@ -103,7 +115,8 @@ begin
      where r.enabled and r.include_system
        and otw_severity_rank(new.severity) >= otw_severity_rank(r.min_severity)
        and (cardinality(r.zone_ids) = 0 or new.zone_id = any (r.zone_ids))
-     order by r.id;
+     order by r.id
+       for key share of r;
     get diagnostics n = row_count;
     if n > 0 then
         perform pg_notify('otw_forward', 's');

@@ -26,16 +26,17 @@ def run(cmd, **kw):
 
 
 class SiemPki:
-    """ca.crt/ca.key, server.crt/key (SAN IP:127.0.0.1, DNS:localhost), client.crt/key, all signed by the CA."""
+    """ca.crt/ca.key, server.crt/key (SAN IP:127.0.0.1, DNS:localhost unless server_san says otherwise),
+    client.crt/key, all signed by the CA."""
 
-    def __init__(self, d):
+    def __init__(self, d, server_san="IP:127.0.0.1,DNS:localhost"):
         self.d = str(d)
         os.makedirs(self.d, exist_ok=True)
         p = self.path
         run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
              "-keyout", p("ca.key"), "-out", p("ca.crt"), "-days", "2", "-subj", "/CN=forwarding test CA",
              "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
-        self._leaf("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        self._leaf("server", "/CN=127.0.0.1", f"subjectAltName={server_san}\n"
                    "extendedKeyUsage=serverAuth\n")
         self._leaf("client", "/CN=otwatch forwarder", "extendedKeyUsage=clientAuth\n")
 
@@ -116,6 +117,13 @@ class Rsyslog:
                 except OSError:
                     assert time.monotonic() < deadline, "rsyslogd is not listening:\n" + self.output()
                     time.sleep(0.05)
+
+    def kill(self):
+        """SIGKILL: the collector dies without its shutdown (no flush, no orderly close of its inputs)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.stop()
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -243,11 +251,12 @@ def parse_leef(text):
 
 class HttpsReceiver:
     """A threaded HTTPS server on 127.0.0.1: every POST is recorded as (path, headers, body bytes, answered status);
-    the first fail_first requests are answered 503."""
+    the first fail_first requests are answered 503; refuse(body) -> a status (or None) answers chosen bodies."""
 
-    def __init__(self, pki, fail_first=0):
+    def __init__(self, pki, fail_first=0, refuse=None):
         self.requests = []
         self.fail_first = fail_first
+        self.refuse = refuse
         self.lock = threading.Lock()
         outer = self
 
@@ -257,7 +266,7 @@ class HttpsReceiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with outer.lock:
-                    status = 503 if outer.fail_first > 0 else 200
+                    status = 503 if outer.fail_first > 0 else (outer.refuse and outer.refuse(body)) or 200
                     if outer.fail_first > 0:
                         outer.fail_first -= 1
                     outer.requests.append((self.path, dict(self.headers), body, status))

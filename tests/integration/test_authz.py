@@ -352,6 +352,12 @@ OTHER_ROUTES = {
         f"/api/v1/forwarding-rules/{new_fwd_rule(w)}", None)),
     ("GET", "/api/v1/forwarding-rules/{id}/status"): ("admin", None, lambda w, z: (
         f"/api/v1/forwarding-rules/{new_fwd_rule(w)}/status", None)),
+    ("GET", "/api/v1/forwarding-rules/{id}/dead-letters"): ("admin", None, lambda w, z: (
+        f"/api/v1/forwarding-rules/{new_fwd_rule(w)}/dead-letters", None)),
+    ("POST", "/api/v1/forwarding-rules/{id}/dead-letters/retry"): ("admin", None, lambda w, z: (
+        f"/api/v1/forwarding-rules/{new_fwd_rule(w)}/dead-letters/retry", {})),
+    ("POST", "/api/v1/forwarding-rules/{id}/dead-letters/discard"): ("admin", None, lambda w, z: (
+        f"/api/v1/forwarding-rules/{new_fwd_rule(w)}/dead-letters/discard", {"ids": [1]})),
     # Prometheus metrics: any signed-in caller; per-sensor series follow the caller's scope (test_metrics.py).
     ("GET", "/metrics"): ("session", None, lambda w, z: ("/metrics", None)),
 }

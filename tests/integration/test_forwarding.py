@@ -16,6 +16,7 @@ import pathlib
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -211,8 +212,9 @@ def test_syslog_cef_leef_json_over_udp_tcp_tls_and_outage(console, tmp_path, pki
                 if tr != "udp":
                     assert got[fmt] == sorted(alerts), (tr, fmt)  # in order on a stream
 
-        # Outage: rsyslog stops; alerts raised meanwhile wait in the outbox of the TCP and TLS rules.
-        rs.stop()
+        # Outage: rsyslog is killed (no orderly shutdown); alerts raised meanwhile wait in the outbox of the TCP and
+        # TLS rules.
+        rs.kill()
         m = 5
         for i in range(m):
             plant.alert("operational", "minor", f"During the outage #{i} |=\\", f"outage message {i}\nline two")
@@ -338,6 +340,10 @@ def test_rules_api_validation_secrets_audit(console, tmp_path):
                                   "ca_pem": "junk"}}, "action.ca_pem"),
         ({"name": "x", "action": {"type": "webhook", "url": "ftp://x/y"}}, "action.url"),
         ({"name": "x", "action": {"type": "webhook", "url": "https://x/y", "secret": "short"}}, "action.secret"),
+        # credentials never sit in a URL (the API returns it, the audit log keeps it)
+        ({"name": "x", "action": {"type": "webhook", "url": "https://user:pw@x/y"}}, "action.url"),
+        ({"name": "x", "action": {"type": "webhook", "url": "https://x/y?token=abc"}}, "action.url"),
+        ({"name": "x", "action": {"type": "hec", "url": "https://x:8088/?t=1", "token": "t"}}, "action.url"),
         ({"name": "x", "action": {"type": "hec", "url": "https://x:8088"}}, "action.token"),
         ({"name": "x", "action": {"type": "email", "smtp_host": "h", "smtp_port": 25, "from": "a@b", "to": []}},
          "action.to"),
@@ -358,12 +364,40 @@ def test_rules_api_validation_secrets_audit(console, tmp_path):
     r = con.api("POST", "/api/v1/forwarding-rules", {"name": "hec", "action": base})
     assert r.status == 409, r
 
-    # PATCH: an action without its secret keeps the stored one; a new type drops it.
+    # PATCH: a stored secret is kept only for the same destination. A new URL without the token is refused (the
+    # token would go to whoever the new URL names) and changes nothing.
     r = con.api("PATCH", f"/api/v1/forwarding-rules/{rid}", {"action": {"type": "hec", "url": "https://other:8088"},
+                                                            "enabled": False})
+    assert r.status == 400 and r.body["error"]["field"] == "action.token", r
+    assert con.sql(f"select action->>'url' || ' ' || enabled::text from forwarding_rules where id = {rid}") == \
+        "https://splunk.example:8088 true"
+    # Same destination, other members: the token is kept.
+    r = con.api("PATCH", f"/api/v1/forwarding-rules/{rid}", {"action": {"type": "hec", "url": base["url"],
+                                                                       "index": "ot"}})
+    assert r.status == 200 and r.body["action"]["has_secret"] is True and r.body["action"]["index"] == "ot", r
+    assert con.sql(f"select action->>'token' from forwarding_rules where id = {rid}") == token
+    # A CA change is a destination change too.
+    r = con.api("PATCH", f"/api/v1/forwarding-rules/{rid}", {"action": {"type": "hec", "url": base["url"],
+                                                                       "ca_pem": pathlib.Path(con.state_dir, "ca.crt").read_text()}})
+    assert r.status == 400 and r.body["error"]["field"] == "action.token", r
+    token2 = "another-token-for-the-other-host"
+    r = con.api("PATCH", f"/api/v1/forwarding-rules/{rid}", {"action": {"type": "hec", "url": "https://other:8088",
+                                                                       "token": token2},
                                                             "enabled": False, "min_severity": "critical"})
     assert r.status == 200 and r.body["action"]["url"] == "https://other:8088" and r.body["enabled"] is False, r
     assert r.body["action"]["has_secret"] is True and r.body["min_severity"] == "critical"
-    assert con.sql(f"select action->>'token' from forwarding_rules where id = {rid}") == token
+    assert con.sql(f"select action->>'token' from forwarding_rules where id = {rid}") == token2
+    # Email: a new relay without the password is refused as well.
+    mail = {"type": "email", "smtp_host": "relay.example", "smtp_port": 587, "from": "a@b.example",
+            "to": ["soc@b.example"], "starttls": True, "username": "otw", "password": "smtp-password-123"}
+    mr = rule(con, "mail", mail)
+    r = con.api("PATCH", f"/api/v1/forwarding-rules/{mr['id']}",
+                {"action": dict({k: v for k, v in mail.items() if k != "password"}, smtp_host="evil.example")})
+    assert r.status == 400 and r.body["error"]["field"] == "action.password", r
+    r = con.api("PATCH", f"/api/v1/forwarding-rules/{mr['id']}",
+                {"action": {k: v for k, v in mail.items() if k != "password"}})
+    assert r.status == 200 and r.body["action"]["has_secret"] is True, r
+    assert con.api("DELETE", f"/api/v1/forwarding-rules/{mr['id']}").status == 204
     # A disabled rule queues nothing.
     Plant(con, tmp_path).alert()
     assert status(con, rid)["backlog"] == 0
@@ -371,8 +405,10 @@ def test_rules_api_validation_secrets_audit(console, tmp_path):
     assert r.status == 200 and [x["id"] for x in r.body["items"]] == [rid] and "token" not in r.body["items"][0]["action"]
     r = con.api("PATCH", f"/api/v1/forwarding-rules/{rid}", {"action": {"type": "webhook", "url": "https://h/x"}})
     assert r.status == 200 and r.body["action"]["has_secret"] is False, r
-    assert con.sql("select count(*) from audit_log where action like 'forwarding_rule.%'") == "3"
-    assert con.sql(f"select count(*) from audit_log where details::text like '%{token}%'") == "0"
+    # create, 2 updates, webhook update; mail: create, update, delete
+    assert con.sql("select count(*) from audit_log where action like 'forwarding_rule.%'") == "7"
+    for secret in (token, token2, "smtp-password-123"):
+        assert con.sql(f"select count(*) from audit_log where details::text like '%{secret}%'") == "0"
     r = con.api("DELETE", f"/api/v1/forwarding-rules/{rid}")
     assert r.status == 204
     assert con.api("GET", f"/api/v1/forwarding-rules/{rid}/status").status == 404
@@ -446,3 +482,247 @@ def _connects(port):
         return True
     except OSError:
         return False
+
+
+# --- review fixes (rev7): refusals, dead letters, concurrency, bounded shutdown, acknowledgement -------------------
+
+def test_tls_refuses_wrong_ca_and_wrong_name(console, tmp_path, pki):
+    """Syslog TLS, webhook and HEC verify the receiver: a certificate from another CA, or for another name, fails
+    the delivery (nothing sent, the row waits, last_error says why)."""
+    other_ca = SiemPki(tmp_path / "other-ca")
+    wrong_name = SiemPki(tmp_path / "wrong-name", server_san="DNS:other.example,IP:127.0.0.2")
+    good, misnamed = HttpsReceiver(pki), HttpsReceiver(wrong_name)
+    try:
+        con = console(extra_args=FAST)
+        plant = Plant(con, tmp_path)
+        cases = {"wrong-ca": (good.port, other_ca.read("ca.crt")), "wrong-name": (misnamed.port, wrong_name.read("ca.crt"))}
+        rules = []
+        for case, (port, ca) in cases.items():
+            rules.append(rule(con, f"syslog-{case}", {"type": "syslog", "format": "json", "transport": "tls",
+                                                      "host": "127.0.0.1", "port": port, "ca_pem": ca}))
+            rules.append(rule(con, f"hook-{case}", {"type": "webhook", "url": f"https://127.0.0.1:{port}/in",
+                                                    "ca_pem": ca}))
+            rules.append(rule(con, f"hec-{case}", {"type": "hec", "url": f"https://127.0.0.1:{port}", "token": "t0k",
+                                                   "ca_pem": ca}))
+        plant.alert()
+        for r in rules:
+            st = wait_until(lambda: (lambda s: s if s["failing"] and s["last_error"] else None)(status(con, r["id"])),
+                            WAIT, f"rule {r['name']} failing")
+            assert st["backlog"] == 1 and st["delivered"] == 0, (r["name"], st)
+            err = st["last_error"].lower()
+            assert "certificate" in err or "ssl" in err or "tls" in err, (r["name"], st["last_error"])
+        assert good.requests == [] and misnamed.requests == []
+    finally:
+        good.close()
+        misnamed.close()
+
+
+def test_dead_letters_retry_and_discard(console, tmp_path, pki):
+    """A message the receiver refuses for good (HTTP 400) does not hold the rule: after a few attempts it becomes a
+    dead letter, the next alerts go out, and the API lists, retries or discards it."""
+    refusing = {"on": True}
+    hook = HttpsReceiver(pki, refuse=lambda body: 400 if refusing["on"] and b"poison" in body else None)
+    try:
+        con = console(extra_args=FAST)
+        plant = Plant(con, tmp_path)
+        r = rule(con, "hook", {"type": "webhook", "url": f"https://127.0.0.1:{hook.port}/in",
+                               "ca_pem": pki.read("ca.crt")})
+        rid = r["id"]
+        plant.alert(title="first")
+        plant.alert(title="poison one")
+        plant.alert(title="third")
+        st = wait_until(lambda: (lambda s: s if s["dead_letters"] == 1 and s["backlog"] == 0 else None)(
+            status(con, rid)), WAIT, "a dead letter and an empty backlog")
+        assert st["delivered"] == 2 and "dead letter" in st["last_error"] and "HTTP 400" in st["last_error"], st
+        assert [json.loads(b)["title"] for _, _, b, code in hook.requests if code == 200] == ["first", "third"]
+        assert sum(1 for *_, code in hook.requests if code == 400) == 3
+        r = con.api("GET", f"/api/v1/forwarding-rules/{rid}")
+        assert r.body["dead_letters"] == 1 and r.body["backlog"] == 0, r
+        dl = con.api("GET", f"/api/v1/forwarding-rules/{rid}/dead-letters")
+        assert dl.status == 200 and len(dl.body["items"]) == 1, dl
+        item = dl.body["items"][0]
+        assert item["attempts"] == 3 and "HTTP 400" in item["error"] and item["dead_at"] and item["alert_id"], item
+
+        # The receiver is fixed: retry puts it back in the queue and it goes out.
+        refusing["on"] = False
+        r = con.api("POST", f"/api/v1/forwarding-rules/{rid}/dead-letters/retry", {"ids": [item["id"]]})
+        assert r.status == 200 and r.body == {"retried": 1}, r
+        wait_until(lambda: (lambda s: s["delivered"] == 3 and s["dead_letters"] == 0 and s["backlog"] == 0)(
+            status(con, rid)), WAIT, "the retried dead letter delivered")
+        assert json.loads(hook.ok()[-1][2])["title"] == "poison one"
+
+        # Discard: refused again, dead again, then deleted.
+        refusing["on"] = True
+        plant.alert(title="poison two")
+        wait_until(lambda: status(con, rid)["dead_letters"] == 1, WAIT, "the second dead letter")
+        r = con.api("POST", f"/api/v1/forwarding-rules/{rid}/dead-letters/discard", {})
+        assert r.status == 200 and r.body == {"discarded": 1}, r
+        st = status(con, rid)
+        assert st["dead_letters"] == 0 and st["backlog"] == 0, st
+        assert con.api("GET", "/api/v1/forwarding-rules/987654/dead-letters").status == 404
+        assert con.sql("select count(*) from audit_log where action like 'forwarding_rule.dead_letters.%'") == "2"
+    finally:
+        hook.close()
+
+
+def test_rule_deleted_while_alerts_are_inserted(console, tmp_path):
+    """An alert inserted while a rule it matches is being deleted (uncommitted) must not fail: the outbox trigger
+    waits for the delete and skips the rule (before the fix the outbox row's foreign key failed the insert, and with
+    it a sensor's whole ingest batch)."""
+    con = console()
+    plant = Plant(con, tmp_path)
+    r = rule(con, "doomed", {"type": "syslog", "format": "cef", "transport": "udp", "host": "127.0.0.1", "port": 9})
+    plant.alert(title="queued before")  # a backlog the delete takes with it
+    deleter = subprocess.Popen([conftest._psql_bin(), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                                "-d", con.db_url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        deleter.stdin.write(f"begin;\ndelete from forwarding_rules where id = {r['id']};\n\\echo deleted\n")
+        deleter.stdin.flush()
+        assert deleter.stdout.readline().strip() == "deleted"
+        errors = []
+
+        def insert():
+            try:
+                plant.alert(title="raised during the delete")
+            except subprocess.CalledProcessError as e:
+                errors.append(e.stderr)
+        t = threading.Thread(target=insert)
+        t.start()
+        # The insert waits for the deleting transaction (a row lock on the rule), then the delete commits.
+        wait_until(lambda: con.sql("select count(*) from pg_stat_activity where wait_event_type = 'Lock' "
+                                   "and query like '%otw_alert_ingest%'") == "1" or not t.is_alive(), WAIT,
+                   "the insert waiting for the delete")
+        deleter.stdin.write("commit;\n\\echo committed\n")
+        deleter.stdin.flush()
+        assert deleter.stdout.readline().strip() == "committed"
+        t.join(WAIT)
+        assert not t.is_alive() and errors == [], errors
+    finally:
+        deleter.stdin.close()
+        deleter.wait(30)
+    assert con.sql("select count(*) from alerts") == "2"
+    assert con.sql("select count(*) from forwarding_outbox") == "0"
+
+
+class BlackHoleTls:
+    """A TCP listener that accepts and never answers (a TLS handshake to it hangs until the client gives up)."""
+
+    def __init__(self):
+        import socket
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+
+    def accepted(self, timeout):
+        """Waits for a connection and keeps it open (unanswered); True when one came."""
+        self.sock.settimeout(timeout)
+        try:
+            self.conn, _ = self.sock.accept()
+            return True
+        except OSError:
+            return False
+
+    def close(self):
+        if getattr(self, "conn", None):
+            self.conn.close()
+        self.sock.close()
+
+
+def test_shutdown_during_a_delivery_is_bounded(console, tmp_path):
+    """A delivery hanging in a TLS handshake (attempt timeout 5 minutes) does not hold the console's shutdown, and
+    being cut short by the shutdown is not counted as the destination's failure."""
+    hole = BlackHoleTls()
+    try:
+        con = console(extra_args=["--forward-timeout-ms", "300000", "--forward-poll-ms", "300"])
+        plant = Plant(con, tmp_path)
+        r = rule(con, "hole", {"type": "syslog", "format": "cef", "transport": "tls", "host": "127.0.0.1",
+                               "port": hole.port})
+        plant.alert()
+        # The delivery thread connected and waits in the TLS handshake for an answer that never comes.
+        assert hole.accepted(WAIT), "the delivery never connected"
+        assert con.stop(timeout=60) == 0  # bounded far below the 5-minute attempt timeout
+        row = con.sql(f"select attempts || ' ' || coalesce(r.last_error, '-') from forwarding_outbox o "
+                      f"join forwarding_rules r on r.id = o.rule_id where r.id = {r['id']}")
+        assert row == "0 -", row
+    finally:
+        hole.close()
+
+
+def _ip(*args, check=True):
+    return subprocess.run(["ip", *args], check=check, capture_output=True, text=True)
+
+
+@pytest.fixture
+def netns():
+    """A network namespace joined to this one by a veth pair: 10.213.x.1 here, 10.213.x.2 there."""
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        pytest.skip("needs root and iproute2 (CI runs as root)")
+    tag = os.urandom(3).hex()
+    ns, here, there = f"otwfwd{tag}", f"of{tag}a", f"of{tag}b"
+    net = int(tag[:2], 16)
+    _ip("netns", "add", ns)
+    try:
+        _ip("link", "add", here, "type", "veth", "peer", "name", there, "netns", ns)
+        _ip("addr", "add", f"10.213.{net}.1/30", "dev", here)
+        _ip("link", "set", here, "up")
+        _ip("-n", ns, "addr", "add", f"10.213.{net}.2/30", "dev", there)
+        _ip("-n", ns, "link", "set", there, "up")
+        _ip("-n", ns, "link", "set", "lo", "up")
+        yield {"ns": ns, "there": there, "addr": f"10.213.{net}.2"}
+    finally:
+        _ip("link", "del", here, check=False)
+        _ip("netns", "del", ns, check=False)
+
+
+COLLECTOR = r"""
+import socket, sys, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 0)); s.listen(4); print(s.getsockname()[1], flush=True)
+out, lock = open(sys.argv[2], "ab", buffering=0), threading.Lock()
+def serve(c):
+    while True:
+        b = c.recv(65536)
+        if not b:
+            return
+        with lock:
+            out.write(b)
+while True:
+    threading.Thread(target=serve, args=(s.accept()[0],), daemon=True).start()
+"""
+
+def test_tcp_message_counts_only_once_acknowledged(console, tmp_path, netns):
+    """The collector's host vanishes (its link goes down: no FIN, no RST). A message written into the connection
+    is not delivered until the collector's TCP acknowledges it: the row stays queued and the rule fails, instead
+    of being deleted as delivered and lost. When the link comes back it is delivered."""
+    got = tmp_path / "collector.bin"
+    coll = subprocess.Popen(["ip", "netns", "exec", netns["ns"], sys_python(), "-c", COLLECTOR, netns["addr"],
+                             str(got)], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(coll.stdout.readline())
+        con = console(extra_args=["--forward-backoff-max", "1", "--forward-poll-ms", "300",
+                                  "--forward-timeout-ms", "2000"])
+        plant = Plant(con, tmp_path)
+        r = rule(con, "tcp", {"type": "syslog", "format": "cef", "transport": "tcp", "host": netns["addr"],
+                              "port": port})
+        plant.alert(title="before the cut")
+        wait_until(lambda: status(con, r["id"])["delivered"] == 1, WAIT, "first message delivered")
+        _ip("-n", netns["ns"], "link", "set", netns["there"], "down")
+        plant.alert(title="during the cut")
+        st = wait_until(lambda: (lambda s: s if s["failing"] else None)(status(con, r["id"])), WAIT, "rule failing")
+        assert st["backlog"] == 1 and st["delivered"] == 1, st
+        assert "acknowledge" in st["last_error"] or "timed out" in st["last_error"], st
+        _ip("-n", netns["ns"], "link", "set", netns["there"], "up")
+        wait_until(lambda: (lambda s: s["backlog"] == 0 and s["delivered"] == 2)(status(con, r["id"])), WAIT,
+                   "delivered after the link came back")
+        # Acknowledged by the collector's kernel; its process reads it a moment later.
+        wait_until(lambda: b"during the cut" in got.read_bytes(), WAIT, "the message in the collector's file")
+    finally:
+        coll.kill()
+        coll.wait()
+
+
+def sys_python():
+    import sys
+    return sys.executable

@@ -189,6 +189,49 @@ static void test_action_validation(void **state)
 			       field), 0);
 	assert_int_equal(parse("[]", field), -22);
 	assert_string_equal(field, "action");
+	/* No credentials in a URL (rev7 #12); a 255-byte token is allowed (and fits the header, rev7 #11). */
+	assert_int_equal(parse("{\"type\":\"webhook\",\"url\":\"https://u:p@h/x\"}", field), -22);
+	assert_string_equal(field, "action.url");
+	assert_int_equal(parse("{\"type\":\"webhook\",\"url\":\"https://h/x?token=1\"}", field), -22);
+	assert_string_equal(field, "action.url");
+	assert_int_equal(parse("{\"type\":\"webhook\",\"url\":\"https://h/a@b\"}", field), 0);
+}
+
+static int same(const char *a, const char *b)
+{
+	json_t *ja = json_loads(a, 0, NULL), *jb = json_loads(b, 0, NULL);
+	int r;
+
+	assert_non_null(ja);
+	assert_non_null(jb);
+	r = fwd_action_same_destination(ja, jb);
+	json_decref(ja);
+	json_decref(jb);
+	return r;
+}
+
+/* rev7 #2: stored secrets follow the destination only. */
+static void test_same_destination(void **state)
+{
+	(void)state;
+	assert_true(same("{\"type\":\"hec\",\"url\":\"https://s:8088\",\"index\":\"a\"}",
+			 "{\"type\":\"hec\",\"url\":\"https://s:8088\",\"token\":\"t\"}"));
+	assert_false(same("{\"type\":\"hec\",\"url\":\"https://evil:8088\"}",
+			  "{\"type\":\"hec\",\"url\":\"https://s:8088\",\"token\":\"t\"}"));
+	assert_false(same("{\"type\":\"hec\",\"url\":\"https://s:8088\",\"ca_pem\":\"x\"}",
+			  "{\"type\":\"hec\",\"url\":\"https://s:8088\"}"));
+	assert_false(same("{\"type\":\"webhook\",\"url\":\"https://s:8088\"}",
+			  "{\"type\":\"hec\",\"url\":\"https://s:8088\"}"));
+	assert_true(same("{\"type\":\"email\",\"smtp_host\":\"r\",\"smtp_port\":25,\"to\":[\"x@y\"]}",
+			 "{\"type\":\"email\",\"smtp_host\":\"r\",\"smtp_port\":25,\"password\":\"p\"}"));
+	assert_false(same("{\"type\":\"email\",\"smtp_host\":\"r\",\"smtp_port\":2525}",
+			  "{\"type\":\"email\",\"smtp_host\":\"r\",\"smtp_port\":25}"));
+	assert_false(same("{\"type\":\"email\",\"smtp_host\":\"r\",\"smtp_port\":25,\"starttls\":false}",
+			  "{\"type\":\"email\",\"smtp_host\":\"r\",\"smtp_port\":25,\"starttls\":true}"));
+	assert_false(same("{\"type\":\"syslog\",\"transport\":\"tls\",\"host\":\"h\",\"port\":6514}",
+			  "{\"type\":\"syslog\",\"transport\":\"tls\",\"host\":\"h2\",\"port\":6514}"));
+	assert_true(same("{\"type\":\"syslog\",\"transport\":\"tls\",\"host\":\"h\",\"port\":6514,\"format\":\"cef\"}",
+			 "{\"type\":\"syslog\",\"transport\":\"tls\",\"host\":\"h\",\"port\":6514,\"format\":\"json\"}"));
 }
 
 int main(void)
@@ -198,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_message_cut_at_utf8_boundary), cmocka_unit_test(test_leef),
 		cmocka_unit_test(test_syslog_header_and_json), cmocka_unit_test(test_email_no_header_injection),
 		cmocka_unit_test(test_webhook_signature), cmocka_unit_test(test_action_validation),
+		cmocka_unit_test(test_same_destination),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
