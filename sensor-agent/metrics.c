@@ -31,9 +31,8 @@ struct sensor_metrics {
 	pthread_t thread;
 	bool started;
 	atomic_bool stop;
-	pthread_mutex_t mu; /* guards snap */
+	pthread_mutex_t mu; /* guards snap (all zero, so no interface, before the run loop's first publish) */
 	struct sensor_metrics_snapshot snap;
-	bool have_snap;
 	atomic_uint_fast64_t records[NKINDS];
 	atomic_uint_fast64_t alerts[NSEV];
 	atomic_uint_fast64_t scrapes;
@@ -100,23 +99,30 @@ char *sensor_metrics_render(const struct sensor_metrics *sm, const struct sensor
 {
 	struct metrics_text m;
 	struct metrics_label l[2];
-	const char *src = s->source[0] ? s->source : "file";
+	/* No source before the run loop's first snapshot: the per-interface families have no sample yet (a made-up
+	 * interface label would start a series that ends at the first snapshot). */
+	bool src = s->source[0] != '\0';
 
 	metrics_text_init(&m);
-	l[0] = (struct metrics_label){ "interface", src };
+	l[0] = (struct metrics_label){ "interface", s->source };
 	fam(&m, "otwatch_sensor_packets_total", METRICS_COUNTER, "Packets the sensor handled, per interface.");
-	metrics_text_sample_u64(&m, "otwatch_sensor_packets_total", l, 1, s->packets);
+	if (src)
+		metrics_text_sample_u64(&m, "otwatch_sensor_packets_total", l, 1, s->packets);
 	fam(&m, "otwatch_sensor_bytes_total", METRICS_COUNTER, "Bytes (wire length) of the packets handled.");
-	metrics_text_sample_u64(&m, "otwatch_sensor_bytes_total", l, 1, s->bytes);
+	if (src)
+		metrics_text_sample_u64(&m, "otwatch_sensor_bytes_total", l, 1, s->bytes);
 	fam(&m, "otwatch_sensor_packets_received_total", METRICS_COUNTER,
 	    "Packets the kernel received for the capture (libpcap ps_recv; 0 for a file).");
-	metrics_text_sample_u64(&m, "otwatch_sensor_packets_received_total", l, 1, s->received);
+	if (src)
+		metrics_text_sample_u64(&m, "otwatch_sensor_packets_received_total", l, 1, s->received);
 	fam(&m, "otwatch_sensor_drops_total", METRICS_COUNTER,
 	    "Packets dropped before the sensor saw them: by the kernel (ring buffer full) or the interface.");
 	l[1] = (struct metrics_label){ "reason", "kernel" };
-	metrics_text_sample_u64(&m, "otwatch_sensor_drops_total", l, 2, s->kernel_drops);
+	if (src)
+		metrics_text_sample_u64(&m, "otwatch_sensor_drops_total", l, 2, s->kernel_drops);
 	l[1].value = "interface";
-	metrics_text_sample_u64(&m, "otwatch_sensor_drops_total", l, 2, s->iface_drops);
+	if (src)
+		metrics_text_sample_u64(&m, "otwatch_sensor_drops_total", l, 2, s->iface_drops);
 
 	fam(&m, "otwatch_sensor_parser_pdus_total", METRICS_COUNTER, "Valid PDUs parsed, per protocol.");
 	for (size_t i = 0; i < s->nprotos; i++) {
@@ -133,6 +139,12 @@ char *sensor_metrics_render(const struct sensor_metrics *sm, const struct sensor
 	for (size_t i = 0; i < s->nprotos; i++) {
 		l[0] = (struct metrics_label){ "protocol", s->protos[i].name };
 		metrics_text_sample_u64(&m, "otwatch_sensor_parser_violations_total", l, 1, s->protos[i].violations);
+	}
+	fam(&m, "otwatch_sensor_parser_gaps_total", METRICS_COUNTER,
+	    "Stream gaps (bytes lost or not captured) the parsers resynchronised over, per protocol.");
+	for (size_t i = 0; i < s->nprotos; i++) {
+		l[0] = (struct metrics_label){ "protocol", s->protos[i].name };
+		metrics_text_sample_u64(&m, "otwatch_sensor_parser_gaps_total", l, 1, s->protos[i].gaps);
 	}
 	fam(&m, "otwatch_sensor_dpi_memory_bytes", METRICS_GAUGE, "Deep-inspection reassembly and state memory in use.");
 	metrics_text_sample_u64(&m, "otwatch_sensor_dpi_memory_bytes", NULL, 0, s->dpi_mem_used);
@@ -201,7 +213,6 @@ void sensor_metrics_publish(struct sensor_metrics *sm, const struct sensor_metri
 		return;
 	pthread_mutex_lock(&sm->mu);
 	sm->snap = *snap;
-	sm->have_snap = true;
 	pthread_mutex_unlock(&sm->mu);
 }
 
@@ -215,21 +226,33 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void send_all(int fd, const char *p, size_t n)
+/* Sends on the non-blocking fd until done, the deadline, or a stop request: a client that does not read never
+ * holds the thread (and so the sensor's shutdown) longer than that. False when the answer was cut short. */
+static bool send_all(struct sensor_metrics *sm, int fd, const char *p, size_t n, int64_t deadline)
 {
 	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pf = { .fd = fd, .events = POLLOUT };
+			int64_t left = deadline - mono_ms();
+			if (left <= 0 || atomic_load(&sm->stop))
+				return false;
+			(void)poll(&pf, 1, (int)(left < POLL_MS ? left : POLL_MS));
+			continue;
+		}
 		if (w <= 0)
-			return;
+			return false;
 		p += w;
 		n -= (size_t)w;
 	}
+	return true;
 }
 
-static void answer(int fd, int status, const char *type, const char *body, size_t blen)
+static void answer(struct sensor_metrics *sm, int fd, int status, const char *type, const char *body, size_t blen)
 {
+	int64_t deadline = mono_ms() + SENSOR_METRICS_SEND_TIMEOUT_MS;
 	char head[256];
 	const char *reason = status == 200 ? "OK" : status == 404 ? "Not Found" : status == 405 ? "Method Not Allowed"
 			   : status == 431 ? "Request Header Fields Too Large" : status == 500 ? "Internal Server Error"
@@ -238,9 +261,8 @@ static void answer(int fd, int status, const char *type, const char *body, size_
 			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n",
 			 status, reason, type, blen, status == 405 ? "Allow: GET\r\n" : "");
 
-	if (n > 0 && (size_t)n < sizeof(head))
-		send_all(fd, head, (size_t)n);
-	send_all(fd, body, blen);
+	if (n > 0 && (size_t)n < sizeof(head) && send_all(sm, fd, head, (size_t)n, deadline))
+		(void)send_all(sm, fd, body, blen, deadline);
 }
 
 /* Reads one request head (bounded in size and time) and answers it. */
@@ -259,8 +281,8 @@ static void serve_one(struct sensor_metrics *sm, int fd)
 			return;
 		if (poll(&p, 1, (int)(left < POLL_MS ? left : POLL_MS)) <= 0)
 			continue;
-		n = recv(fd, buf + len, sizeof(buf) - len, 0);
-		if (n < 0 && errno == EINTR)
+		n = recv(fd, buf + len, sizeof(buf) - len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 			continue;
 		if (n <= 0)
 			return;
@@ -282,13 +304,13 @@ static void serve_one(struct sensor_metrics *sm, int fd)
 			free(snap);
 		}
 		if (doc)
-			answer(fd, 200, METRICS_CONTENT_TYPE, doc, dlen);
+			answer(sm, fd, 200, METRICS_CONTENT_TYPE, doc, dlen);
 		else
-			answer(fd, 500, "text/plain", "out of memory\n", 14);
+			answer(sm, fd, 500, "text/plain", "out of memory\n", 14);
 		free(doc);
 		return;
 	}
-	answer(fd, status, "text/plain", status == 404 ? "not found: GET /metrics\n" : "bad request\n",
+	answer(sm, fd, status, "text/plain", status == 404 ? "not found: GET /metrics\n" : "bad request\n",
 	       status == 404 ? 24 : 12);
 }
 
@@ -301,7 +323,8 @@ static void *server_main(void *arg)
 		int c;
 		if (poll(&p, 1, POLL_MS) <= 0)
 			continue;
-		c = accept4(sm->fd, NULL, NULL, SOCK_CLOEXEC);
+		/* Non-blocking: a client gone between poll and accept leaves nothing to wait for. */
+		c = accept4(sm->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (c < 0)
 			continue;
 		serve_one(sm, c);
@@ -381,7 +404,7 @@ int sensor_metrics_start(const char *listen_addr, struct sensor_metrics **out, c
 	for (size_t i = 0; i < NSEV; i++)
 		atomic_init(&sm->alerts[i], 0);
 	atomic_init(&sm->scrapes, 0);
-	sm->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sm->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (sm->fd < 0 || setsockopt(sm->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(sm->fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(sm->fd, 16) < 0) {
 		rc = -errno;

@@ -13,6 +13,7 @@
 
 #define SENSOR_METRICS_REQ_MAX 8192
 #define SENSOR_METRICS_REQ_TIMEOUT_MS 2000
+#define SENSOR_METRICS_SEND_TIMEOUT_MS 5000 /* an answer the client does not take within this is cut short */
 #define SENSOR_METRICS_PROTOS 64
 
 struct sensor_metrics_proto {
@@ -21,7 +22,7 @@ struct sensor_metrics_proto {
 };
 
 struct sensor_metrics_snapshot {
-	char source[64];    /* interface name, or "file" */
+	char source[64];    /* interface name, or "file"; empty: no snapshot yet (no per-interface samples) */
 	bool live;          /* a live capture (the libpcap counters mean something) */
 	uint64_t packets, bytes;                    /* handled by the sensor */
 	uint64_t received, kernel_drops, iface_drops; /* libpcap's counters (live) */

@@ -340,7 +340,7 @@ static int handle_message(struct gateway *gw, struct gw_conn *c)
 		}
 		c->hello_sent = true;
 		c->lag_known = m.u.hello.last_seq;
-		(void)ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m, c->rx_len);
+		(void)ingest_submit(gw->ingest, c->id, c->cn, c->serial, c->peer, &m, c->rx_len);
 		return 0;
 	case WIRE_BATCH:
 		if (!c->authed) {
@@ -360,7 +360,7 @@ static int handle_message(struct gateway *gw, struct gw_conn *c)
 			c->lag_known = m.u.batch.seq_to;
 		if (!c->lag_behind_us)
 			c->lag_behind_us = now_us();
-		if (ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m, c->rx_len))
+		if (ingest_submit(gw->ingest, c->id, c->cn, c->serial, c->peer, &m, c->rx_len))
 			pause_writer(gw, c); /* backpressure: the writer is behind; stop reading until it drains */
 		return 0;
 	case WIRE_PONG:
@@ -381,7 +381,7 @@ static int handle_message(struct gateway *gw, struct gw_conn *c)
 		}
 		c->renewing = true;
 		log_info("sensor %s: asks for a renewed certificate", c->cn);
-		(void)ingest_submit(gw->ingest, c->id, c->cn, c->serial, &m, c->rx_len);
+		(void)ingest_submit(gw->ingest, c->id, c->cn, c->serial, c->peer, &m, c->rx_len);
 		return 0;
 	case WIRE_EVIDENCE: {
 		uint8_t *data = NULL;
@@ -518,9 +518,11 @@ static int gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		if (!c || !c->registered)
 			return 0;
 		conn_unregister(gw, c);
-		/* Leave `connected` alone when a newer connection of the sensor is live or waiting for its welcome. */
+		/* Leave `connected` alone when a newer connection of the sensor is live or waiting for its welcome (the
+		 * database also ignores a bye of a connection that is no longer the sensor's latest hello). Closed by our
+		 * own stop: the sensor is not gone (it reconnects to this node when it is back, or to another). */
 		if (c->authed && !other_session(gw, c))
-			ingest_submit_bye(gw->ingest, c->cn);
+			ingest_submit_bye(gw->ingest, c->id, c->cn, atomic_load(&gw->stop));
 		log_debug("gateway: %s: connection %llu closed", c->cn, (unsigned long long)c->id);
 		conn_free_buffers(c);
 		return 0;

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "server/ingest_apply.h"
@@ -27,6 +29,8 @@ struct job {
 	uint64_t conn_id;
 	char sensor_id[WIRE_SENSOR_ID_LEN + 1];
 	char serial[64];
+	char peer[64];        /* hello: the connection's address */
+	bool console_stopping; /* bye: closed by this console's stop */
 	size_t bytes; /* the message's size on the wire (a batch's share of the queue's byte budget) */
 	struct wire_msg msg;
 };
@@ -73,7 +77,14 @@ struct ingest {
 	char *db_url;
 	struct ingest_callbacks cb;
 	const struct console_state *st; /* renewals: the CA (NULL: refused) */
+	char node[17]; /* this process's random id: with a connection id, names a connection across the nodes */
 };
+
+/* The name of connection conn_id for sensors.conn_token. */
+static void conn_token(const struct ingest *in, uint64_t conn_id, char out[40])
+{
+	snprintf(out, 40, "%s-%llu", in->node, (unsigned long long)conn_id);
+}
 
 static int64_t mono_usec(void)
 {
@@ -117,7 +128,7 @@ static void push(struct writer *w, struct job *j)
 	pthread_mutex_unlock(&w->mu);
 }
 
-bool ingest_submit(struct ingest *in, uint64_t conn_id, const char *sensor_id, const char *serial,
+bool ingest_submit(struct ingest *in, uint64_t conn_id, const char *sensor_id, const char *serial, const char *peer,
 		   struct wire_msg *msg, size_t bytes)
 {
 	struct job *j = calloc(1, sizeof(*j));
@@ -131,6 +142,7 @@ bool ingest_submit(struct ingest *in, uint64_t conn_id, const char *sensor_id, c
 	j->conn_id = conn_id;
 	snprintf(j->sensor_id, sizeof(j->sensor_id), "%s", sensor_id);
 	snprintf(j->serial, sizeof(j->serial), "%s", serial);
+	snprintf(j->peer, sizeof(j->peer), "%s", peer ? peer : "");
 	j->msg = *msg;
 	j->bytes = bytes;
 	memset(msg, 0, sizeof(*msg));
@@ -138,7 +150,7 @@ bool ingest_submit(struct ingest *in, uint64_t conn_id, const char *sensor_id, c
 	return ingest_full(in, sensor_id);
 }
 
-void ingest_submit_bye(struct ingest *in, const char *sensor_id)
+void ingest_submit_bye(struct ingest *in, uint64_t conn_id, const char *sensor_id, bool console_stopping)
 {
 	struct job *j = calloc(1, sizeof(*j));
 
@@ -147,6 +159,8 @@ void ingest_submit_bye(struct ingest *in, const char *sensor_id)
 		return;
 	}
 	j->kind = JOB_BYE;
+	j->conn_id = conn_id;
+	j->console_stopping = console_stopping;
 	snprintf(j->sensor_id, sizeof(j->sensor_id), "%s", sensor_id);
 	push(writer_of(in, sensor_id), j);
 }
@@ -280,15 +294,18 @@ static int run_job(struct writer *w, struct job *j)
 {
 	struct ingest *in = w->in;
 	uint64_t seq = 0;
+	char token[40];
 	int64_t t0;
 	int rc;
 
+	conn_token(in, j->conn_id, token);
 	if (j->kind == JOB_BYE)
-		return ingest_apply_bye(w->db, j->sensor_id);
+		return ingest_apply_bye(w->db, j->sensor_id, token, j->console_stopping);
 	if (j->msg.type == WIRE_RENEW)
 		return run_renew(w, j);
 	if (j->msg.type == WIRE_HELLO) {
-		rc = ingest_apply_hello(w->db, j->sensor_id, j->serial, &j->msg, &seq);
+		rc = ingest_apply_hello(w->db, j->sensor_id, j->serial, &j->msg, token, j->peer[0] ? j->peer : NULL,
+					&seq);
 		if (rc == 0) {
 			log_info("sensor %s: connected (version %s, %s mode, journal %llu..%llu, applied %llu)", j->sensor_id,
 				 j->msg.u.hello.version, j->msg.u.hello.mode, (unsigned long long)j->msg.u.hello.first_seq,
@@ -452,9 +469,11 @@ static void writer_destroy(struct writer *w)
 	/* Queued batches are dropped unacknowledged (sensors resend them); "disconnected" marks are still written
 	 * so that a stopped console does not show its sensors as connected. */
 	for (j = w->head; j; j = next) {
+		char token[40];
 		next = j->next;
+		conn_token(w->in, j->conn_id, token);
 		if (j->kind == JOB_BYE && w->db && PQstatus(w->db) == CONNECTION_OK &&
-		    ingest_apply_bye(w->db, j->sensor_id) < 0)
+		    ingest_apply_bye(w->db, j->sensor_id, token, j->console_stopping) < 0)
 			log_warn("sensor %s: could not mark it disconnected", j->sensor_id);
 		job_free(j);
 	}
@@ -468,6 +487,7 @@ int ingest_start(const struct ingest_opts *o, const struct ingest_callbacks *cb,
 {
 	struct ingest *in = calloc(1, sizeof(*in));
 	size_t nw = o->writers ? o->writers : 1, queue_max = o->queue_max;
+	uint64_t node = 0;
 	int rc = 0;
 
 	if (!in || !(in->db_url = strdup(o->db_url)) || !(in->w = calloc(nw, sizeof(*in->w)))) {
@@ -483,6 +503,9 @@ int ingest_start(const struct ingest_opts *o, const struct ingest_callbacks *cb,
 	in->cb = *cb;
 	in->st = o->state;
 	in->group_max = o->group_max == 0 ? 1 : o->group_max > INGEST_GROUP_MAX ? INGEST_GROUP_MAX : o->group_max;
+	if (getrandom(&node, sizeof(node), 0) != (ssize_t)sizeof(node))
+		node = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)mono_usec();
+	snprintf(in->node, sizeof(in->node), "%016llx", (unsigned long long)node);
 	atomic_init(&in->stop, false);
 	metrics_ingest_writers((unsigned)nw);
 	for (size_t i = 0; i < nw; i++) {

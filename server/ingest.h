@@ -50,16 +50,18 @@ struct ingest_opts {
 int ingest_start(const struct ingest_opts *opts, const struct ingest_callbacks *cb, struct ingest **out)
 	__attribute__((warn_unused_result));
 
-/* Queue a parsed hello/batch of connection conn_id (`bytes`: its size on the wire); the message is moved into the
- * queue (*msg is zeroed).
+/* Queue a parsed hello/batch of connection conn_id (`bytes`: its size on the wire; `peer`: the address the
+ * connection came from, recorded by a hello, may be NULL); the message is moved into the queue (*msg is zeroed).
  * Return true when the queue is at or above its limit after this: the caller stops reading. Never fails for
  * lack of room (the caller already holds the message); -ENOMEM is reported as a CLOSE reply instead. The caller
  * then stops reading every connection of that writer, so the queue exceeds its limit by at most what was already
  * read. */
-bool ingest_submit(struct ingest *in, uint64_t conn_id, const char *sensor_id, const char *serial,
+bool ingest_submit(struct ingest *in, uint64_t conn_id, const char *sensor_id, const char *serial, const char *peer,
 		   struct wire_msg *msg, size_t bytes);
-/* Queue "sensor disconnected" (connected = false). */
-void ingest_submit_bye(struct ingest *in, const char *sensor_id);
+/* Queue "connection conn_id of the sensor closed": connected = false, if that connection is still the one the
+ * sensor last said hello on (anywhere). `console_stopping`: it closed because this console is stopping, which is
+ * not the sensor's disconnection (no sensor_disconnected notification follows). */
+void ingest_submit_bye(struct ingest *in, uint64_t conn_id, const char *sensor_id, bool console_stopping);
 /* True while this sensor's writer is throttled: from the moment its queue reached its limit until it is down to
  * half of it (then the drained callback runs). */
 bool ingest_full(struct ingest *in, const char *sensor_id);

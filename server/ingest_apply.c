@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/log.h"
 #include "common/timefmt.h"
@@ -43,10 +44,17 @@ static const struct {
 	{ "otw_events",
 	  "select otw_events_ingest(u.s, u.z, u.d, u.c, u.a) from unnest($1::uuid[], $2::bigint[], $3::int[], $4::int[],"
 	  " $5::int[]) u(s, z, d, c, a) where u.d + u.c + u.a > 0" },
+	/* The hello also records its connection (conn_token: see sql/014_sensor_health.sql), the journal head it
+	 * announced and its address (sql/015_external.sql: the appliance list's OUT_OF_SYNC and interfaceAddress). */
 	{ "otw_connected",
-	  "update sensors set connected = true, last_seen = now(), software_version = $2, mode = $3, updated_at = now()"
+	  "update sensors set connected = true, last_seen = now(), software_version = $2, mode = $3, conn_token = $4,"
+	  " disconnected_at = null, journal_last_seq = $5::bigint, last_address = $6, updated_at = now()"
 	  " where id = $1::uuid" },
-	{ "otw_bye", "update sensors set connected = false where id = $1::uuid" },
+	/* Only while the closing connection is the sensor's latest hello; a console's own stop is no disconnection. */
+	{ "otw_bye",
+	  "update sensors set connected = false, conn_token = null,"
+	  " disconnected_at = case when $3::boolean then null else now() end"
+	  " where id = $1::uuid and conn_token = $2" },
 	/* Withdraws this sensor's view of a device; the device goes when no other sensor still reports it and no
 	 * device was merged into it (its remaining child rows go by the foreign keys' cascade). */
 	{ "otw_device_remove",
@@ -142,9 +150,10 @@ static void rollback(PGconn *c)
 }
 
 int ingest_apply_hello(PGconn *c, const char *sensor_id, const char *serial, const struct wire_msg *hello,
-		       uint64_t *applied_seq)
+		       const char *conn_token, const char *peer, uint64_t *applied_seq)
 {
-	const char *p[3] = { sensor_id, serial, NULL };
+	const char *p[6] = { sensor_id, serial, NULL, NULL, NULL, NULL };
+	char last_seq[24];
 	PGresult *res;
 	bool promote;
 	int rc = 0;
@@ -168,18 +177,25 @@ int ingest_apply_hello(PGconn *c, const char *sensor_id, const char *serial, con
 		PQclear(res);
 		log_info("sensor %s: renewed certificate %s in use; the previous one is revoked", sensor_id, serial);
 	}
+	snprintf(last_seq, sizeof(last_seq), "%llu",
+		 (unsigned long long)(hello->u.hello.last_seq > INT64_MAX ? INT64_MAX : hello->u.hello.last_seq));
 	p[1] = hello->u.hello.version;
 	p[2] = hello->u.hello.mode;
-	res = exec_prepared(c, "otw_connected", 3, p, &rc);
+	p[3] = conn_token;
+	p[4] = last_seq;
+	/* An IPv4 client of a dual-stack listener shows as ::ffff:a.b.c.d: recorded as the IPv4 address it is. */
+	p[5] = peer && strncasecmp(peer, "::ffff:", 7) == 0 && strchr(peer + 7, '.') ? peer + 7 : peer;
+	res = exec_prepared(c, "otw_connected", 6, p, &rc);
 out:
 	PQclear(res);
 	return rc;
 }
 
-int ingest_apply_bye(PGconn *c, const char *sensor_id)
+int ingest_apply_bye(PGconn *c, const char *sensor_id, const char *conn_token, bool console_stopping)
 {
+	const char *p[3] = { sensor_id, conn_token, console_stopping ? "t" : "f" };
 	int rc = 0;
-	PGresult *res = exec_prepared(c, "otw_bye", 1, &sensor_id, &rc);
+	PGresult *res = exec_prepared(c, "otw_bye", 3, p, &rc);
 	PQclear(res);
 	return rc;
 }

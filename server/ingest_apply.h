@@ -2,6 +2,7 @@
  * ingest writer thread (ingest.c) on its own connection; every function blocks on libpq. */
 #pragma once
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/wire.h"
@@ -18,9 +19,11 @@ int ingest_apply_prepare(PGconn *c) __attribute__((warn_unused_result));
 
 /* Checks a hello: the sensor exists, is not revoked, `serial` (the certificate serial as hex) is its current
  * certificate and is not in revoked_certificates. On success marks it connected (last_seen, software_version,
- * mode) and sets *applied_seq. */
+ * mode, the hello's journal head, `peer` (the connection's address, may be NULL) and `conn_token`, the name of the
+ * connection) and sets *applied_seq. */
 int ingest_apply_hello(PGconn *c, const char *sensor_id, const char *serial, const struct wire_msg *hello,
-		       uint64_t *applied_seq) __attribute__((warn_unused_result));
+		       const char *conn_token, const char *peer, uint64_t *applied_seq)
+	__attribute__((warn_unused_result));
 
 /* Applies a batch in one transaction: records with seq above sensors.applied_seq, then advances applied_seq.
  * On success *ack_seq is the seq to acknowledge (max(applied_seq, seq_to)); only then is it committed. */
@@ -33,5 +36,8 @@ int ingest_apply_batch(PGconn *c, const char *sensor_id, const struct wire_msg *
 int ingest_apply_group(PGconn *c, size_t n, const char *const *sensor_ids, const struct wire_msg *const *batches,
 		       uint64_t *ack_seqs, size_t *failed) __attribute__((warn_unused_result));
 
-/* Marks the sensor disconnected; 0 or -EIO. */
-int ingest_apply_bye(PGconn *c, const char *sensor_id) __attribute__((warn_unused_result));
+/* Marks the sensor disconnected if conn_token is still its connection (else nothing: it said hello again, here or
+ * on another node); `console_stopping`: not a disconnection of the sensor's (disconnected_at stays null). 0 or
+ * -EIO. */
+int ingest_apply_bye(PGconn *c, const char *sensor_id, const char *conn_token, bool console_stopping)
+	__attribute__((warn_unused_result));

@@ -125,7 +125,8 @@ static void sensor_families(struct metrics_text *m, PGresult *res, struct metric
 	metrics_text_sample_u64(m, "otwatch_sensors_connected", NULL, 0, connected);
 	fam(m, "otwatch_sensors_silent", METRICS_GAUGE, "Sensors unseen for longer than sensor_silent_sec.");
 	metrics_text_sample_u64(m, "otwatch_sensors_silent", NULL, 0, silent);
-	fam(m, "otwatch_gateway_sensor_sessions", METRICS_GAUGE, "Welcomed sensor connections on this node.");
+	fam(m, "otwatch_gateway_sensor_sessions", METRICS_GAUGE,
+	    "Welcomed sensor connections on this node (node-wide, whatever the caller's scope).");
 	metrics_text_sample_u64(m, "otwatch_gateway_sensor_sessions", NULL, 0, mc->nlags);
 
 	per_sensor_bool(m, res, S_CONNECTED, "otwatch_sensor_connected", "1 while the sensor is connected.");

@@ -18,7 +18,7 @@ void metrics_gw_publish(struct gateway *gw)
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
 			if (!(nl = realloc(lags, cap * sizeof(*lags))))
-				break; /* out of memory: publish what fits */
+				goto publish; /* out of memory: publish what fits */
 			lags = nl;
 		}
 		snprintf(lags[n].sensor_id, sizeof(lags[n].sensor_id), "%.*s", (int)sizeof(lags[n].sensor_id) - 1,
@@ -28,6 +28,7 @@ void metrics_gw_publish(struct gateway *gw)
 		lags[n].behind_since_usec = c->lag_behind_us;
 		n++;
 	}
+publish:
 	metrics_lag_publish(lags, n);
 	free(lags);
 }

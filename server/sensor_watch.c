@@ -14,27 +14,53 @@ struct sensor_watch {
 	struct event *timer;
 	struct workers *w;
 	int64_t silent_sec;
+	char since[32]; /* worker: see sensor_watch_check ("" until the database answered, and after it failed) */
 	bool busy; /* loop thread: a check is queued or running */
 };
 
-int sensor_watch_check(PGconn *db, int64_t silent_sec)
+int64_t sensor_watch_grace_sec(int64_t silent_sec)
 {
-	char sec[24];
-	const char *p = sec;
+	int64_t g = silent_sec / 5;
+
+	return g < 1 ? 1 : g > 60 ? 60 : g;
+}
+
+int sensor_watch_check(PGconn *db, int64_t silent_sec, char *since, size_t sincelen)
+{
+	char sec[24], grace[24];
+	const char *p[3] = { sec, grace, since };
 	PGresult *res;
 	int n;
 
+	if (!since[0]) {
+		if (!(res = db_exec(db, "select extract(epoch from now())::text", 0, NULL)))
+			return -EIO;
+		snprintf(since, sincelen, "%s", PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
+		PQclear(res);
+		if (!since[0])
+			return -EIO;
+	}
 	snprintf(sec, sizeof(sec), "%lld", (long long)silent_sec);
-	res = db_exec(db, "select transition, sensor_id::text, sensor_name from otw_sensor_watch($1::bigint)", 1, &p);
+	snprintf(grace, sizeof(grace), "%lld", (long long)sensor_watch_grace_sec(silent_sec));
+	res = db_exec(db,
+		      "select transition, sensor_id::text, sensor_name"
+		      " from otw_sensor_watch($1::bigint, $2::bigint, to_timestamp($3::double precision))",
+		      3, p);
 	if (!res)
 		return -EIO;
 	n = PQntuples(res);
 	for (int i = 0; i < n; i++) {
-		if (strcmp(PQgetvalue(res, i, 0), "silent") == 0)
-			log_warn("sensor %s (%s): silent for more than %lld s; alert raised", PQgetvalue(res, i, 1),
-				 PQgetvalue(res, i, 2), (long long)silent_sec);
+		const char *t = PQgetvalue(res, i, 0), *id = PQgetvalue(res, i, 1), *name = PQgetvalue(res, i, 2);
+		if (strcmp(t, "silent") == 0)
+			log_warn("sensor %s (%s): silent for more than %lld s; alert raised", id, name,
+				 (long long)silent_sec);
+		else if (strcmp(t, "disconnected") == 0)
+			log_warn("sensor %s (%s): disconnected and not back after %lld s", id, name,
+				 (long long)sensor_watch_grace_sec(silent_sec));
+		else if (strcmp(t, "connected") == 0)
+			log_info("sensor %s (%s): connected again after a disconnection", id, name);
 		else
-			log_info("sensor %s (%s): seen again after a silence", PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+			log_info("sensor %s (%s): seen again after a silence", id, name);
 	}
 	PQclear(res);
 	return n;
@@ -44,8 +70,12 @@ static void job_run(struct worker_job *job, PGconn *db)
 {
 	struct sensor_watch *sw = (struct sensor_watch *)job;
 
-	if (db && sensor_watch_check(db, sw->silent_sec) < 0)
-		log_warn("sensor watch: check failed; retrying at the next tick");
+	/* Unreachable database: sensors cannot be heard meanwhile, so silence counts again from its return. */
+	if (!db || sensor_watch_check(db, sw->silent_sec, sw->since, sizeof(sw->since)) < 0) {
+		if (db)
+			log_warn("sensor watch: check failed; retrying at the next tick");
+		sw->since[0] = '\0';
+	}
 }
 
 static void job_done(struct worker_job *job, bool cancelled)

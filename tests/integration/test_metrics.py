@@ -5,12 +5,14 @@ record in the sensor API; the silent-sensor watchdog's alert and the system noti
 import math
 import re
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
+import json
 
-from conftest import (free_port, plantsim_capture, sensor_activate, sensor_binary, sensor_new, sensor_run)
+from conftest import (Sensor, free_port, plantsim_capture, sensor_activate, sensor_binary, sensor_new, sensor_run)
 
 NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -257,13 +259,17 @@ def test_metrics_health_and_silent_sensor(console, tmp_path):
         assert samples(f, "otwatch_sensor_journal_acked_seq")[0] == samples(f, "otwatch_sensor_journal_last_seq")[0]
         assert samples(f, "otwatch_sensor_records_total", kind="device")[0] > 0
         assert len(samples(f, "otwatch_sensor_alerts_total")) == 5
-        # The endpoint answers only GET /metrics, and a request head that never ends is cut off.
+        # The endpoint answers only GET /metrics, and a request head that never ends is cut off (after 2 s).
         for path, want in (("/", 404), ("/metrics/x", 404)):
             try:
                 http_get(f"http://127.0.0.1:{mport}{path}")
                 raise AssertionError(path)
             except urllib.error.HTTPError as e:
                 assert e.code == want
+        with socket.create_connection(("127.0.0.1", mport), timeout=30) as slow:
+            slow.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            assert slow.recv(4096) == b""  # closed without an answer; a timeout here raises
+        assert sensor_scrape(mport)  # and the server serves the next one
 
         # The console: an API token, as a Prometheus server would use. A read_only token without access groups
         # sees no sensor (per-sensor figures follow the caller's scope) and no forwarding rules.
@@ -327,27 +333,110 @@ def test_metrics_health_and_silent_sensor(console, tmp_path):
         proc.wait(30)
         log.close()
 
-    # Gone: one disconnected notification at once, then (3 s later) one silent alert and notification.
-    def notes(kind):
-        out = con.sql(f"select severity || '|' || title from system_notifications where kind = '{kind}' "
-                      f"and sensor_id = '{s.sensor_id}'")
-        return [x for x in out.split("\n") if x]
-    assert wait_for("the disconnected notification", lambda: notes("sensor_disconnected"), 20) == \
+    # Gone: one disconnected notification (after the 1 s grace), then (3 s after it was last heard of) one silent
+    # alert, named for the sensor, and notification.
+    assert wait_for("the disconnected notification", lambda: notes(con, s, "sensor_disconnected"), 20) == \
         ["minor|Sensor disconnected"]
-    assert wait_for("the silent notification", lambda: notes("sensor_silent"), 30) == ["major|Sensor silent"]
+    assert wait_for("the silent notification", lambda: notes(con, s, "sensor_silent"), 30) == ["major|Sensor silent"]
     r = con.api("GET", "/api/v1/alerts?engine=operational")
     assert r.status == 200, r
-    silent = [a for a in r.body["items"] if a["title"] == "Sensor silent"]
+    silent = [a for a in r.body["items"] if a["title"] == "Sensor silent: mon-1"]
     assert len(silent) == 1 and silent[0]["severity"] == "major", r.body
     time.sleep(2.5)  # more watchdog ticks (every second): still one raise for this silence
-    assert len(notes("sensor_silent")) == 1
+    assert len(notes(con, s, "sensor_silent")) == 1
+    assert len(notes(con, s, "sensor_disconnected")) == 1
     assert con.api("GET", f"/api/v1/sensors/{s.sensor_id}").body["health"]["silent_since"]
     c = parse_prometheus(con.api("GET", "/metrics", token=token).body)
     assert samples(c, "otwatch_sensors_silent")[0] == 1
     assert samples(c, "otwatch_sensors_connected")[0] == 0
 
-    # Back: a short replay of the same capture reconnects it.
+    # The latest health is the last applied (seq order), whatever the sensor's clock said; odd figures are
+    # clamped or dropped so that no consumer's arithmetic overflows (SNMP multiplies percentages into bigint).
+    def health_sample(seq, at, details):
+        con.sql(f"insert into sensor_events (sensor_id, seq, at, kind, details) values ('{s.sensor_id}', {seq}, "
+                f"'{at}', 'system', '{details}')")
+        return con.sql(f"select to_char(at at time zone 'UTC', 'YYYY') || '|' || coalesce(cpu_pct::text, '-') || '|' "
+                       f"|| coalesce(proc_cpu_pct::text, '-') || '|' || coalesce(mem_rss_bytes::text, '-') || '|' "
+                       f"|| coalesce(uptime_sec::text, '-') || '|' || seq from sensor_health "
+                       f"where sensor_id = '{s.sensor_id}'").strip()
+    assert health_sample(9000000001, "2099-01-01Z", '{"cpu_pct": 1e17, "proc_cpu_pct": -5, "mem_rss_bytes": 1e300, '
+                         '"uptime_sec": 7}') == "2099|100|0|-|7|9000000001"
+    assert health_sample(9000000002, "2020-01-01Z", '{"cpu_pct": 5.5, "uptime_sec": 8}') == "2020|5.5|-|-|8|9000000002"
+
+    # Back: a short replay of the same capture reconnects it: the pair of each notification.
     r = sensor_run(s, cap, 120)
     assert r.returncode == 0, r.stderr
-    assert wait_for("the reconnected notification", lambda: notes("sensor_reconnected"), 30) == \
+    assert wait_for("the reconnected notification", lambda: notes(con, s, "sensor_reconnected"), 30) == \
         ["warning|Sensor reconnected"]
+    assert wait_for("the connected notification", lambda: notes(con, s, "sensor_connected"), 30) == \
+        ["warning|Sensor connected"]
+
+
+def notes(con, s, kind):
+    out = con.sql(f"select severity || '|' || title from system_notifications where kind = '{kind}' "
+                  f"and sensor_id = '{s.sensor_id}'")
+    return [x for x in out.split("\n") if x]
+
+
+def test_console_restart_and_sensors_that_never_connect(console, tmp_path):
+    """A console's stop (a rolling restart) is not the sensors' disconnection, and a console that was down longer than
+    sensor_silent_sec does not call its sensors silent before they could reconnect; a sensor that really goes away
+    is reported. Activated sensors that never connect go silent too, each with its own alert."""
+    con = console(["--sensor-silent-sec", "10"])
+    cap = plantsim_capture(tmp_path, hosts=6, duration=5)
+    if cap is None:
+        import pytest
+        pytest.skip("otwatch-plantsim not built")
+    s = sensor_new(con, tmp_path, "live-1")
+    assert sensor_activate(s).returncode == 0
+    zone = con.sql(f"select zone_id from sensors where id = '{s.sensor_id}'").strip()
+    idle = []
+    for name in ("idle-a", "idle-b"):  # the same zone: their alerts must not merge
+        r = con.api("POST", "/api/v1/sensors", {"name": name, "zone_id": int(zone)})
+        assert r.status == 201, r
+        act = tmp_path / f"{name}.activation.json"
+        act.write_text(json.dumps(r.body))
+        x = Sensor(con, r.body["sensor_id"], str(act), str(tmp_path / f"{name}-state"))
+        assert sensor_activate(x).returncode == 0
+        idle.append(x)
+    r = con.api("POST", "/api/v1/sensors", {"name": "never-activated", "zone_id": int(zone)})
+    assert r.status == 201, r
+
+    log = open(tmp_path / "sensor.log", "w")
+    proc = subprocess.Popen([sensor_binary(), "run", "--state", s.state, "--pcap", cap, "--follow",
+                             "--health-interval", "1", "--log-level", "warn"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def state():
+            return con.sql(f"select connected || '|' || (last_seen > now() - interval '30 seconds') || '|' || "
+                           f"coalesce(journal_last_seq::text, '-') || '|' || coalesce(last_address, '-') "
+                           f"from sensors where id = '{s.sensor_id}'").strip()
+        st = wait_for("the sensor to connect", lambda: (lambda v: v if v.startswith("true|true|") else None)(state()), 30)
+        # What the hello announced, for the appliance list (sql/015_external.sql).
+        assert st.split("|")[2] != "-" and st.split("|")[3] == "127.0.0.1", st
+
+        # Down "an hour" (last_seen moved back while it is down), then up again.
+        assert con.stop() == 0
+        con.sql(f"update sensors set last_seen = now() - interval '1 hour' where id = '{s.sensor_id}'")
+        con.start()
+        wait_for("the sensor to reconnect", lambda: state().startswith("true|true|"), 60)
+        # The watchdog has judged well after the reconnection once the idle sensors are silent (10 s after the
+        # restart, as they were activated before it).
+        wait_for("the idle sensors' silent notifications",
+                 lambda: all(notes(con, x, "sensor_silent") for x in idle), 60)
+        assert notes(con, s, "sensor_silent") == [] and notes(con, s, "sensor_disconnected") == []
+        r = con.api("GET", "/api/v1/alerts?engine=operational")
+        titles = sorted(a["title"] for a in r.body["items"])
+        assert titles == ["Sensor silent: idle-a", "Sensor silent: idle-b"], r.body
+        assert con.sql("select count(*) from system_notifications n join sensors s on s.id = n.sensor_id "
+                       "where s.name = 'never-activated'").strip() == "0"
+
+        # Really gone (killed: no close of its own): reported after the grace (2 s).
+        proc.kill()
+        proc.wait(30)
+        assert wait_for("the disconnected notification", lambda: notes(con, s, "sensor_disconnected"), 30) == \
+            ["minor|Sensor disconnected"]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+        log.close()

@@ -501,23 +501,36 @@ static void test_hello(void **state)
 
 	assert_int_equal(wire_parse(h, strlen(h), &m, err, sizeof(err)), 0);
 	/* Serials compare without case and leading zeros ("00cd" == "CD"). */
-	assert_int_equal(ingest_apply_hello(db, SB, "00CD", &m, &applied), 0);
+	assert_int_equal(ingest_apply_hello(db, SB, "00CD", &m, "n1-7", "192.0.2.7", &applied), 0);
 	assert_int_equal(applied, 3); /* after test_device_remove */
 	assert_int_equal(num("select count(*) from sensors where name = 'b' and connected and mode = 'operational'"
-			     " and software_version = '0.2.0' and last_seen is not null"),
+			     " and software_version = '0.2.0' and last_seen is not null and journal_last_seq = 9"
+			     " and last_address = '192.0.2.7' and conn_token = 'n1-7' and disconnected_at is null"),
 			 1);
-	assert_int_equal(ingest_apply_bye(db, SB), 0);
+	/* The close of a connection that is no longer the sensor's latest hello (it moved) changes nothing. */
+	assert_int_equal(ingest_apply_bye(db, SB, "n0-3", false), 0);
+	assert_int_equal(num("select count(*) from sensors where connected"), 1);
+	assert_int_equal(ingest_apply_bye(db, SB, "n1-7", false), 0);
+	assert_int_equal(num("select count(*) from sensors where name = 'b' and not connected and disconnected_at is not null"),
+			 1);
+	/* Closed by the console's own stop: disconnected, and no disconnection of the sensor's. */
+	assert_int_equal(ingest_apply_hello(db, SB, "cd", &m, "n1-8", NULL, &applied), 0);
+	assert_int_equal(ingest_apply_bye(db, SB, "n1-8", true), 0);
+	assert_int_equal(num("select count(*) from sensors where name = 'b' and not connected and disconnected_at is null"
+			     " and conn_token is null"),
+			 1);
 	assert_int_equal(num("select count(*) from sensors where connected"), 0);
 	/* Not its current certificate. */
-	assert_int_equal(ingest_apply_hello(db, SB, "ce", &m, &applied), -EPERM);
+	assert_int_equal(ingest_apply_hello(db, SB, "ce", &m, "n1-9", NULL, &applied), -EPERM);
 	/* A revoked serial, even if it were current. */
 	assert_int_equal(testdb_exec(db, "update sensors set cert_serial = '99' where name = 'a'"), 0);
-	assert_int_equal(ingest_apply_hello(db, SA, "99", &m, &applied), -EPERM);
+	assert_int_equal(ingest_apply_hello(db, SA, "99", &m, "n1-9", NULL, &applied), -EPERM);
 	/* A revoked sensor. */
 	assert_int_equal(testdb_exec(db, "update sensors set revoked_at = now() where name = 'b'"), 0);
-	assert_int_equal(ingest_apply_hello(db, SB, "cd", &m, &applied), -EPERM);
+	assert_int_equal(ingest_apply_hello(db, SB, "cd", &m, "n1-9", NULL, &applied), -EPERM);
 	/* Unknown. */
-	assert_int_equal(ingest_apply_hello(db, "44444444-4444-4444-8444-444444444444", "cd", &m, &applied), -EPERM);
+	assert_int_equal(ingest_apply_hello(db, "44444444-4444-4444-8444-444444444444", "cd", &m, "n1-9", NULL, &applied),
+			 -EPERM);
 	assert_int_equal(num("select count(*) from sensors where connected"), 0);
 	wire_msg_free(&m);
 }

@@ -1,6 +1,14 @@
-/* The Prometheus text writer (sensor-agent/metrics_text.c), the sensor's metrics request parser and document, and
- * the health record's /proc parsers. */
+/* The Prometheus text writer (sensor-agent/metrics_text.c), the sensor's metrics request parser, document and
+ * server, and the health record's /proc parsers. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -164,6 +172,97 @@ static void renders_sensor_document(void **state)
 	assert_non_null(strstr(doc, "\notwatch_sensor_uplink_connected 1\n"));
 	assert_non_null(strstr(doc, "\notwatch_sensor_records_total{kind=\"alert\"} 0\n"));
 	free(doc);
+
+	/* Before the run loop's first snapshot: no interface yet, so no per-interface sample (no stray series). */
+	memset(&s, 0, sizeof(s));
+	s.nprotos = 1;
+	snprintf(s.protos[0].name, sizeof(s.protos[0].name), "dnp3");
+	s.protos[0].gaps = 4;
+	doc = sensor_metrics_render(NULL, &s, &len);
+	assert_non_null(doc);
+	assert_null(strstr(doc, "interface="));
+	assert_non_null(strstr(doc, "# TYPE otwatch_sensor_packets_total counter\n"));
+	assert_non_null(strstr(doc, "\notwatch_sensor_parser_gaps_total{protocol=\"dnp3\"} 4\n"));
+	free(doc);
+}
+
+struct stopper {
+	struct sensor_metrics *sm;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool done;
+};
+
+static void *stop_main(void *arg)
+{
+	struct stopper *st = arg;
+
+	sensor_metrics_stop(st->sm);
+	pthread_mutex_lock(&st->mu);
+	st->done = true;
+	pthread_cond_signal(&st->cond);
+	pthread_mutex_unlock(&st->mu);
+	return NULL;
+}
+
+/* A scraper that asks and never reads its answer must not hold the server's thread, and with it the sensor's
+ * shutdown (sensor_metrics_stop joins that thread). The document is made larger than what the sockets buffer. */
+static void stop_is_not_held_by_a_client_that_never_reads(void **state)
+{
+	struct sensor_metrics_snapshot *s = calloc(1, sizeof(*s));
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	struct stopper st = { .done = false };
+	const char req[] = "GET /metrics HTTP/1.1\r\n\r\n";
+	char listen_addr[32], err[128];
+	struct timespec until;
+	pthread_t t;
+	int fd, small = 1024, rc = 0;
+
+	(void)state;
+	assert_non_null(s);
+	/* A free port: bound by the kernel, then released for the server. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	close(fd);
+	snprintf(listen_addr, sizeof(listen_addr), "127.0.0.1:%u", ntohs(a.sin_port));
+	assert_int_equal(sensor_metrics_start(listen_addr, &st.sm, err, sizeof(err)), 0);
+
+	snprintf(s->source, sizeof(s->source), "eth0");
+	s->nprotos = SENSOR_METRICS_PROTOS;
+	for (size_t i = 0; i < SENSOR_METRICS_PROTOS; i++) {
+		snprintf(s->protos[i].name, sizeof(s->protos[i].name), "protocol-with-a-long-name-%04zu", i);
+		s->protos[i].pdus = s->protos[i].malformed = s->protos[i].violations = s->protos[i].gaps = UINT64_MAX;
+	}
+	sensor_metrics_publish(st.sm, s);
+	free(s);
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(send(fd, req, sizeof(req) - 1, 0), (ssize_t)(sizeof(req) - 1));
+	/* Give the server time to be in the middle of its answer (not a timing assertion: the stop must return
+	 * whether or not it got there). */
+	nanosleep(&(struct timespec){ .tv_sec = 0, .tv_nsec = 500 * 1000000L }, NULL);
+
+	pthread_mutex_init(&st.mu, NULL);
+	pthread_cond_init(&st.cond, NULL);
+	assert_int_equal(pthread_create(&t, NULL, stop_main, &st), 0);
+	/* Generous bound: without the fix the stop never returns. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 60;
+	pthread_mutex_lock(&st.mu);
+	while (!st.done && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&st.cond, &st.mu, &until);
+	pthread_mutex_unlock(&st.mu);
+	assert_true(st.done);
+	pthread_join(t, NULL);
+	close(fd);
+	pthread_mutex_destroy(&st.mu);
+	pthread_cond_destroy(&st.cond);
 }
 
 static void parses_proc_files(void **state)
@@ -222,6 +321,7 @@ int main(void)
 		cmocka_unit_test(refuses_misuse),
 		cmocka_unit_test(parses_requests),
 		cmocka_unit_test(renders_sensor_document),
+		cmocka_unit_test(stop_is_not_held_by_a_client_that_never_reads),
 		cmocka_unit_test(parses_proc_files),
 		cmocka_unit_test(samples_health),
 	};
