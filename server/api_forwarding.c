@@ -8,7 +8,7 @@
 #include "server/db.h"
 #include "server/forward_rule.h"
 
-#define ZONE_IDS_MAX 1000
+#define ZONE_IDS_MAX 1000 /* also the most sites a rule names */
 #define PROTOCOLS_MAX 64
 
 #define RULE_FIELDS(name_flags, action_flags)                                                                  \
@@ -18,13 +18,14 @@
 	{ "engines", HTTP_FT_ANY, 0, 0, 0 },                                                                     \
 	{ "protocols", HTTP_FT_ANY, 0, 0, 0 },                                                                   \
 	{ "zone_ids", HTTP_FT_IDS, 0, 0, ZONE_IDS_MAX },                                                         \
+	{ "site_ids", HTTP_FT_IDS, 0, 0, ZONE_IDS_MAX },                                                         \
 	{ "include_alerts", HTTP_FT_BOOL, 0, 0, 0 },                                                             \
 	{ "include_system", HTTP_FT_BOOL, 0, 0, 0 },                                                             \
 	{ "action", HTTP_FT_ANY, (action_flags), 0, 0 }
 static const struct http_field create_fields[] = { RULE_FIELDS(HTTP_FF_REQUIRED, HTTP_FF_REQUIRED) };
 static const struct http_field update_fields[] = { RULE_FIELDS(0, 0) };
-const struct http_body_spec api_forwarding_create_body = { create_fields, 9, 0 };
-const struct http_body_spec api_forwarding_update_body = { update_fields, 9, 1 };
+const struct http_body_spec api_forwarding_create_body = { create_fields, 10, 0 };
+const struct http_body_spec api_forwarding_update_body = { update_fields, 10, 1 };
 
 /* The action as the API shows it: secrets removed, has_secret in their place. */
 #define ACTION_SHOWN                                                                                           \
@@ -32,7 +33,7 @@ const struct http_body_spec api_forwarding_update_body = { update_fields, 9, 1 }
 	"r.action ?| array['token', 'secret', 'password', 'client_key_pem']))"
 #define RULE_JSON                                                                                              \
 	"json_build_object('id', r.id, 'name', r.name, 'enabled', r.enabled, 'min_severity', r.min_severity, "   \
-	"'engines', r.engines, 'protocols', r.protocols, 'zone_ids', r.zone_ids, "                              \
+	"'engines', r.engines, 'protocols', r.protocols, 'zone_ids', r.zone_ids, 'site_ids', r.site_ids, "  \
 	"'include_alerts', r.include_alerts, 'include_system', r.include_system, 'action', " ACTION_SHOWN ", "  \
 	"'backlog', (select count(*) from forwarding_outbox o where o.rule_id = r.id and o.dead_at is null), "       \
 	"'dead_letters', (select count(*) from forwarding_outbox o where o.rule_id = r.id and o.dead_at is not null), "                       \
@@ -50,6 +51,7 @@ struct rule_params {
 	char engines[128];
 	char protocols[PROTOCOLS_MAX * 34 + 3];
 	char *zone_ids; /* heap */
+	char *site_ids; /* heap */
 	char *action;   /* heap: the action JSON to store */
 	bool has_engines, has_protocols;
 };
@@ -57,6 +59,7 @@ struct rule_params {
 static void params_free(struct rule_params *p)
 {
 	free(p->zone_ids);
+	free(p->site_ids);
 	if (p->action) {
 		/* may hold secrets */
 		memset(p->action, 0, strlen(p->action));
@@ -125,33 +128,36 @@ static bool check_protocols(struct api_call *c, json_t *v, struct rule_params *p
 	return true;
 }
 
-static bool check_zone_ids(struct api_call *c, PGconn *db, json_t *v, struct rule_params *p)
+/* zone_ids or site_ids: every id names a row of `table` (one of two constants). *out gets the array literal. */
+static bool check_ids(struct api_call *c, PGconn *db, json_t *v, const char *field, const char *table, char **out)
 {
 	size_t i, n = 0, cap = json_array_size(v) * 21 + 3;
 	const char *params[1];
+	char sql[128], why[64];
 	PGresult *res;
 	json_t *e;
 	bool ok;
 
-	if (!(p->zone_ids = malloc(cap))) {
+	if (!(*out = malloc(cap))) {
 		api_fail_db(c);
 		return false;
 	}
-	p->zone_ids[n++] = '{';
+	(*out)[n++] = '{';
 	json_array_foreach(v, i, e)
-		n += (size_t)snprintf(p->zone_ids + n, cap - n, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
-				      json_integer_value(e));
-	snprintf(p->zone_ids + n, cap - n, "}");
-	params[0] = p->zone_ids;
-	res = db_exec(db, "select count(*) = cardinality($1::bigint[]) from zones where id = any ($1::bigint[])", 1,
-		      params);
+		n += (size_t)snprintf(*out + n, cap - n, "%s%" JSON_INTEGER_FORMAT, i ? "," : "", json_integer_value(e));
+	snprintf(*out + n, cap - n, "}");
+	params[0] = *out;
+	snprintf(sql, sizeof(sql), "select count(*) = cardinality($1::bigint[]) from %s where id = any ($1::bigint[])",
+		 table);
+	res = db_exec(db, sql, 1, params);
 	if (!res) {
 		api_fail_db(c);
 		return false;
 	}
 	ok = PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
-	return ok || bad(c, "zone_ids", "names a zone that does not exist");
+	snprintf(why, sizeof(why), "names a %.*s that does not exist", (int)strlen(table) - 1, table);
+	return ok || bad(c, field, why);
 }
 
 /* The stored action of a PATCH: secrets the new action leaves out are taken from the stored one when the type and
@@ -203,7 +209,9 @@ static bool check_body(struct api_call *c, PGconn *db, json_t *stored, struct ru
 		return false;
 	if ((v = json_object_get(c->body, "protocols")) && !check_protocols(c, v, p))
 		return false;
-	if ((v = json_object_get(c->body, "zone_ids")) && !check_zone_ids(c, db, v, p))
+	if ((v = json_object_get(c->body, "zone_ids")) && !check_ids(c, db, v, "zone_ids", "zones", &p->zone_ids))
+		return false;
+	if ((v = json_object_get(c->body, "site_ids")) && !check_ids(c, db, v, "site_ids", "sites", &p->site_ids))
 		return false;
 	if (!(v = json_object_get(c->body, "action")))
 		return true;
@@ -290,7 +298,7 @@ void api_forwarding_status(struct api_call *c, PGconn *db)
 void api_forwarding_create(struct api_call *c, PGconn *db)
 {
 	struct rule_params p = { 0 };
-	const char *params[10];
+	const char *params[11];
 	char state[6];
 	PGresult *res = NULL;
 
@@ -311,17 +319,19 @@ void api_forwarding_create(struct api_call *c, PGconn *db)
 	params[7] = flag(c, "include_system");
 	params[8] = p.action;
 	params[9] = c->username;
+	params[10] = p.site_ids;
 	if (!db_begin(db)) {
 		api_fail_db(c);
 		goto out;
 	}
 	res = db_exec_state(db,
 			    "insert into forwarding_rules as r (name, enabled, min_severity, engines, protocols, zone_ids, "
-			    "include_alerts, include_system, action, created_by) values ($1, coalesce($2::boolean, true), "
-			    "coalesce($3, 'warning'), coalesce($4::text[], '{}'), coalesce($5::text[], '{}'), "
-			    "coalesce($6::bigint[], '{}'), coalesce($7::boolean, true), coalesce($8::boolean, false), "
-			    "$9::jsonb, $10) returning r.id::text, " RULE_JSON,
-			    10, params, state);
+			    "include_alerts, include_system, action, created_by, site_ids) values ($1, "
+			    "coalesce($2::boolean, true), coalesce($3, 'warning'), coalesce($4::text[], '{}'), "
+			    "coalesce($5::text[], '{}'), coalesce($6::bigint[], '{}'), coalesce($7::boolean, true), "
+			    "coalesce($8::boolean, false), $9::jsonb, $10, coalesce($11::bigint[], '{}')) "
+			    "returning r.id::text, " RULE_JSON,
+			    11, params, state);
 	if (!res)
 		write_failed(c, state);
 	else
@@ -336,7 +346,7 @@ out:
 void api_forwarding_update(struct api_call *c, PGconn *db)
 {
 	struct rule_params p = { 0 };
-	const char *params[10], *lock[1] = { c->param };
+	const char *params[11], *lock[1] = { c->param };
 	char state[6];
 	json_t *before = NULL, *stored = NULL;
 	PGresult *res = NULL;
@@ -382,16 +392,17 @@ void api_forwarding_update(struct api_call *c, PGconn *db)
 	params[7] = flag(c, "include_alerts");
 	params[8] = flag(c, "include_system");
 	params[9] = p.action;
+	params[10] = p.site_ids;
 	res = db_exec_state(db,
 			    "update forwarding_rules r set name = coalesce($2, r.name), "
 			    "enabled = coalesce($3::boolean, r.enabled), min_severity = coalesce($4, r.min_severity), "
 			    "engines = coalesce($5::text[], r.engines), protocols = coalesce($6::text[], r.protocols), "
-			    "zone_ids = coalesce($7::bigint[], r.zone_ids), "
+			    "zone_ids = coalesce($7::bigint[], r.zone_ids), site_ids = coalesce($11::bigint[], r.site_ids), "
 			    "include_alerts = coalesce($8::boolean, r.include_alerts), "
 			    "include_system = coalesce($9::boolean, r.include_system), "
 			    "action = coalesce($10::jsonb, r.action), updated_at = clock_timestamp() "
 			    "where r.id = $1::bigint returning " RULE_JSON,
-			    10, params, state);
+			    11, params, state);
 	if (!res) {
 		write_failed(c, state);
 		goto out;

@@ -28,7 +28,8 @@ create table forwarding_rules (
                       check (engines <@ array['policy_violation', 'protocol_violation', 'anomaly', 'operational',
                                               'malware']),
     protocols         text[] not null default '{}',   -- lowercase protocol names, as alerts carry them
-    zone_ids          bigint[] not null default '{}',
+    zone_ids          bigint[] not null default '{}',   -- [] = every zone
+    site_ids          bigint[] not null default '{}',   -- [] = every site; ANDed with zone_ids like the others
     include_alerts    boolean not null default true,
     include_system    boolean not null default false,
     action            jsonb not null check (jsonb_typeof(action) = 'object' and action ? 'type'),
@@ -89,6 +90,8 @@ begin
        and (cardinality(r.engines) = 0 or new.engine = any (r.engines))
        and (cardinality(r.protocols) = 0 or lower(new.protocol) = any (r.protocols))
        and (cardinality(r.zone_ids) = 0 or new.zone_id = any (r.zone_ids))
+       and (cardinality(r.site_ids) = 0
+            or (select z.site_id from zones z where z.id = new.zone_id) = any (r.site_ids))
      order by r.id
        for key share of r;
     get diagnostics n = row_count;
@@ -103,8 +106,8 @@ $$;
 create trigger alerts_forward after insert on alerts
     for each row execute function otw_forward_alert();
 
--- System notifications go to the rules with include_system whose severity and zones they match (engines and
--- protocols do not apply to them).
+-- System notifications go to the rules with include_system whose severity, zones and sites they match (engines
+-- and protocols do not apply to them).
 create function otw_forward_notification() returns trigger
 language plpgsql as $$
 declare
@@ -115,6 +118,8 @@ begin
      where r.enabled and r.include_system
        and otw_severity_rank(new.severity) >= otw_severity_rank(r.min_severity)
        and (cardinality(r.zone_ids) = 0 or new.zone_id = any (r.zone_ids))
+       and (cardinality(r.site_ids) = 0
+            or (select z.site_id from zones z where z.id = new.zone_id) = any (r.site_ids))
      order by r.id
        for key share of r;
     get diagnostics n = row_count;

@@ -355,6 +355,7 @@ def test_rules_api_validation_secrets_audit(console, tmp_path):
         ({"name": "x", "action": base, "engines": ["anomaly", "nope"]}, "engines"),
         ({"name": "x", "action": base, "protocols": ["bad proto"]}, "protocols"),
         ({"name": "x", "action": base, "zone_ids": [987654]}, "zone_ids"),
+        ({"name": "x", "action": base, "site_ids": [987654]}, "site_ids"),
         ({"name": "x", "action": base, "include_alerts": False}, "include_alerts"),
         ({"action": base}, "name"),
     ]
@@ -726,3 +727,32 @@ def test_tcp_message_counts_only_once_acknowledged(console, tmp_path, netns):
 def sys_python():
     import sys
     return sys.executable
+
+
+def test_rules_match_sites_and_zones(console, tmp_path):
+    """site_ids and zone_ids select the alerts queued for a rule (a collector that refuses connections keeps them
+    queued, so the backlog shows what matched)."""
+    con = console(extra_args=FAST)
+    plant = Plant(con, tmp_path)
+    site = int(con.sql(f"select site_id from zones where id = {plant.zone}"))
+    other = con.api("POST", "/api/v1/sites", {"name": "fwd-other-site"})
+    assert other.status == 201, other
+    closed = {"type": "syslog", "format": "cef", "transport": "tcp", "host": "127.0.0.1",
+              "port": conftest.free_port()}
+    rules = {
+        "this-site": rule(con, "this-site", closed, site_ids=[site]),
+        "other-site": rule(con, "other-site", closed, site_ids=[other.body["id"]]),
+        "this-zone-this-site": rule(con, "this-zone-this-site", closed, site_ids=[site], zone_ids=[plant.zone]),
+        "this-zone-other-site": rule(con, "this-zone-other-site", closed, site_ids=[other.body["id"]],
+                                     zone_ids=[plant.zone]),
+    }
+    assert rules["this-site"]["site_ids"] == [site] and rules["this-site"]["zone_ids"] == []
+    plant.alert()
+    plant.alert()
+    backlog = {name: status(con, r["id"])["backlog"] for name, r in rules.items()}
+    assert backlog == {"this-site": 2, "other-site": 0, "this-zone-this-site": 2, "this-zone-other-site": 0}
+    # PATCH moves a rule to another site's alerts from then on
+    r = con.api("PATCH", f"/api/v1/forwarding-rules/{rules['other-site']['id']}", {"site_ids": [site]})
+    assert r.status == 200 and r.body["site_ids"] == [site], r
+    plant.alert()
+    assert status(con, rules["other-site"]["id"])["backlog"] == 1
