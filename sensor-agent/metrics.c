@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/hostport.h"
 #include "common/log.h"
 #include "sensor-agent/metrics_text.h"
 
@@ -343,36 +344,6 @@ static bool is_loopback(const struct sockaddr *sa)
 	return false;
 }
 
-/* "host:port" or "[v6]:port" into host and port text. */
-static int split_listen(const char *listen, char *host, size_t hostlen, char port[8])
-{
-	const char *colon, *h = listen, *hend;
-	char *end;
-	long p;
-
-	if (listen[0] == '[') {
-		hend = strchr(listen, ']');
-		if (!hend || hend[1] != ':')
-			return -EINVAL;
-		h = listen + 1;
-		colon = hend + 1;
-	} else {
-		colon = strrchr(listen, ':');
-		if (!colon || memchr(listen, ':', (size_t)(colon - listen)))
-			return -EINVAL;
-		hend = colon;
-	}
-	if (hend == h || (size_t)(hend - h) >= hostlen)
-		return -EINVAL;
-	p = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || p < 1 || p > 65535)
-		return -EINVAL;
-	memcpy(host, h, (size_t)(hend - h));
-	host[hend - h] = '\0';
-	snprintf(port, 8, "%ld", p);
-	return 0;
-}
-
 int sensor_metrics_start(const char *listen_addr, struct sensor_metrics **out, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
@@ -380,15 +351,16 @@ int sensor_metrics_start(const char *listen_addr, struct sensor_metrics **out, c
 	struct addrinfo *ai = NULL;
 	struct sensor_metrics *sm = NULL;
 	char host[256], port[8];
-	int rc, one = 1;
+	int rc, one = 1, portnum;
 
 	*out = NULL;
 	if (errlen)
 		err[0] = '\0';
-	if (split_listen(listen_addr, host, sizeof(host), port) < 0) {
+	if (hostport_split(listen_addr, host, sizeof(host), &portnum) < 0) {
 		snprintf(err, errlen, "--metrics-listen: expected host:port, got \"%s\"", listen_addr);
 		return -EINVAL;
 	}
+	snprintf(port, sizeof(port), "%d", portnum);
 	if ((rc = getaddrinfo(host, port, &hints, &ai)) != 0) {
 		snprintf(err, errlen, "--metrics-listen %s: %s", listen_addr, gai_strerror(rc));
 		return -EINVAL;

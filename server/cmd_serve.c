@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 #include "common/log.h"
+#include "common/hostport.h"
 #include "server/api_router.h"
 #include "server/commands.h"
 #include "server/config.h"
@@ -104,8 +105,8 @@ int cmd_serve(int argc, char **argv)
 		serve_usage(stderr);
 		goto out;
 	}
-	if (config_split_listen(cfg.api_listen, api_host, sizeof(api_host), &api_port) < 0 ||
-	    config_split_listen(cfg.sensor_listen, gw_host, sizeof(gw_host), &gw_port) < 0) {
+	if (hostport_split(cfg.api_listen, api_host, sizeof(api_host), &api_port) < 0 ||
+	    hostport_split(cfg.sensor_listen, gw_host, sizeof(gw_host), &gw_port) < 0) {
 		fprintf(stderr, "serve: bad listen address\n");
 		goto out;
 	}

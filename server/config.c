@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hostport.h"
 #include "server/http_util.h"
 
 
@@ -36,7 +37,7 @@ static int valid_listen(const char *v, char *why, size_t whylen)
 	char host[256];
 	int port;
 
-	if (config_split_listen(v, host, sizeof(host), &port) < 0) {
+	if (hostport_split(v, host, sizeof(host), &port) < 0) {
 		snprintf(why, whylen, "expected host:port with a port from 1 to 65535");
 		return -EINVAL;
 	}
@@ -325,33 +326,6 @@ out:
 	free(line);
 	fclose(f);
 	return rc;
-}
-
-int config_split_listen(const char *listen, char *host, size_t hostlen, int *port)
-{
-	const char *colon, *h = listen, *hend;
-	int64_t p;
-
-	if (listen[0] == '[') {
-		hend = strchr(listen, ']');
-		if (!hend || hend[1] != ':')
-			return -EINVAL;
-		h = listen + 1;
-		colon = hend + 1;
-	} else {
-		colon = strrchr(listen, ':');
-		if (!colon || memchr(listen, ':', (size_t)(colon - listen)))
-			return -EINVAL;
-		hend = colon;
-	}
-	if (hend == h || (size_t)(hend - h) >= hostlen)
-		return -EINVAL;
-	if (parse_int(colon + 1, &p) < 0 || p < 1 || p > 65535)
-		return -EINVAL;
-	memcpy(host, h, (size_t)(hend - h));
-	host[hend - h] = '\0';
-	*port = (int)p;
-	return 0;
 }
 
 static int derive_url(char **field, const char *scheme, const char *listen)

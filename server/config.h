@@ -57,8 +57,6 @@ int config_load_file(struct console_config *cfg, const char *path, char *err, si
 	__attribute__((warn_unused_result));
 /* Fills derived defaults (public URLs from the listen addresses). config_parse_args calls it. */
 int config_finalize(struct console_config *cfg, char *err, size_t errlen) __attribute__((warn_unused_result));
-/* "host:port" split; host may be "[v6]". host is written without brackets. Returns 0 or -EINVAL. */
-int config_split_listen(const char *listen, char *host, size_t hostlen, int *port) __attribute__((warn_unused_result));
 
 /* A command's own options, next to the config keys every command accepts. Exactly one of value, list, flag
  * is set: value takes the option's argument (the last one wins), list collects every occurrence, flag is set

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/hostport.h"
 #include "server/config.h"
 
 static char *write_temp(const char *text)
@@ -164,14 +165,14 @@ static void split_listen(void **state)
 	char host[64];
 	int port;
 
-	assert_int_equal(config_split_listen("127.0.0.1:8443", host, sizeof(host), &port), 0);
+	assert_int_equal(hostport_split("127.0.0.1:8443", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "127.0.0.1");
 	assert_int_equal(port, 8443);
-	assert_int_equal(config_split_listen("[::]:9443", host, sizeof(host), &port), 0);
+	assert_int_equal(hostport_split("[::]:9443", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "::");
-	assert_int_equal(config_split_listen("::1:80", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(config_split_listen(":80", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(config_split_listen("h:0", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(hostport_split("::1:80", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(hostport_split(":80", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(hostport_split("h:0", host, sizeof(host), &port), -EINVAL);
 }
 
 int main(void)
