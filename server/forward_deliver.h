@@ -1,8 +1,9 @@
-/* Forwarding: delivering one outbox row of one rule (docs/forwarding.md). Reads the alert or notification the row
- * names, formats it for the rule's action and sends it through the rule's transport. Transports (syslog
+/* Forwarding: delivering the head rows of one rule's outbox (docs/forwarding.md). Reads the alerts or notifications
+ * the rows name, formats them for the rule's action and sends them through the rule's transport. Transports (syslog
  * connections) are kept per rule between deliveries and rebuilt when the rule changes. Delivery thread only. */
 #pragma once
 #include <libpq-fe.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct fwd_deliverer;
@@ -14,13 +15,21 @@ int fwd_deliverer_new(const char *hostname, int timeout_ms, const volatile int *
 	__attribute__((warn_unused_result));
 void fwd_deliverer_free(struct fwd_deliverer *d);
 
-/* One outbox row. rule_version changes whenever the rule does (its updated_at); action_json is the stored action.
- * Exactly one of alert_id and notification_id is > 0. Returns 0 when delivered, 1 when the alert or notification
- * no longer exists (purged: nothing to send), 2 when it could not be read (a database error: nothing was
- * attempted), or a negative errno with a reason in err (no secrets): -EBADMSG when the destination refused this
- * message for good, -ECANCELED when stop cut the attempt short, anything else a failure of the destination. */
+/* One delivery attempt on the head of a rule's queue: outbox_ids[0..n) are the rule's oldest live rows in id
+ * order. rule_version changes whenever the rule does (its updated_at); action_json is the stored action. One query
+ * reads the rows still queued while the rule is enabled and unchanged, with their alerts or notifications; the
+ * attempt covers the head rows up to the first one no longer queued. Syslog sends all of them (at most
+ * FWD_BATCH_BYTES of messages, the first always) in one attempt (TCP, TLS: one write, one wait for the
+ * collector's acknowledgement), HEC posts them as concatenated event objects in one request, a webhook or email
+ * action takes the head row only. *taken: the rows the attempt covered, from the first (rows whose alert or
+ * notification was purged count, with nothing sent for them); *sent: the messages sent of them.
+ * Returns 0 when the *taken rows are delivered (*taken 0: the head row is no longer queued, or the rule was
+ * disabled or changed: stop), 2 when the database failed (nothing was attempted), or a negative errno with a reason
+ * in err (no secrets): -EBADMSG when the destination refused the message(s) for good (with *taken > 1: try the
+ * rows one at a time to find which), -ECANCELED when stop cut the attempt short, anything else a failure of the
+ * destination. */
 int fwd_deliver(struct fwd_deliverer *d, PGconn *db, int64_t rule_id, const char *rule_version,
-		const char *action_json, int64_t outbox_id, int64_t alert_id, int64_t notification_id, char *err,
+		const char *action_json, const int64_t *outbox_ids, size_t n, size_t *taken, size_t *sent, char *err,
 		size_t errlen) __attribute__((warn_unused_result));
 
 /* Closes the transports of rules not used for idle_sec seconds. */

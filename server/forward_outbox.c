@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "server/db.h"
 #include "server/forward_deliver.h"
+#include "server/forward_format.h"
 
 #define FWD_CHANNEL "otw_forward"
 #define FWD_LOCK_CLASS "1330927430" /* 'OTWF': first key of the rules' advisory locks */
@@ -181,33 +182,44 @@ static bool dead_letter(struct forward *f, const char *rule, const char *row, in
 	return r != NULL;
 }
 
-/* The row is still queued and its rule still enabled and unchanged (a rule disabled, changed or deleted while a
- * batch runs stops it). */
-static int still_queued(struct forward *f, const char *rule, const char *version, const char *row)
+/* The rows ids[0..n) of the rule were delivered (sent of them sent, the others purged): deleted and counted in one
+ * statement. */
+static bool delivered(struct forward *f, const char *rule, const int64_t *ids, size_t n, size_t sent)
 {
-	const char *params[3] = { rule, version, row };
-	PGresult *r = db_exec(f->db,
-			      "select 1 from forwarding_rules r join forwarding_outbox o on o.rule_id = r.id "
-			      "where r.id = $1::bigint and r.enabled and r.updated_at::text = $2 and o.id = $3::bigint "
-			      "and o.dead_at is null",
-			      3, params);
-	int n;
+	struct fwd_buf arr = { 0 };
+	char count[24];
+	const char *params[3] = { NULL, count, rule };
+	PGresult *r = NULL;
 
-	if (!r)
-		return -1;
-	n = PQntuples(r);
+	snprintf(count, sizeof(count), "%zu", sent);
+	fwd_buf_adds(&arr, "{");
+	for (size_t i = 0; i < n; i++)
+		fwd_buf_printf(&arr, "%s%lld", i ? "," : "", (long long)ids[i]);
+	fwd_buf_adds(&arr, "}");
+	if (!arr.oom) {
+		params[0] = arr.p;
+		r = db_exec(f->db,
+			    "with d as (delete from forwarding_outbox where rule_id = $3::bigint and id = any($1::bigint[])) "
+			    "update forwarding_rules set delivered_count = delivered_count + $2::int, "
+			    "last_delivered_at = case when $2::int > 0 then now() else last_delivered_at end "
+			    "where id = $3::bigint",
+			    3, params);
+	}
+	fwd_buf_free(&arr);
 	PQclear(r);
-	return n;
+	return r != NULL;
 }
 
-/* Delivers the due head rows of one rule; *locked_elsewhere when another node holds it. Returns rows delivered
- * (or skipped), -1 on a database error. */
+/* Delivers the due head rows of one rule, a batch per attempt (fwd_deliver); *locked_elsewhere when another node
+ * holds it. Returns rows delivered (or skipped), -1 on a database error. */
 static int deliver_rule(struct forward *f, const char *rule, const char *action, const char *version,
 			bool *locked_elsewhere, bool *more)
 {
 	char limit[24];
 	const char *p1[1] = { rule }, *p2[2] = { rule, limit };
 	PGresult *lock, *rows = NULL;
+	int64_t *ids = NULL, rule_id = strtoll(rule, NULL, 10);
+	bool single = false;
 	int done = 0, n;
 
 	lock = db_exec(f->db, "select pg_try_advisory_lock(" FWD_LOCK_CLASS ", ($1::bigint % 2147483647)::int)", 1, p1);
@@ -230,59 +242,60 @@ static int deliver_rule(struct forward *f, const char *rule, const char *action,
 		goto unlock;
 	}
 	n = PQntuples(rows);
-	for (int i = 0; i < n && !f->stop; i++) {
+	if (n == 0 || PQgetvalue(rows, 0, 4)[0] != 't')
+		goto unlock; /* the head row waits for its retry, and the rule with it */
+	if (!(ids = malloc((size_t)n * sizeof(*ids)))) {
+		done = -1;
+		goto unlock;
+	}
+	for (int i = 0; i < n; i++)
+		ids[i] = strtoll(PQgetvalue(rows, i, 0), NULL, 10);
+	for (int i = 0; i < n && !f->stop;) {
 		char err[512] = "";
 		const char *row = PQgetvalue(rows, i, 0);
 		int attempts = atoi(PQgetvalue(rows, i, 3));
-		int rc;
+		size_t taken = 0, sent = 0;
+		int rc = fwd_deliver(f->d, f->db, rule_id, version, action, ids + i, single ? 1 : (size_t)(n - i), &taken,
+				     &sent, err, sizeof(err));
 
-		if (i == 0 && PQgetvalue(rows, i, 4)[0] != 't')
-			break;
-		if ((rc = still_queued(f, rule, version, row)) <= 0) {
-			done = rc < 0 ? -1 : done;
-			break;
-		}
-		rc = fwd_deliver(f->d, f->db, strtoll(rule, NULL, 10), version, action, strtoll(row, NULL, 10),
-				 strtoll(PQgetvalue(rows, i, 1), NULL, 10), strtoll(PQgetvalue(rows, i, 2), NULL, 10),
-				 err, sizeof(err));
 		if (rc == 2) {
 			done = -1; /* the database, not the destination, failed */
 			break;
 		}
 		if (rc == -ECANCELED || (rc < 0 && f->stop))
 			break; /* cut short by shutdown: not the destination's failure */
+		if (rc == -EBADMSG && taken > 1) {
+			single = true; /* a batch refused for good: one at a time finds the message at fault */
+			continue;
+		}
 		if (rc == -EBADMSG && attempts + 1 >= FWD_DEAD_AFTER) {
 			if (!dead_letter(f, rule, row, attempts + 1, err)) {
 				done = -1;
 				break;
 			}
 			done++;
+			i++;
 			continue;
 		}
 		if (rc < 0) {
+			/* The head row carries the attempt (and the backoff) for the whole batch. */
 			record_failure(f, rule, row, attempts + 1, err[0] ? err : "delivery failed");
 			break;
 		}
-		{
-			const char *params[3] = { row, rc == 0 ? "1" : "0", rule };
-			PGresult *r = db_exec(f->db,
-					      "with d as (delete from forwarding_outbox where id = $1::bigint) "
-					      "update forwarding_rules set delivered_count = delivered_count + $2::int, "
-					      "last_delivered_at = case when $2::int > 0 then now() else last_delivered_at end "
-					      "where id = $3::bigint",
-					      3, params);
-			if (!r) {
-				done = -1;
-				break;
-			}
-			PQclear(r);
+		if (taken == 0)
+			break; /* the head row left the queue, or the rule was disabled or changed */
+		if (!delivered(f, rule, ids + i, taken, sent)) {
+			done = -1;
+			break;
 		}
 		if (attempts > 0)
 			log_info("forward: rule %s: delivering again after %d failed attempts", rule, attempts);
-		done++;
+		done += (int)taken;
+		i += (int)taken;
 	}
 	*more = *more || (done == n && n == f->o.batch);
 unlock:
+	free(ids);
 	PQclear(rows);
 	PQclear(db_exec(f->db, "select pg_advisory_unlock(" FWD_LOCK_CLASS ", ($1::bigint % 2147483647)::int)", 1, p1));
 	return done;

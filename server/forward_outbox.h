@@ -3,13 +3,16 @@
  * It owns a PostgreSQL connection that LISTENs on otw_forward (sent by the outbox triggers of sql/013_forwarding.sql
  * at commit) and also polls every poll_ms. For each enabled rule whose oldest outbox row is due, it takes the rule's
  * session advisory lock (pg_try_advisory_lock: one node delivers a rule at a time, the others skip it), then
- * delivers the rule's rows in id order: a delivered row is deleted and counted; a failure leaves the row at the head,
- * counts an attempt, pushes its next_attempt_at back by 1 s doubling up to backoff_max_sec, records last_error on the
- * rule, and holds the rule until then. A failure that refuses the one message for good (fwd_deliver's -EBADMSG)
- * FWD_DEAD_AFTER times makes the row a dead letter (dead_at set, out of the queue) and the rule moves on. Before
- * each message the row and its rule (enabled, unchanged) are checked again. An attempt cut short by stop is not
- * recorded as a failure. Rows survive outages and restarts (they are only deleted once sent), so delivery is at
- * least once: a crash between sending and deleting sends that row again. */
+ * delivers the rule's rows in id order, a batch of them per attempt (fwd_deliver: syslog and HEC carry up to `batch`
+ * rows in one attempt, webhook and email one): the rows of a delivered attempt are deleted and counted in one
+ * statement; a failure leaves them all queued (the head row first), counts an attempt on the head row, pushes its
+ * next_attempt_at back by 1 s doubling up to backoff_max_sec, records last_error on the rule, and holds the rule
+ * until then. A failure that refuses the one message for good (fwd_deliver's -EBADMSG) FWD_DEAD_AFTER times makes
+ * the row a dead letter (dead_at set, out of the queue) and the rule moves on. Before each attempt its rows and
+ * their rule (enabled, unchanged) are checked again, in the query that reads them. An attempt cut short by stop is
+ * not recorded as a failure. Rows survive outages and restarts (they are only deleted once sent), so delivery is at
+ * least once: a crash between sending and deleting, or a batch that failed after part of it reached the collector,
+ * sends those rows again. */
 #pragma once
 #include <stdint.h>
 

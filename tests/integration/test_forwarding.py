@@ -79,6 +79,18 @@ class Plant:
         return {a["id"]: a for a in json.loads(out)}
 
 
+def hec_events(body):
+    """The event objects of one HEC request body: one or several JSON objects one after the other."""
+    text, out, i = body.decode(), [], 0
+    dec = json.JSONDecoder()
+    while i < len(text):
+        obj, i = dec.raw_decode(text, i)
+        out.append(obj)
+        while i < len(text) and text[i].isspace():
+            i += 1
+    return out
+
+
 def rule(con, name, action, **kw):
     r = con.api("POST", "/api/v1/forwarding-rules", dict({"name": name, "action": action}, **kw))
     assert r.status == 201, r
@@ -276,8 +288,8 @@ def test_webhook_and_hec_signed_retried(console, tmp_path, pki):
                              "webhook deliveries")
         # HEC: only major and above of the anomaly and malware engines
         want_hec = sorted(a["id"] for a in alerts.values() if a["engine"] in ("anomaly", "malware"))
-        hec_ok = wait_until(lambda: (lambda ok: ok if len(ok) == len(want_hec) else None)(hec.ok()), WAIT,
-                            "HEC deliveries")
+        hec_ok = wait_until(lambda: (lambda ok: ok if sum(len(hec_events(r[2])) for r in ok) == len(want_hec)
+                                      else None)(hec.ok()), WAIT, "HEC deliveries")
 
         # Webhook: the first two attempts got 503 and were retried with the same delivery id.
         assert [r[3] for r in hook.requests[:3]] == [503, 503, 200]
@@ -303,11 +315,11 @@ def test_webhook_and_hec_signed_retried(console, tmp_path, pki):
         got = []
         for path, headers, body, _ in hec_ok:
             assert path == "/services/collector/event" and headers["Authorization"] == f"Splunk {token}"
-            env = json.loads(body)
-            assert env["source"] == "otwatch" and env["sourcetype"] == "otwatch:alert" and env["index"] == "ot"
-            a = alerts[env["event"]["id"]]
-            assert round(env["time"] * 1000) == a["detected_ms"]
-            got.append(check_json(env["event"], alerts))
+            for env in hec_events(body):  # a batch: event objects one after the other (HEC's batch format)
+                assert env["source"] == "otwatch" and env["sourcetype"] == "otwatch:alert" and env["index"] == "ot"
+                a = alerts[env["event"]["id"]]
+                assert round(env["time"] * 1000) == a["detected_ms"]
+                got.append(check_json(env["event"], alerts))
         assert got == want_hec
         for r, n in ((wr, len(HOSTILE) + 1), (hr, len(want_hec))):
             st = status(con, r["id"])
@@ -756,3 +768,118 @@ def test_rules_match_sites_and_zones(console, tmp_path):
     assert r.status == 200 and r.body["site_ids"] == [site], r
     plant.alert()
     assert status(con, rules["other-site"]["id"])["backlog"] == 1
+
+
+# --- batches (one write and one acknowledgement per batch of a rule's rows) -----------------------------------------
+
+PAUSING_COLLECTOR = r"""
+import socket, sys, time
+# argv: port (0: any), output file, messages after which it stops reading (0: never). A small receive buffer: a
+# collector that stops reading stops acknowledging soon after.
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4); print(s.getsockname()[1], flush=True)
+out, pause, n = open(sys.argv[2], "ab", buffering=0), int(sys.argv[3]), 0
+while True:
+    c, buf = s.accept()[0], b""
+    while True:
+        b = c.recv(512)
+        if not b:
+            break
+        buf += b
+        while b" " in buf:
+            length, rest = buf.split(b" ", 1)
+            if len(rest) < int(length):
+                break
+            out.write(rest[:int(length)] + b"\n")
+            buf, n = rest[int(length):], n + 1
+        if pause and n >= pause:
+            print("paused", n, flush=True)
+            time.sleep(3600)
+"""
+
+
+def test_batch_in_order_and_a_failure_mid_batch_loses_nothing(console, tmp_path):
+    """A storm of alerts queued at once goes out in batches (one write, one wait for the acknowledgement), in order.
+    The collector stops reading in the middle of the first batch and is killed: the batch is not acknowledged, so
+    none of its rows is deleted; when the collector is back the whole batch is sent again. Every alert arrives, in
+    order; the part of the batch the first collector had read arrives twice (at least once, docs/forwarding.md)."""
+    first, second = tmp_path / "first.log", tmp_path / "second.log"
+
+    def collector(port, out, pause):
+        p = subprocess.Popen([sys_python(), "-c", PAUSING_COLLECTOR, str(port), str(out), str(pause)],
+                             stdout=subprocess.PIPE, text=True)
+        return p, int(p.stdout.readline())
+
+    coll, port = collector(0, first, 10)
+    try:
+        con = console(extra_args=FAST + ["--forward-batch", "100"])
+        plant = Plant(con, tmp_path)
+        r = rule(con, "tcp", {"type": "syslog", "format": "cef", "transport": "tcp", "host": "127.0.0.1",
+                              "port": port})
+        n = 60
+        # One transaction: the whole storm is queued before the delivery thread looks, one batch of 60.
+        con.sql(f"select count(otw_alert_ingest('{plant.sensor}', {plant.zone}, 'anomaly', 'major', "
+                f"'Storm alert ' || g, 'storm message ' || g, 'fix it', 'modbus', '10.9.0.' || g, '10.2.0.1', "
+                f"'00:1b:1b:00:00:01', '00:1b:1b:00:01:01', 1, '2025-03-01T12:00:07.125+00', "
+                f"'2025-03-01T12:00:07.125+00', null, null)) from generate_series(1, {n}) g")  # whole ms, as check_cef wants
+        assert coll.stdout.readline().startswith("paused"), "the collector never read the batch"
+        coll.kill()  # unread data in its socket: the kernel answers with a reset
+        coll.wait()
+        st = wait_until(lambda: (lambda s: s if s["failing"] else None)(status(con, r["id"])), WAIT, "rule failing")
+        assert st["backlog"] == n and st["delivered"] == 0, st  # nothing of the batch deleted
+
+        coll, _ = collector(port, second, 0)
+        wait_until(lambda: (lambda s: s["backlog"] == 0 and s["delivered"] == n)(status(con, r["id"])), WAIT,
+                   "every alert delivered after the collector came back")
+        alerts = plant.alerts()
+        want = sorted(alerts)
+
+        def ids(path):
+            return [check_cef(parse_syslog5424(ln)["msg"], alerts) for ln in path.read_bytes().decode().splitlines()]
+        before = ids(first)
+        wait_until(lambda: len(ids(second)) >= n, WAIT, "the collector's file")
+        after = ids(second)
+        # The first collector read a prefix of the batch; the second got everything, in order, once.
+        assert 10 <= len(before) < n and before == want[:len(before)], before
+        assert after == want, after
+        duplicates = len(before) + len(after) - n
+        assert duplicates == len(before)  # the resent part of the failed batch, counted once in delivered
+        assert status(con, r["id"])["delivered"] == n
+    finally:
+        coll.kill()
+        coll.wait()
+
+
+def test_hec_batches_events_and_isolates_a_refused_one(console, tmp_path, pki):
+    """HEC takes a batch as event objects one after the other in one POST. A batch the receiver refuses for good
+    (HTTP 400) is retried one event at a time, so that only the event at fault becomes a dead letter."""
+    hec = HttpsReceiver(pki, fail_first=1, refuse=lambda body: 400 if b"poison" in body else None)
+    try:
+        con = console(extra_args=FAST)
+        plant = Plant(con, tmp_path)
+        r = rule(con, "hec", {"type": "hec", "url": f"https://127.0.0.1:{hec.port}", "token": "t0k3n",
+                              "ca_pem": pki.read("ca.crt")})
+        # One transaction: six alerts queued at once (the first POST gets 503, the retry carries them all).
+        con.sql(f"select count(otw_alert_ingest('{plant.sensor}', {plant.zone}, 'anomaly', 'major', "
+                f"'HEC alert ' || g, 'message ' || g, 'fix it', 'modbus', '10.8.0.' || g, '10.2.0.1', "
+                f"'00:1b:1b:00:00:01', '00:1b:1b:00:01:01', 1, now(), now(), null, null)) "
+                f"from generate_series(1, 6) g")
+        wait_until(lambda: status(con, r["id"])["delivered"] == 6, WAIT, "six events delivered")
+        ok = hec.ok()
+        assert len(hec_events(ok[0][2])) == 6, ok[0][2]  # one POST, six events
+        assert [e["event"]["title"] for e in hec_events(ok[0][2])] == [f"HEC alert {i}" for i in range(1, 7)]
+
+        plant.alert(title="before")
+        con.sql(f"select count(otw_alert_ingest('{plant.sensor}', {plant.zone}, 'anomaly', 'major', t, 'm', "
+                f"'fix it', 'modbus', '10.7.0.' || g, '10.2.0.1', '00:1b:1b:00:00:01', '00:1b:1b:00:01:01', 1, now(), "
+                f"now(), null, null)) from (values (1, 'good one'), (2, 'poison'), (3, 'good two')) v(g, t)")
+        st = wait_until(lambda: (lambda s: s if s["dead_letters"] == 1 and s["backlog"] == 0 else None)(
+            status(con, r["id"])), WAIT, "the refused event a dead letter, the others delivered")
+        assert st["delivered"] == 6 + 3, st
+        titles = [e["event"]["title"] for _, _, body, _ in hec.ok()[1:] for e in hec_events(body)]
+        assert titles == ["before", "good one", "good two"], titles
+        dl = con.api("GET", f"/api/v1/forwarding-rules/{r['id']}/dead-letters").body["items"]
+        assert len(dl) == 1 and "HTTP 400" in dl[0]["error"], dl
+    finally:
+        hec.close()
