@@ -149,7 +149,8 @@ static const struct config_param config_params[] = {
 	{ "forward_timeout_ms", INT(forward_timeout_ms), "10000", 100, 300000, NULL,
 	  "forwarding: one delivery attempt (connect, TLS handshake, send, HTTP answer) gives up after this, ms" },
 	{ "forward_batch", INT(forward_batch), "100", 1, 100000, NULL,
-	  "forwarding: messages of one rule per syslog or HEC attempt (one acknowledgement wait each), and sent before the other rules get their turn" },
+	  "forwarding: messages of one rule per syslog or HEC attempt (one acknowledgement wait each), sent before "
+	  "the other rules get their turn" },
 };
 #define NPARAMS (sizeof(config_params) / sizeof(config_params[0]))
 
