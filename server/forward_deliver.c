@@ -259,6 +259,8 @@ static void format_record(struct fwd_buf *b, enum fwd_format f, const struct fwd
 		fwd_format_cef(b, e);
 	else if (f == FWD_FMT_LEEF)
 		fwd_format_leef(b, e);
+	else if (f == FWD_FMT_TEXT)
+		fwd_format_text(b, e);
 	else
 		fwd_format_json(b, e);
 }

@@ -1,6 +1,7 @@
 #include "server/forward_format.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -352,6 +353,41 @@ void fwd_format_leef(struct fwd_buf *b, const struct fwd_event *e)
 		memmove(b->p + attrs, b->p + attrs + 1, b->len - attrs);
 		b->len--;
 	}
+}
+
+static void text_kv(struct fwd_buf *b, bool *first, const char *key, const char *value)
+{
+	if (!set(value))
+		return;
+	fwd_buf_adds(b, *first ? " [" : " ");
+	*first = false;
+	fwd_buf_adds(b, key);
+	fwd_buf_add(b, "=", 1);
+	leef_value(b, value, 256);
+}
+
+void fwd_format_text(struct fwd_buf *b, const struct fwd_event *e)
+{
+	bool first = true;
+
+	fwd_buf_printf(b, "%s %s %s %" PRId64 ": ", fwd_severity_label(e->severity),
+		       e->kind == FWD_ALERT ? fwd_engine_label(e->engine) : "System",
+		       e->kind == FWD_ALERT ? "alert" : (set(e->sys_kind) ? e->sys_kind : "notification"), e->id);
+	leef_value(b, set(e->title) ? e->title : "", 512);
+	if (set(e->message)) {
+		fwd_buf_adds(b, " - ");
+		leef_value(b, e->message, FWD_MESSAGE_MAX);
+	}
+	text_kv(b, &first, "protocol", e->protocol);
+	text_kv(b, &first, "src", e->src_ip);
+	text_kv(b, &first, "src_mac", e->src_mac);
+	text_kv(b, &first, "dst", e->dst_ip);
+	text_kv(b, &first, "dst_mac", e->dst_mac);
+	text_kv(b, &first, "sensor", e->sensor_name);
+	text_kv(b, &first, "zone", e->zone_name);
+	text_kv(b, &first, "site", e->site_name);
+	if (!first)
+		fwd_buf_add(b, "]", 1);
 }
 
 static int obj_set(json_t *o, const char *key, json_t *v)

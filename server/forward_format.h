@@ -68,6 +68,11 @@ void fwd_cef_value_escape(struct fwd_buf *b, const char *s, size_t max);
 void fwd_format_cef(struct fwd_buf *b, const struct fwd_event *e);
 void fwd_format_leef(struct fwd_buf *b, const struct fwd_event *e);
 void fwd_format_json(struct fwd_buf *b, const struct fwd_event *e);
+/* Appends the event as one readable line for collectors that parse nothing (the incumbent's "text" format):
+ * "<Severity> <Engine> alert <id>: <title> - <message> [protocol=.. src=.. src_mac=.. dst=.. dst_mac=.. sensor=..
+ * zone=.. site=..]" (a notification: "<Severity> System <kind> <id>: ..."); fields absent are left out, control
+ * characters become spaces, the message is cut at FWD_MESSAGE_MAX bytes. */
+void fwd_format_text(struct fwd_buf *b, const struct fwd_event *e);
 
 /* Appends a Splunk HTTP Event Collector event: {"time": detection time in seconds (ms precision), "host",
  * "source": "otwatch", "sourcetype" (default "otwatch:alert" / "otwatch:system"), "index" (when set), "event":

@@ -248,13 +248,13 @@ static int parse_syslog(struct checker *c, struct fwd_action *a)
 {
 	static const char *const keys[] = { "type", "format", "transport", "host", "port", "ca_pem",
 					     "client_cert_pem", "client_key_pem", "facility" };
-	static const char *const formats[] = { "cef", "leef", "json" };
+	static const char *const formats[] = { "cef", "leef", "json", "text" };
 	static const char *const transports[] = { "udp", "tcp", "tls" };
 	int v = 0;
 
 	if (!keys_ok(c, keys, sizeof(keys) / sizeof(keys[0])))
 		return -EINVAL;
-	if (pick(c, "format", formats, 3, &v) < 0)
+	if (pick(c, "format", formats, 4, &v) < 0)
 		return -EINVAL;
 	a->format = (enum fwd_format)v;
 	if (pick(c, "transport", transports, 3, &v) < 0)

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 enum fwd_action_type { FWD_ACT_SYSLOG, FWD_ACT_WEBHOOK, FWD_ACT_HEC, FWD_ACT_EMAIL };
-enum fwd_format { FWD_FMT_CEF, FWD_FMT_LEEF, FWD_FMT_JSON };
+enum fwd_format { FWD_FMT_CEF, FWD_FMT_LEEF, FWD_FMT_JSON, FWD_FMT_TEXT };
 enum fwd_transport { FWD_TR_UDP, FWD_TR_TCP, FWD_TR_TLS };
 
 #define FWD_TO_MAX 20     /* email recipients */

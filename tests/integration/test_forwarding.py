@@ -376,6 +376,10 @@ def test_rules_api_validation_secrets_audit(console, tmp_path):
         assert r.status == 400 and r.body["error"]["field"] == field, (body, r)
     r = con.api("POST", "/api/v1/forwarding-rules", {"name": "hec", "action": base})
     assert r.status == 409, r
+    r = con.api("POST", "/api/v1/forwarding-rules", {"name": "text", "action": {
+        "type": "syslog", "format": "text", "transport": "udp", "host": "127.0.0.1", "port": 9}})
+    assert r.status == 201 and r.body["action"]["format"] == "text", r
+    assert con.api("DELETE", f"/api/v1/forwarding-rules/{r.body['id']}").status == 204
 
     # PATCH: a stored secret is kept only for the same destination. A new URL without the token is refused (the
     # token would go to whoever the new URL names) and changes nothing.
@@ -418,8 +422,8 @@ def test_rules_api_validation_secrets_audit(console, tmp_path):
     assert r.status == 200 and [x["id"] for x in r.body["items"]] == [rid] and "token" not in r.body["items"][0]["action"]
     r = con.api("PATCH", f"/api/v1/forwarding-rules/{rid}", {"action": {"type": "webhook", "url": "https://h/x"}})
     assert r.status == 200 and r.body["action"]["has_secret"] is False, r
-    # create, 2 updates, webhook update; mail: create, update, delete
-    assert con.sql("select count(*) from audit_log where action like 'forwarding_rule.%'") == "7"
+    # create, 2 updates, webhook update; text: create, delete; mail: create, update, delete
+    assert con.sql("select count(*) from audit_log where action like 'forwarding_rule.%'") == "9"
     for secret in (token, token2, "smtp-password-123"):
         assert con.sql(f"select count(*) from audit_log where details::text like '%{secret}%'") == "0"
     r = con.api("DELETE", f"/api/v1/forwarding-rules/{rid}")

@@ -54,6 +54,25 @@ static void test_cef_escaping_and_layout(void **state)
 	fwd_buf_free(&b);
 }
 
+/* The incumbent's "text" format: readable, controls as spaces, absent fields left out. */
+static void test_text(void **state)
+{
+	struct fwd_event e = sample();
+	struct fwd_buf b = { 0 };
+
+	(void)state;
+	fwd_format_text(&b, &e);
+	assert_false(b.oom);
+	assert_string_equal(b.p, "Major Protocol Violation alert 42: A|B\\C=D E - x=1 \\ y|z  next [protocol=modbus "
+				 "src=10.0.0.1 src_mac=00:1b:1b:00:00:01 dst=10.0.0.2 sensor=s|1 zone=Zone=A]");
+	fwd_buf_reset(&b);
+	e = (struct fwd_event){ .kind = FWD_SYSTEM, .id = 7, .severity = "minor", .sys_kind = "sensor_silent",
+				.title = "Sensor silent: s1" };
+	fwd_format_text(&b, &e);
+	assert_string_equal(b.p, "Minor System sensor_silent 7: Sensor silent: s1");
+	fwd_buf_free(&b);
+}
+
 static void test_cef_severity_map(void **state)
 {
 	(void)state;
@@ -241,7 +260,7 @@ int main(void)
 		cmocka_unit_test(test_message_cut_at_utf8_boundary), cmocka_unit_test(test_leef),
 		cmocka_unit_test(test_syslog_header_and_json), cmocka_unit_test(test_email_no_header_injection),
 		cmocka_unit_test(test_webhook_signature), cmocka_unit_test(test_action_validation),
-		cmocka_unit_test(test_same_destination),
+		cmocka_unit_test(test_same_destination), cmocka_unit_test(test_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
