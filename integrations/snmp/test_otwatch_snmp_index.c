@@ -98,7 +98,7 @@ static void test_many_clashes_distinct(void **state)
 
 	(void)state;
 	for (int i = 0; i < N; i++)
-		row(&rows[i], "u", (uint32_t)(INT32_MAX - 3 + i % 5));
+		row(&rows[i], "u", (uint32_t)INT32_MAX - 4u + (uint32_t)(i % 5)); /* the top five values */
 	assert_int_equal(snmp_cache_assign_indexes(rows, N), 0);
 	for (int i = 0; i < N; i++) {
 		assert_true(rows[i].index >= 1);
