@@ -489,8 +489,9 @@ void api_forwarding_dead_list(struct api_call *c, PGconn *db)
 		return;
 	api_list(c, db,
 		 "select o.id::text, json_build_object('id', o.id, 'alert_id', o.alert_id, 'notification_id', "
-		 "o.notification_id, 'created_at', " API_TS("o.created_at") ", 'attempts', o.attempts, 'dead_at', "
-		 API_TS("o.dead_at") ", 'error', o.dead_error)::text from forwarding_outbox o "
+		 "o.notification_id, 'created_at', " API_TS("o.created_at") ", 'attempts', o.attempts, "
+		 "'refusals', o.refusals, 'dead_at', " API_TS("o.dead_at") ", 'error', o.dead_error)::text "
+		 "from forwarding_outbox o "
 		 "where o.rule_id = $3::bigint and o.dead_at is not null and ($1::bigint is null or o.id > $1::bigint) "
 		 "order by o.id limit $2::int",
 		 &lp, 1, extra);

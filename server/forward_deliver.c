@@ -17,6 +17,7 @@
 
 /* One attempt carries at most this many bytes of messages (the first message always goes). */
 #define FWD_BATCH_BYTES (1024 * 1024)
+#define FWD_ROWS_UNLIMITED 65536 /* max_rows doubled back up to this is no limit again */
 
 struct rule_slot {
 	int64_t rule_id;
@@ -24,6 +25,7 @@ struct rule_slot {
 	struct fwd_action act;
 	struct fwd_syslog *sys; /* syslog rules */
 	int64_t used;           /* monotonic seconds */
+	size_t max_rows;        /* syslog: rows an attempt takes at most, 0 no limit (halved after a timeout) */
 };
 
 struct fwd_deliverer {
@@ -35,6 +37,7 @@ struct fwd_deliverer {
 	size_t n, cap;
 	struct fwd_buf msg;      /* the messages of one attempt, one after the other */
 	size_t *off, *len;       /* each message's place in msg */
+	size_t *row;             /* each message's row among the attempt's rows */
 	const char **ptr;
 	size_t cap_msgs;
 };
@@ -84,6 +87,7 @@ void fwd_deliverer_free(struct fwd_deliverer *d)
 	fwd_buf_free(&d->msg);
 	free(d->off);
 	free(d->len);
+	free(d->row);
 	free(d->ptr);
 	free(d);
 }
@@ -268,7 +272,7 @@ static void format_record(struct fwd_buf *b, enum fwd_format f, const struct fwd
 static bool reserve_msgs(struct fwd_deliverer *d, size_t n)
 {
 	size_t cap = d->cap_msgs ? d->cap_msgs : 16;
-	size_t *off, *len;
+	size_t *off, *len, *row;
 	const char **ptr;
 
 	if (n <= d->cap_msgs)
@@ -281,6 +285,9 @@ static bool reserve_msgs(struct fwd_deliverer *d, size_t n)
 	if (!(len = realloc(d->len, cap * sizeof(*len))))
 		return false;
 	d->len = len;
+	if (!(row = realloc(d->row, cap * sizeof(*row))))
+		return false;
+	d->row = row;
 	if (!(ptr = realloc(d->ptr, cap * sizeof(*ptr))))
 		return false;
 	d->ptr = ptr;
@@ -316,6 +323,7 @@ int fwd_deliver(struct fwd_deliverer *d, PGconn *db, int64_t rule_id, const char
 	const struct fwd_action *a;
 	PGresult *res = NULL;
 	size_t k = 0, m = 0, rows;
+	long bad_event = -1;
 	int rc;
 
 	*taken = *sent = 0;
@@ -327,6 +335,8 @@ int fwd_deliver(struct fwd_deliverer *d, PGconn *db, int64_t rule_id, const char
 	/* Syslog and HEC carry a batch in one attempt; a webhook POST and an email are one alert each. */
 	if (a->type == FWD_ACT_WEBHOOK || a->type == FWD_ACT_EMAIL)
 		n = n > 1 ? 1 : n;
+	if (s->max_rows && n > s->max_rows)
+		n = s->max_rows;
 	if ((rc = load_rows(db, rule_id, rule_version, outbox_ids, n, &res, err, errlen)) != 0)
 		return rc;
 	rows = (size_t)PQntuples(res);
@@ -350,6 +360,7 @@ int fwd_deliver(struct fwd_deliverer *d, PGconn *db, int64_t rule_id, const char
 		}
 		d->off[m] = start;
 		d->len[m] = d->msg.len - start;
+		d->row[m] = k;
 		m++;
 	}
 	*taken = k;
@@ -365,16 +376,27 @@ int fwd_deliver(struct fwd_deliverer *d, PGconn *db, int64_t rule_id, const char
 	switch (a->type) {
 	case FWD_ACT_SYSLOG:
 		rc = fwd_syslog_send(s->sys, d->ptr, d->len, m, err, errlen);
+		/* A link too slow for the batch within the timeout would resend it for ever: the next attempts take
+		 * half as many rows (down to one), and twice as many again after each success. */
+		if (rc == -ETIMEDOUT && k > 1)
+			s->max_rows = k / 2;
+		else if (rc == 0 && s->max_rows)
+			s->max_rows = s->max_rows * 2 >= FWD_ROWS_UNLIMITED ? 0 : s->max_rows * 2;
 		break;
 	case FWD_ACT_EMAIL:
 		rc = fwd_mail_send(d->http, a, d->msg.p, d->msg.len, d->hostname, err, errlen);
 		break;
 	default: /* webhook: one record; HEC: m event objects, one after the other, in one POST */
-		rc = fwd_http_post(d->http, a, d->msg.p, d->msg.len, outbox_ids[0], err, errlen);
+		rc = fwd_http_post(d->http, a, d->msg.p, d->msg.len, outbox_ids[0], &bad_event, err, errlen);
 		break;
 	}
 	if (rc == 0)
 		*sent = m;
+	if (rc == -EBADMSG && bad_event >= 0 && (size_t)bad_event < m) {
+		/* HEC indexed the events before the one it named: the rows up to it are delivered, it is refused. */
+		*taken = d->row[bad_event] + 1;
+		*sent = (size_t)bad_event;
+	}
 out:
 	PQclear(res);
 	return rc;

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <jansson.h>
 #include <openssl/hmac.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -16,10 +17,14 @@
 #define CURLOPT_MAIL_RCPT_ALLOWFAILS CURLOPT_MAIL_RCPT_ALLLOWFAILS
 #endif
 
+#define ANSWER_MAX 4096 /* the part of an answer's body kept (HEC's JSON status) */
+
 struct fwd_http {
 	CURL *curl;
 	int timeout_ms;
 	const volatile int *stop;
+	char answer[ANSWER_MAX + 1];
+	size_t answer_len;
 };
 
 struct upload {
@@ -61,10 +66,17 @@ static int errf(char *err, size_t errlen, int rc, const char *fmt, ...)
 	return rc;
 }
 
-static size_t discard(char *p, size_t size, size_t n, void *arg)
+/* Keeps the first ANSWER_MAX bytes of the answer's body, drops the rest. */
+static size_t keep_answer(char *p, size_t size, size_t n, void *arg)
 {
-	(void)p;
-	(void)arg;
+	struct fwd_http *h = arg;
+	size_t take = ANSWER_MAX - h->answer_len;
+
+	if (take > size * n)
+		take = size * n;
+	memcpy(h->answer + h->answer_len, p, take);
+	h->answer_len += take;
+	h->answer[h->answer_len] = '\0';
 	return size * n;
 }
 
@@ -97,7 +109,10 @@ static void common_opts(struct fwd_http *h, const char *ca_pem, struct curl_blob
 	curl_easy_setopt(h->curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h->curl, CURLOPT_XFERINFOFUNCTION, progress);
 	curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, h);
-	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, keep_answer);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
+	h->answer_len = 0;
+	h->answer[0] = '\0';
 	curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https,smtp,smtps");
 	curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -142,7 +157,30 @@ static bool http_permanent(long code)
 	return code == 400 || code == 413 || code == 415 || code == 422;
 }
 
-static int perform(struct fwd_http *h, const char *what, char *err, size_t errlen)
+/* HEC answers 400 with a JSON status {"text": ..., "code": N, "invalid-event-number": K}: most codes are about the
+ * collector's configuration (7 incorrect index, 10/11 data channel, 14 ack disabled, 16 query string auth) and
+ * refuse every message alike; only 5, 6, 12, 13 and 15 are about the events sent. *bad_event: the index of the
+ * refused event when the collector named it (the ones before it were indexed), else -1. True when the answer
+ * refuses the events, not the configuration (an answer without a code: the status decides). */
+static bool hec_refuses_message(const struct fwd_http *h, long *bad_event, long *hec_code)
+{
+	json_t *j = json_loadb(h->answer, h->answer_len, 0, NULL);
+	json_t *code = json_object_get(j, "code"), *ev = json_object_get(j, "invalid-event-number");
+	bool msg = true;
+
+	*hec_code = -1;
+	if (json_is_integer(code)) {
+		json_int_t c = json_integer_value(code);
+		*hec_code = (long)c;
+		msg = c == 5 || c == 6 || c == 12 || c == 13 || c == 15;
+	}
+	if (msg && json_is_integer(ev) && json_integer_value(ev) >= 0 && json_integer_value(ev) < INT32_MAX)
+		*bad_event = (long)json_integer_value(ev);
+	json_decref(j);
+	return msg;
+}
+
+static int perform(struct fwd_http *h, const char *what, long *bad_event, char *err, size_t errlen)
 {
 	CURLcode cc = curl_easy_perform(h->curl);
 	bool mail = strcmp(what, "email") == 0;
@@ -158,6 +196,13 @@ static int perform(struct fwd_http *h, const char *what, char *err, size_t errle
 	if (cc != CURLE_OK)
 		return errf(err, errlen, cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO, "%s failed: %s", what,
 			    curl_easy_strerror(cc));
+	if (!mail && code == 400 && strcmp(what, "HEC") == 0) {
+		long hec = -1;
+		if (hec_refuses_message(h, bad_event, &hec))
+			return errf(err, errlen, -EBADMSG, "HEC answered HTTP 400 (code %ld: these events refused)", hec);
+		return errf(err, errlen, -EIO, "HEC answered HTTP 400 (code %ld: refused: check the rule and the collector)",
+			    hec);
+	}
 	if (!mail && (code < 200 || code > 299))
 		return errf(err, errlen, http_permanent(code) ? -EBADMSG : -EIO, "%s answered HTTP %ld%s", what, code,
 			    http_permanent(code)       ? " (this message refused)"
@@ -167,7 +212,7 @@ static int perform(struct fwd_http *h, const char *what, char *err, size_t errle
 }
 
 int fwd_http_post(struct fwd_http *h, const struct fwd_action *a, const char *body, size_t len, int64_t delivery_id,
-		  char *err, size_t errlen)
+		  long *bad_event, char *err, size_t errlen)
 {
 	struct curl_slist *hdrs = NULL, *l;
 	struct curl_blob blob;
@@ -177,6 +222,7 @@ int fwd_http_post(struct fwd_http *h, const struct fwd_action *a, const char *bo
 	int rc = -ENOMEM;
 	bool ok = true;
 
+	*bad_event = -1;
 	common_opts(h, a->ca_pem, &blob);
 	if (a->type == FWD_ACT_HEC) {
 		/* The rule names the collector; the event endpoint is appended unless the URL already ends in it. */
@@ -207,7 +253,7 @@ int fwd_http_post(struct fwd_http *h, const struct fwd_action *a, const char *bo
 	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	rc = perform(h, a->type == FWD_ACT_HEC ? "HEC" : "webhook", err, errlen);
+	rc = perform(h, a->type == FWD_ACT_HEC ? "HEC" : "webhook", bad_event, err, errlen);
 out:
 	if (rc == -ENOMEM)
 		errf(err, errlen, rc, "out of memory");
@@ -256,7 +302,7 @@ int fwd_mail_send(struct fwd_http *h, const struct fwd_action *a, const char *me
 	curl_easy_setopt(h->curl, CURLOPT_READFUNCTION, read_upload);
 	curl_easy_setopt(h->curl, CURLOPT_READDATA, &up);
 	curl_easy_setopt(h->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-	rc = perform(h, "email", err, errlen);
+	rc = perform(h, "email", &(long){ -1 }, err, errlen);
 out:
 	if (rc == -ENOMEM)
 		errf(err, errlen, rc, "out of memory");

@@ -25,7 +25,6 @@
 #define FWD_LOCKED_RETRY_MS 1000     /* a rule another node holds is looked at again after this */
 #define FWD_DB_RETRY_MAX_SEC 30
 #define FWD_IDLE_SEC 300             /* transports of rules unused this long are closed */
-#define FWD_DEAD_AFTER 3             /* attempts refused for good (-EBADMSG) before a row becomes a dead letter */
 #define FWD_DB_TIMEOUT_MS "30000"    /* statement_timeout; TCP_USER_TIMEOUT of the connection */
 
 struct forward {
@@ -98,9 +97,14 @@ static bool bound_db(struct forward *f)
 		(void)!setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 		(void)!setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto));
 	}
-	r = PQexec(f->db, "set statement_timeout = " FWD_DB_TIMEOUT_MS);
+	/* The server's side too: a rule's advisory lock is held by this session across a delivery; if this node
+	 * vanishes (power, network) the server must end the backend (and free the lock for the other nodes) within
+	 * about a minute, not after the OS's default keepalive of two hours. */
+	r = PQexec(f->db, "set statement_timeout = " FWD_DB_TIMEOUT_MS "; set tcp_keepalives_idle = 30; "
+			  "set tcp_keepalives_interval = 10; set tcp_keepalives_count = 3; "
+			  "set tcp_user_timeout = " FWD_DB_TIMEOUT_MS);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		log_warn("forward: cannot set statement_timeout: %s", PQerrorMessage(f->db));
+		log_warn("forward: cannot set the session's timeouts: %s", PQerrorMessage(f->db));
 		PQclear(r);
 		return false;
 	}
@@ -135,12 +139,14 @@ static bool connect_db(struct forward *f)
 	return true;
 }
 
-/* A failed attempt: the head row waits 1 s doubling per attempt up to backoff_max_sec. */
-static void record_failure(struct forward *f, const char *rule, const char *row, int attempts, const char *err)
+/* A failed attempt: the head row waits 1 s doubling per attempt up to backoff_max_sec. refused: the destination
+ * refused the row for good (counted in its refusals too). */
+static void record_failure(struct forward *f, const char *rule, const char *row, int attempts, bool refused,
+			   const char *err)
 {
 	int64_t delay = 1;
 	char secs[24];
-	const char *params[4] = { rule, row, secs, err };
+	const char *params[5] = { rule, row, secs, err, refused ? "1" : "0" };
 	PGresult *r;
 
 	for (int i = 1; i < attempts && delay < f->o.backoff_max_sec; i++)
@@ -151,10 +157,10 @@ static void record_failure(struct forward *f, const char *rule, const char *row,
 	if (delay * 1000 < f->next_ms)
 		f->next_ms = delay * 1000;
 	r = db_exec(f->db,
-		    "with o as (update forwarding_outbox set attempts = attempts + 1, "
+		    "with o as (update forwarding_outbox set attempts = attempts + 1, refusals = refusals + $5::int, "
 		    "next_attempt_at = now() + make_interval(secs => $3::int) where id = $2::bigint) "
 		    "update forwarding_rules set last_error = $4, last_error_at = now() where id = $1::bigint",
-		    4, params);
+		    5, params);
 	PQclear(r);
 	if (attempts == 1)
 		log_warn("forward: rule %s: delivery failed, retrying with backoff: %s", rule, err);
@@ -163,22 +169,22 @@ static void record_failure(struct forward *f, const char *rule, const char *row,
 			  err);
 }
 
-/* A row the destination refused for good FWD_DEAD_AFTER times: out of the queue, kept as a dead letter (the API
- * lists, retries or discards them) so that the rule moves on. */
+/* A row the destination refused for good while it accepted the next one: out of the queue, kept as a dead letter
+ * (the API lists, retries or discards them) so that the rule moves on. */
 static bool dead_letter(struct forward *f, const char *rule, const char *row, int attempts, const char *err)
 {
 	const char *params[3] = { rule, row, err };
 	PGresult *r = db_exec(f->db,
-			      "with o as (update forwarding_outbox set attempts = attempts + 1, dead_at = now(), "
-			      "dead_error = $3 where id = $2::bigint) "
+			      "with o as (update forwarding_outbox set attempts = attempts + 1, "
+			      "refusals = refusals + 1, dead_at = now(), dead_error = $3 where id = $2::bigint) "
 			      "update forwarding_rules set last_error = 'dead letter ' || $2 || ': ' || $3, "
 			      "last_error_at = now() where id = $1::bigint",
 			      3, params);
 
 	PQclear(r);
 	if (r)
-		log_warn("forward: rule %s: outbox row %s refused %d times, kept as a dead letter: %s", rule, row, attempts,
-			 err);
+		log_warn("forward: rule %s: outbox row %s refused (attempt %d) while the next was accepted, kept as a dead "
+			 "letter: %s", rule, row, attempts, err);
 	return r != NULL;
 }
 
@@ -210,6 +216,37 @@ static bool delivered(struct forward *f, const char *rule, const int64_t *ids, s
 	return r != NULL;
 }
 
+/* After the row ids[i] was refused for good: are the messages at fault, or the destination (a wrong HEC index, a
+ * bad webhook signature, a relay that denies relaying refuse every message)? The rows after it are tried one at a
+ * time until one is sent (true: the destination accepts messages, the refused row is at fault) or fails (false:
+ * the rule is held, nothing dead-lettered). Rows purged meanwhile are dropped on the way. *next: the index after
+ * the last row handled; *done grows by the rows delivered. *dberr on a database error. */
+static bool next_accepted(struct forward *f, const char *rule, int64_t rule_id, const char *version,
+			  const char *action, const int64_t *ids, int nrows, int i, int *next, int *done, bool *dberr)
+{
+	for (int j = i + 1; j < nrows && !f->stop; j++) {
+		char err[512] = "";
+		size_t taken = 0, sent = 0;
+		int rc = fwd_deliver(f->d, f->db, rule_id, version, action, ids + j, 1, &taken, &sent, err, sizeof(err));
+
+		if (rc == 2) {
+			*dberr = true;
+			return false;
+		}
+		if (rc < 0 || taken == 0)
+			return false;
+		if (!delivered(f, rule, ids + j, 1, sent)) {
+			*dberr = true;
+			return false;
+		}
+		(*done)++;
+		*next = j + 1;
+		if (sent > 0)
+			return true;
+	}
+	return false;
+}
+
 /* Delivers the due head rows of one rule, a batch per attempt (fwd_deliver); *locked_elsewhere when another node
  * holds it. Returns rows delivered (or skipped), -1 on a database error. */
 static int deliver_rule(struct forward *f, const char *rule, const char *action, const char *version,
@@ -220,7 +257,7 @@ static int deliver_rule(struct forward *f, const char *rule, const char *action,
 	PGresult *lock, *rows = NULL;
 	int64_t *ids = NULL, rule_id = strtoll(rule, NULL, 10);
 	bool single = false;
-	int done = 0, n;
+	int done = 0, n, nrows;
 
 	lock = db_exec(f->db, "select pg_try_advisory_lock(" FWD_LOCK_CLASS ", ($1::bigint % 2147483647)::int)", 1, p1);
 	if (!lock)
@@ -231,7 +268,8 @@ static int deliver_rule(struct forward *f, const char *rule, const char *action,
 		return 0;
 	}
 	PQclear(lock);
-	snprintf(limit, sizeof(limit), "%lld", (long long)f->o.batch);
+	/* One row past the batch: a refused last row can be told from a refusing destination (next_accepted). */
+	snprintf(limit, sizeof(limit), "%lld", (long long)f->o.batch + 1);
 	rows = db_exec(f->db,
 		       "select o.id, coalesce(o.alert_id, 0), coalesce(o.notification_id, 0), o.attempts, "
 		       "o.next_attempt_at <= now() from forwarding_outbox o where o.rule_id = $1::bigint "
@@ -241,14 +279,15 @@ static int deliver_rule(struct forward *f, const char *rule, const char *action,
 		done = -1;
 		goto unlock;
 	}
-	n = PQntuples(rows);
+	nrows = PQntuples(rows);
+	n = nrows > f->o.batch ? (int)f->o.batch : nrows;
 	if (n == 0 || PQgetvalue(rows, 0, 4)[0] != 't')
 		goto unlock; /* the head row waits for its retry, and the rule with it */
-	if (!(ids = malloc((size_t)n * sizeof(*ids)))) {
+	if (!(ids = malloc((size_t)nrows * sizeof(*ids)))) {
 		done = -1;
 		goto unlock;
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < nrows; i++)
 		ids[i] = strtoll(PQgetvalue(rows, i, 0), NULL, 10);
 	for (int i = 0; i < n && !f->stop;) {
 		char err[512] = "";
@@ -264,22 +303,52 @@ static int deliver_rule(struct forward *f, const char *rule, const char *action,
 		}
 		if (rc == -ECANCELED || (rc < 0 && f->stop))
 			break; /* cut short by shutdown: not the destination's failure */
+		if (rc == -EBADMSG && sent > 0 && taken > 1) {
+			/* HEC indexed the events before the one it refused: those rows are delivered, not sent again. */
+			if (!delivered(f, rule, ids + i, taken - 1, sent)) {
+				done = -1;
+				break;
+			}
+			done += (int)taken - 1;
+			i += (int)taken - 1;
+			row = PQgetvalue(rows, i, 0);
+			attempts = atoi(PQgetvalue(rows, i, 3));
+			taken = 1;
+		}
 		if (rc == -EBADMSG && taken > 1) {
 			single = true; /* a batch refused for good: one at a time finds the message at fault */
 			continue;
 		}
-		if (rc == -EBADMSG && attempts + 1 >= FWD_DEAD_AFTER) {
+		if (rc == -EBADMSG) {
+			int next = i + 1, before = done;
+			bool dberr = false, other = next_accepted(f, rule, rule_id, version, action, ids, nrows, i, &next,
+								  &done, &dberr);
+			if (dberr) {
+				done = -1;
+				break;
+			}
+			if (!other) {
+				/* Nothing after it was accepted: the destination may refuse everything (its configuration),
+				 * so nothing becomes a dead letter; the rule is held, failing, until it accepts again. */
+				char why[700];
+				snprintf(why, sizeof(why), "%s%s", err,
+					 done > before || next >= nrows ? " (held: no later alert was accepted yet)"
+									 : " (held: the next alert was not accepted either)");
+				record_failure(f, rule, row, attempts + 1, true, why);
+				break;
+			}
 			if (!dead_letter(f, rule, row, attempts + 1, err)) {
 				done = -1;
 				break;
 			}
 			done++;
-			i++;
+			i = next;
+			single = false; /* the message at fault is found: batches again */
 			continue;
 		}
 		if (rc < 0) {
 			/* The head row carries the attempt (and the backoff) for the whole batch. */
-			record_failure(f, rule, row, attempts + 1, err[0] ? err : "delivery failed");
+			record_failure(f, rule, row, attempts + 1, false, err[0] ? err : "delivery failed");
 			break;
 		}
 		if (taken == 0)
@@ -293,11 +362,21 @@ static int deliver_rule(struct forward *f, const char *rule, const char *action,
 		done += (int)taken;
 		i += (int)taken;
 	}
-	*more = *more || (done == n && n == f->o.batch);
+	*more = *more || (done >= n && n == f->o.batch);
 unlock:
 	free(ids);
 	PQclear(rows);
-	PQclear(db_exec(f->db, "select pg_advisory_unlock(" FWD_LOCK_CLASS ", ($1::bigint % 2147483647)::int)", 1, p1));
+	lock = db_exec(f->db, "select pg_advisory_unlock(" FWD_LOCK_CLASS ", ($1::bigint % 2147483647)::int)", 1, p1);
+	if (!lock || PQgetvalue(lock, 0, 0)[0] != 't') {
+		/* The lock is re-entrant: left held, it would keep the other nodes off the rule for as long as this
+		 * session lives. Ending the session frees it. */
+		log_warn("forward: rule %s: cannot release its lock: dropping the database connection", rule);
+		PQclear(lock);
+		PQfinish(f->db);
+		f->db = NULL;
+		return -1;
+	}
+	PQclear(lock);
 	return done;
 }
 

@@ -7,8 +7,10 @@
  * rows in one attempt, webhook and email one): the rows of a delivered attempt are deleted and counted in one
  * statement; a failure leaves them all queued (the head row first), counts an attempt on the head row, pushes its
  * next_attempt_at back by 1 s doubling up to backoff_max_sec, records last_error on the rule, and holds the rule
- * until then. A failure that refuses the one message for good (fwd_deliver's -EBADMSG) FWD_DEAD_AFTER times makes
- * the row a dead letter (dead_at set, out of the queue) and the rule moves on. Before each attempt its rows and
+ * until then. A row refused for good (fwd_deliver's -EBADMSG) becomes a dead letter (dead_at set, out of the
+ * queue) and the rule moves on only once the destination accepted the row after it; otherwise (it refuses every
+ * message: its configuration) nothing is dead-lettered and the rule is held. The rule's advisory lock is held
+ * for the pass over it; a lock that cannot be released drops the database connection. Before each attempt its rows and
  * their rule (enabled, unchanged) are checked again, in the query that reads them. An attempt cut short by stop is
  * not recorded as a failure. Rows survive outages and restarts (they are only deleted once sent), so delivery is at
  * least once: a crash between sending and deleting, or a batch that failed after part of it reached the collector,

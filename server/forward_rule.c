@@ -364,7 +364,7 @@ void fwd_action_clear(struct fwd_action *a)
 /* The members that say where an action's messages (and the secrets that go with them) are sent. */
 static const char *const *destination_keys(const char *type)
 {
-	static const char *const syslog[] = { "transport", "host", "port", "ca_pem", NULL };
+	static const char *const syslog[] = { "transport", "host", "port", "ca_pem", "client_cert_pem", NULL };
 	static const char *const http[] = { "url", "ca_pem", NULL };
 	static const char *const email[] = { "smtp_host", "smtp_port", "starttls", "ca_pem", NULL };
 

@@ -31,6 +31,12 @@
 #define KEEPIDLE_SEC 30
 #define KEEPINTVL_SEC 10
 #define KEEPCNT 3
+/* A write or acknowledgement that makes progress (bytes written, the send queue shrinking) extends the attempt's
+ * deadline by the timeout again, up to this many timeouts in all: a slow link finishes a large batch. */
+#define PROGRESS_CAP 10
+/* UDP: the host's addresses are reused for this long (and dropped after a send error) instead of resolving the
+ * name on a thread for every batch. */
+#define UDP_ADDR_TTL_MS 60000
 
 struct fwd_syslog {
 	enum fwd_transport transport;
@@ -43,6 +49,8 @@ struct fwd_syslog {
 	SSL_CTX *ctx;
 	SSL *ssl;
 	struct fwd_buf out; /* TCP, TLS: the framed messages of one attempt */
+	struct addrinfo *udp_res; /* UDP: the resolved addresses (freeaddrinfo), cached until udp_res_until */
+	int64_t udp_res_until;
 };
 
 static int64_t now_ms(void)
@@ -243,6 +251,8 @@ void fwd_syslog_free(struct fwd_syslog *s)
 	if (!s)
 		return;
 	disconnect(s);
+	if (s->udp_res)
+		freeaddrinfo(s->udp_res);
 	fwd_buf_free(&s->out);
 	SSL_CTX_free(s->ctx);
 	free(s->ca_pem);
@@ -443,7 +453,16 @@ static bool stream_alive(struct fwd_syslog *s)
 	}
 }
 
-static int write_all(struct fwd_syslog *s, const char *p, size_t n, int64_t deadline, char *err, size_t errlen)
+/* The deadline after progress: timeout_ms from now, at most cap. */
+static int64_t extend(const struct fwd_syslog *s, int64_t cap)
+{
+	int64_t d = now_ms() + s->timeout_ms;
+
+	return d < cap ? d : cap;
+}
+
+static int write_all(struct fwd_syslog *s, const char *p, size_t n, int64_t *deadline, int64_t cap, char *err,
+		     size_t errlen)
 {
 	int rc;
 
@@ -454,6 +473,7 @@ static int write_all(struct fwd_syslog *s, const char *p, size_t n, int64_t dead
 			if (w > 0) {
 				p += w;
 				n -= (size_t)w;
+				*deadline = extend(s, cap);
 				continue;
 			}
 			e = SSL_get_error(s->ssl, w);
@@ -466,6 +486,7 @@ static int write_all(struct fwd_syslog *s, const char *p, size_t n, int64_t dead
 			if (w > 0) {
 				p += w;
 				n -= (size_t)w;
+				*deadline = extend(s, cap);
 				continue;
 			}
 			if (w < 0 && errno == EINTR)
@@ -474,7 +495,7 @@ static int write_all(struct fwd_syslog *s, const char *p, size_t n, int64_t dead
 				return errf(err, errlen, w < 0 ? -errno : -EPIPE, "write to %s:%d failed: %s", s->host,
 					    s->port, w < 0 ? strerror(errno) : "nothing written");
 		}
-		if ((rc = wait_fd(s, s->fd, ev, deadline)) < 0)
+		if ((rc = wait_fd(s, s->fd, ev, *deadline)) < 0)
 			return errf(err, errlen, rc, "write to %s:%d: %s", s->host, s->port, why(rc));
 	}
 	return 0;
@@ -484,10 +505,11 @@ static int write_all(struct fwd_syslog *s, const char *p, size_t n, int64_t dead
  * connection is still up. Written is not delivered: a collector host that lost power or its network takes
  * whatever fits the send buffer without a word. There is no event for "acknowledged": the queue is looked at
  * with a growing pause (1 ms doubling up to 10 ms: a WAN round trip is not overshot by much), still against the
- * attempt's deadline and stop. Called once per batch, not per message. */
-static int wait_acked(struct fwd_syslog *s, int64_t deadline, char *err, size_t errlen)
+ * attempt's deadline (extended while the queue shrinks, up to cap) and stop. Called once per batch, not per
+ * message. */
+static int wait_acked(struct fwd_syslog *s, int64_t deadline, int64_t cap, char *err, size_t errlen)
 {
-	int step = 1, rc;
+	int step = 1, rc, last = -1;
 
 	for (;;) {
 		int outq = 0, soerr = 0;
@@ -512,9 +534,12 @@ static int wait_acked(struct fwd_syslog *s, int64_t deadline, char *err, size_t 
 			return errf(err, errlen, -ECONNRESET, "connection to %s:%d closed before the collector acknowledged",
 				    s->host, s->port);
 		}
+		if (last >= 0 && outq < last)
+			deadline = extend(s, cap);
+		last = outq;
 		if (deadline - now_ms() <= 0)
-			return errf(err, errlen, -ETIMEDOUT, "%s:%d did not acknowledge the message within %d ms", s->host,
-				    s->port, s->timeout_ms);
+			return errf(err, errlen, -ETIMEDOUT, "%s:%d did not acknowledge the messages in time (%d ms without "
+				    "progress, or %d ms in all)", s->host, s->port, s->timeout_ms, PROGRESS_CAP * s->timeout_ms);
 		rc = wait_fd(s, -1, 0, now_ms() + step < deadline ? now_ms() + step : deadline);
 		if (rc == -ECANCELED)
 			return errf(err, errlen, rc, "waiting for %s:%d to acknowledge: %s", s->host, s->port, why(rc));
@@ -526,11 +551,21 @@ static int wait_acked(struct fwd_syslog *s, int64_t deadline, char *err, size_t 
 static int send_udp(struct fwd_syslog *s, const char *const *msgs, const size_t *lens, size_t n, int64_t deadline,
 		    char *err, size_t errlen)
 {
-	struct addrinfo *res = NULL;
-	int rc;
+	struct addrinfo *res;
+	int rc = 0;
 
-	if ((rc = resolve(s, SOCK_DGRAM, deadline, &res, err, errlen)) < 0)
-		return rc;
+	if (s->udp_res && now_ms() >= s->udp_res_until) {
+		freeaddrinfo(s->udp_res);
+		s->udp_res = NULL;
+	}
+	if (!s->udp_res) {
+		/* The socket's family follows the first address: a new resolution gets a new socket. */
+		disconnect(s);
+		if ((rc = resolve(s, SOCK_DGRAM, deadline, &s->udp_res, err, errlen)) < 0)
+			return rc;
+		s->udp_res_until = now_ms() + UDP_ADDR_TTL_MS;
+	}
+	res = s->udp_res;
 	if (s->fd < 0 && (rc = connect_addr(s, res, deadline)) < 0) {
 		errf(err, errlen, rc, "cannot open a UDP socket: %s", strerror(-rc));
 		goto out;
@@ -548,14 +583,17 @@ static int send_udp(struct fwd_syslog *s, const char *const *msgs, const size_t 
 		}
 	}
 out:
-	freeaddrinfo(res);
+	if (rc < 0 && s->udp_res) {
+		freeaddrinfo(s->udp_res); /* resolved again on the next attempt: the host may have moved */
+		s->udp_res = NULL;
+	}
 	return rc;
 }
 
 int fwd_syslog_send(struct fwd_syslog *s, const char *const *msgs, const size_t *lens, size_t n, char *err,
 		    size_t errlen)
 {
-	int64_t deadline = now_ms() + s->timeout_ms;
+	int64_t deadline = now_ms() + s->timeout_ms, cap = now_ms() + (int64_t)PROGRESS_CAP * s->timeout_ms;
 	int rc;
 
 	if (s->transport == FWD_TR_UDP)
@@ -572,8 +610,8 @@ int fwd_syslog_send(struct fwd_syslog *s, const char *const *msgs, const size_t 
 		disconnect(s);
 	if (s->fd < 0 && (rc = do_connect(s, deadline, err, errlen)) < 0)
 		return rc;
-	if ((rc = write_all(s, s->out.p, s->out.len, deadline, err, errlen)) < 0 ||
-	    (rc = wait_acked(s, deadline, err, errlen)) < 0)
+	if ((rc = write_all(s, s->out.p, s->out.len, &deadline, cap, err, errlen)) < 0 ||
+	    (rc = wait_acked(s, deadline, cap, err, errlen)) < 0)
 		disconnect(s);
 	return rc;
 }

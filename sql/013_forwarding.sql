@@ -47,9 +47,9 @@ create table forwarding_rules (
 -- ids are drawn when a row is inserted, not when its transaction commits, so two alerts committed concurrently may
 -- leave in the other order (each rule's order is the insert order of its rows). Only the oldest live row is
 -- attempted, and a failed attempt pushes its next_attempt_at back (exponential backoff, capped), which holds the
--- whole rule. A row the destination refused for good (forward_outbox.c: an HTTP 400, 413 ... or an SMTP 5xx
--- several times) becomes a dead letter: dead_at and dead_error set, out of the queue, kept until an admin retries
--- or discards it (api_forwarding.c). alert_id has no foreign key (alerts are partitioned, their key holds
+-- whole rule. A row the destination refused for good (forward_outbox.c: an HTTP 400, 413 ... or an SMTP 5xx)
+-- while it accepted the row after it becomes a dead letter (a destination that refuses every row holds the rule):
+-- dead_at and dead_error set, out of the queue, kept until an admin retries or discards it (api_forwarding.c). alert_id has no foreign key (alerts are partitioned, their key holds
 -- detected_at): an alert purged before delivery is skipped.
 create table forwarding_outbox (
     id              bigserial primary key,
@@ -57,7 +57,8 @@ create table forwarding_outbox (
     alert_id        bigint,
     notification_id bigint references system_notifications (id) on delete cascade,
     created_at      timestamptz not null default now(),
-    attempts        integer not null default 0,
+    attempts        integer not null default 0,   -- failed attempts, transient or not
+    refusals        integer not null default 0,   -- of them, the destination refused the message for good
     next_attempt_at timestamptz not null default now(),
     dead_at         timestamptz,
     dead_error      text,
