@@ -31,6 +31,7 @@ struct job {
 	char serial[64];
 	char peer[64];        /* hello: the connection's address */
 	bool console_stopping; /* bye: closed by this console's stop */
+	int64_t received_usec; /* hello: when the gateway received it (wall clock, microseconds since the epoch) */
 	size_t bytes; /* the message's size on the wire (a batch's share of the queue's byte budget) */
 	struct wire_msg msg;
 };
@@ -94,6 +95,14 @@ static int64_t mono_usec(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static int64_t real_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void job_free(struct job *j)
 {
 	wire_msg_free(&j->msg);
@@ -143,6 +152,8 @@ bool ingest_submit(struct ingest *in, uint64_t conn_id, const char *sensor_id, c
 	snprintf(j->sensor_id, sizeof(j->sensor_id), "%s", sensor_id);
 	snprintf(j->serial, sizeof(j->serial), "%s", serial);
 	snprintf(j->peer, sizeof(j->peer), "%s", peer ? peer : "");
+	/* Orders the hellos of a sensor's connections across the nodes (a queued one may be applied late). */
+	j->received_usec = real_usec();
 	j->msg = *msg;
 	j->bytes = bytes;
 	memset(msg, 0, sizeof(*msg));
@@ -304,8 +315,8 @@ static int run_job(struct writer *w, struct job *j)
 	if (j->msg.type == WIRE_RENEW)
 		return run_renew(w, j);
 	if (j->msg.type == WIRE_HELLO) {
-		rc = ingest_apply_hello(w->db, j->sensor_id, j->serial, &j->msg, token, j->peer[0] ? j->peer : NULL,
-					&seq);
+		rc = ingest_apply_hello(w->db, j->sensor_id, j->serial, &j->msg, token, j->received_usec,
+					j->peer[0] ? j->peer : NULL, &seq);
 		if (rc == 0) {
 			log_info("sensor %s: connected (version %s, %s mode, journal %llu..%llu, applied %llu)", j->sensor_id,
 				 j->msg.u.hello.version, j->msg.u.hello.mode, (unsigned long long)j->msg.u.hello.first_seq,

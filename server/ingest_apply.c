@@ -44,12 +44,15 @@ static const struct {
 	{ "otw_events",
 	  "select otw_events_ingest(u.s, u.z, u.d, u.c, u.a) from unnest($1::uuid[], $2::bigint[], $3::int[], $4::int[],"
 	  " $5::int[]) u(s, z, d, c, a) where u.d + u.c + u.a > 0" },
-	/* The hello also records its connection (conn_token: see sql/014_sensor_health.sql), the journal head it
-	 * announced and its address (sql/015_external.sql: the appliance list's OUT_OF_SYNC and interfaceAddress). */
+	/* The hello also records its connection (conn_token, hello_at: see sql/014_sensor_health.sql), the journal
+	 * head it announced and its address (sql/015_external.sql: the appliance list's OUT_OF_SYNC and
+	 * interfaceAddress); unless it is older than the hello of a connection still open (applied late). */
 	{ "otw_connected",
 	  "update sensors set connected = true, last_seen = now(), software_version = $2, mode = $3, conn_token = $4,"
-	  " disconnected_at = null, journal_last_seq = $5::bigint, last_address = $6, updated_at = now()"
-	  " where id = $1::uuid" },
+	  " disconnected_at = null, journal_last_seq = $5::bigint, last_address = $6,"
+	  " hello_at = timestamptz 'epoch' + $7::bigint * interval '1 microsecond', updated_at = now()"
+	  " where id = $1::uuid and (conn_token is null or hello_at is null"
+	  "  or hello_at <= timestamptz 'epoch' + $7::bigint * interval '1 microsecond')" },
 	/* Only while the closing connection is the sensor's latest hello; a console's own stop is no disconnection. */
 	{ "otw_bye",
 	  "update sensors set connected = false, conn_token = null,"
@@ -150,10 +153,10 @@ static void rollback(PGconn *c)
 }
 
 int ingest_apply_hello(PGconn *c, const char *sensor_id, const char *serial, const struct wire_msg *hello,
-		       const char *conn_token, const char *peer, uint64_t *applied_seq)
+		       const char *conn_token, int64_t hello_at_usec, const char *peer, uint64_t *applied_seq)
 {
-	const char *p[6] = { sensor_id, serial, NULL, NULL, NULL, NULL };
-	char last_seq[24];
+	const char *p[7] = { sensor_id, serial, NULL, NULL, NULL, NULL, NULL };
+	char last_seq[24], hello_at[40];
 	PGresult *res;
 	bool promote;
 	int rc = 0;
@@ -185,7 +188,13 @@ int ingest_apply_hello(PGconn *c, const char *sensor_id, const char *serial, con
 	p[4] = last_seq;
 	/* An IPv4 client of a dual-stack listener shows as ::ffff:a.b.c.d: recorded as the IPv4 address it is. */
 	p[5] = peer && strncasecmp(peer, "::ffff:", 7) == 0 && strchr(peer + 7, '.') ? peer + 7 : peer;
-	res = exec_prepared(c, "otw_connected", 6, p, &rc);
+	/* Exact (microseconds since the epoch), for the comparison with the stored one. */
+	snprintf(hello_at, sizeof(hello_at), "%lld", (long long)hello_at_usec);
+	p[6] = hello_at;
+	res = exec_prepared(c, "otw_connected", 7, p, &rc);
+	if (res && strcmp(PQcmdTuples(res), "0") == 0)
+		log_info("sensor %s: hello of connection %s applied after a newer one; the sensor stays with that",
+			 sensor_id, conn_token);
 out:
 	PQclear(res);
 	return rc;

@@ -19,10 +19,12 @@ int ingest_apply_prepare(PGconn *c) __attribute__((warn_unused_result));
 
 /* Checks a hello: the sensor exists, is not revoked, `serial` (the certificate serial as hex) is its current
  * certificate and is not in revoked_certificates. On success marks it connected (last_seen, software_version,
- * mode, the hello's journal head, `peer` (the connection's address, may be NULL) and `conn_token`, the name of the
- * connection) and sets *applied_seq. */
+ * mode, the hello's journal head, `peer` (the connection's address, may be NULL), `conn_token`, the name of the
+ * connection, and `hello_at_usec`, when the gateway received the hello: microseconds since the epoch) and sets
+ * *applied_seq; unless the sensor's stored connection is still open and said hello later (this hello was applied
+ * late): then it stays with that one (still 0). */
 int ingest_apply_hello(PGconn *c, const char *sensor_id, const char *serial, const struct wire_msg *hello,
-		       const char *conn_token, const char *peer, uint64_t *applied_seq)
+		       const char *conn_token, int64_t hello_at_usec, const char *peer, uint64_t *applied_seq)
 	__attribute__((warn_unused_result));
 
 /* Applies a batch in one transaction: records with seq above sensors.applied_seq, then advances applied_seq.

@@ -32,9 +32,15 @@ create table sensor_health (
 -- close on the node a sensor left never unmarks it on the node it moved to. disconnected_at: when that connection
 -- closed while its console kept running (a console's own stop leaves it null: the sensor did not go anywhere);
 -- disconnect_noted_at: a sensor_disconnected notification was sent for it (the watchdog's guard, as silent_since).
+-- hello_at: when the gateway received that hello (its node's clock: the nodes are NTP-synced). A hello applied
+-- late (its node's writer was backlogged, and the sensor has meanwhile reconnected elsewhere) does not take the
+-- sensor back from a newer one: it is older than the stored hello_at while that connection is still open
+-- (conn_token not null); otherwise its close would mark a sensor disconnected that is sending through the other
+-- node.
 alter table sensors
     add column silent_since        timestamptz,
     add column conn_token          text check (length(conn_token) <= 64),
+    add column hello_at            timestamptz,
     add column disconnected_at     timestamptz,
     add column disconnect_noted_at timestamptz;
 
@@ -126,8 +132,8 @@ $$;
 --                 silences apart, as the zone's dedup would merge them) and a sensor_silent notification;
 --   reconnected   a silent sensor heard from again: a sensor_reconnected notification;
 --   disconnected  a sensor whose connection closed while its console ran (disconnected_at) and that did not come
---                 back within p_grace_sec: a sensor_disconnected notification (a console's stop, a sensor's
---                 quick restart or reconnection give none);
+--                 back within p_grace_sec (no hello, and no batch applied since: last_seen): a sensor_disconnected
+--                 notification (a console's stop, a sensor's quick restart or reconnection give none);
 --   connected     after such a notification, the sensor connected again: a sensor_connected notification.
 -- p_since: when this node's watchdog began to see the database. Sensors judge nothing before it: after a console
 -- or database outage, last_seen is old for every sensor until each has reconnected, so silence is counted from
@@ -192,6 +198,7 @@ begin
         with c as (select s.id from sensors s
                     where s.disconnect_noted_at is null and s.disconnected_at is not null and not s.connected
                       and s.revoked_at is null and s.disconnected_at < now() - p_grace_sec * interval '1 second'
+                      and (s.last_seen is null or s.last_seen <= s.disconnected_at)
                     order by s.id for update skip locked)
         update sensors s set disconnect_noted_at = now() from c where s.id = c.id
         returning s.id, s.name, s.zone_id, s.last_seen, s.disconnected_at, s.applied_seq

@@ -423,16 +423,26 @@ def test_console_restart_and_sensors_that_never_connect(console, tmp_path):
         # Down "an hour" (last_seen moved back while it is down), then up again.
         assert con.stop() == 0
         con.sql(f"update sensors set last_seen = now() - interval '1 hour' where id = '{s.sensor_id}'")
+        started = con.sql("select now()").strip()  # the watchdog starts after this
         con.start()
         wait_for("the sensor to reconnect", lambda: state().startswith("true|true|"), 60)
         # The watchdog has judged well after the reconnection once the idle sensors are silent (10 s after the
         # restart, as they were activated before it).
         wait_for("the idle sensors' silent notifications",
                  lambda: all(notes(con, x, "sensor_silent") for x in idle), 60)
-        assert notes(con, s, "sensor_silent") == [] and notes(con, s, "sensor_disconnected") == []
+        # Not silent if its hello was applied (updated_at: nothing else updates this sensor meanwhile) within 10 s of
+        # the watchdog's start (less 1 s: the hello's commit follows its now()). On a busy machine the sensor's
+        # reconnect backoff (up to 8-16 s) can land it later: then it may have been silent for the watchdog, rightly.
+        in_time = con.sql(f"select updated_at <= '{started}'::timestamptz + interval '9 seconds' from sensors "
+                          f"where id = '{s.sensor_id}'").strip()
+        assert in_time in ("t", "f"), in_time
+        silent = notes(con, s, "sensor_silent")
+        assert silent == [] or (in_time == "f" and silent == ["major|Sensor silent"]), (in_time, silent)
+        assert notes(con, s, "sensor_disconnected") == []
         r = con.api("GET", "/api/v1/alerts?engine=operational")
         titles = sorted(a["title"] for a in r.body["items"])
-        assert titles == ["Sensor silent: idle-a", "Sensor silent: idle-b"], r.body
+        assert titles == ["Sensor silent: idle-a", "Sensor silent: idle-b"] + \
+            (["Sensor silent: live-1"] if silent else []), r.body
         assert con.sql("select count(*) from system_notifications n join sensors s on s.id = n.sensor_id "
                        "where s.name = 'never-activated'").strip() == "0"
 

@@ -20,6 +20,7 @@
 #define SB "22222222-2222-4222-8222-222222222222" /* zone 1 */
 #define SC "33333333-3333-4333-8333-333333333333" /* unassigned */
 #define SD "44444444-4444-4444-8444-4444444444dd" /* zone 1: the DPI tests */
+#define T0 1790000000000000LL /* a hello's receive time (microseconds since the epoch) */
 
 static const char *admin_url;
 static char dbname[64];
@@ -501,7 +502,7 @@ static void test_hello(void **state)
 
 	assert_int_equal(wire_parse(h, strlen(h), &m, err, sizeof(err)), 0);
 	/* Serials compare without case and leading zeros ("00cd" == "CD"). */
-	assert_int_equal(ingest_apply_hello(db, SB, "00CD", &m, "n1-7", "192.0.2.7", &applied), 0);
+	assert_int_equal(ingest_apply_hello(db, SB, "00CD", &m, "n1-7", T0, "192.0.2.7", &applied), 0);
 	assert_int_equal(applied, 3); /* after test_device_remove */
 	assert_int_equal(num("select count(*) from sensors where name = 'b' and connected and mode = 'operational'"
 			     " and software_version = '0.2.0' and last_seen is not null and journal_last_seq = 9"
@@ -514,24 +515,77 @@ static void test_hello(void **state)
 	assert_int_equal(num("select count(*) from sensors where name = 'b' and not connected and disconnected_at is not null"),
 			 1);
 	/* Closed by the console's own stop: disconnected, and no disconnection of the sensor's. */
-	assert_int_equal(ingest_apply_hello(db, SB, "cd", &m, "n1-8", NULL, &applied), 0);
+	assert_int_equal(ingest_apply_hello(db, SB, "cd", &m, "n1-8", T0 + 1, NULL, &applied), 0);
 	assert_int_equal(ingest_apply_bye(db, SB, "n1-8", true), 0);
 	assert_int_equal(num("select count(*) from sensors where name = 'b' and not connected and disconnected_at is null"
 			     " and conn_token is null"),
 			 1);
 	assert_int_equal(num("select count(*) from sensors where connected"), 0);
 	/* Not its current certificate. */
-	assert_int_equal(ingest_apply_hello(db, SB, "ce", &m, "n1-9", NULL, &applied), -EPERM);
+	assert_int_equal(ingest_apply_hello(db, SB, "ce", &m, "n1-9", T0 + 2, NULL, &applied), -EPERM);
 	/* A revoked serial, even if it were current. */
 	assert_int_equal(testdb_exec(db, "update sensors set cert_serial = '99' where name = 'a'"), 0);
-	assert_int_equal(ingest_apply_hello(db, SA, "99", &m, "n1-9", NULL, &applied), -EPERM);
+	assert_int_equal(ingest_apply_hello(db, SA, "99", &m, "n1-9", T0 + 2, NULL, &applied), -EPERM);
 	/* A revoked sensor. */
 	assert_int_equal(testdb_exec(db, "update sensors set revoked_at = now() where name = 'b'"), 0);
-	assert_int_equal(ingest_apply_hello(db, SB, "cd", &m, "n1-9", NULL, &applied), -EPERM);
+	assert_int_equal(ingest_apply_hello(db, SB, "cd", &m, "n1-9", T0 + 2, NULL, &applied), -EPERM);
 	/* Unknown. */
-	assert_int_equal(ingest_apply_hello(db, "44444444-4444-4444-8444-444444444444", "cd", &m, "n1-9", NULL, &applied),
+	assert_int_equal(ingest_apply_hello(db, "44444444-4444-4444-8444-444444444444", "cd", &m, "n1-9", T0 + 2, NULL,
+					    &applied),
 			 -EPERM);
 	assert_int_equal(num("select count(*) from sensors where connected"), 0);
+	wire_msg_free(&m);
+}
+
+/* A hello applied late (its node's writer was backlogged: the sensor had meanwhile reconnected to another node
+ * and said hello there) does not take the sensor back, so its connection's close does not mark the sensor
+ * disconnected while it sends through the other node; and the watchdog notes no disconnection of a sensor whose
+ * batches were applied after it. */
+static void test_hello_late(void **state)
+{
+	const char *h = "{\"type\":\"hello\",\"proto\":\"1.0\",\"sensor_id\":\"" SB "\",\"version\":\"0.2.0\","
+			"\"mode\":\"operational\",\"first_seq\":1,\"last_seq\":9}";
+	struct wire_msg m;
+	char err[128];
+	uint64_t applied = 99;
+
+	assert_int_equal(wire_parse(h, strlen(h), &m, err, sizeof(err)), 0);
+	/* Node B's hello (received at T0 + 5 s) is applied first, then node A's (received at T0 + 1 s), then A's bye. */
+	assert_int_equal(ingest_apply_hello(db, SB, "cd", &m, "nb-1", T0 + 5000000, NULL, &applied), 0);
+	assert_int_equal(ingest_apply_hello(db, SB, "cd", &m, "na-1", T0 + 1000000, NULL, &applied), 0);
+	assert_int_equal(applied, 3);
+	assert_int_equal(ingest_apply_bye(db, SB, "na-1", false), 0);
+	assert_int_equal(num("select count(*) from sensors where name = 'b' and connected and conn_token = 'nb-1'"
+			     " and disconnected_at is null"
+			     " and hello_at = timestamptz 'epoch' + 1790000005000000 * interval '1 microsecond'"),
+			 1);
+	/* A newer hello takes it (B's connection is not closed yet: its bye comes later and changes nothing). */
+	assert_int_equal(ingest_apply_hello(db, SB, "cd", &m, "na-2", T0 + 9000000, NULL, &applied), 0);
+	assert_int_equal(ingest_apply_bye(db, SB, "nb-1", false), 0);
+	assert_int_equal(num("select count(*) from sensors where name = 'b' and connected and conn_token = 'na-2'"),
+			 1);
+	/* Once its connection closed, any hello takes the sensor (a node's clock behind the other's). */
+	assert_int_equal(ingest_apply_bye(db, SB, "na-2", false), 0);
+	assert_int_equal(ingest_apply_hello(db, SB, "cd", &m, "nb-2", T0 + 2000000, NULL, &applied), 0);
+	assert_int_equal(num("select count(*) from sensors where name = 'b' and connected and conn_token = 'nb-2'"
+			     " and disconnected_at is null"),
+			 1);
+	/* The watchdog: disconnected a minute ago (grace 0), but a batch was applied since: not noted; without it,
+	 * noted. */
+	assert_int_equal(testdb_exec(db, "update sensors set connected = false, conn_token = null,"
+				     " disconnected_at = now() - interval '1 minute', last_seen = now() where name = 'b'"),
+			 0);
+	assert_int_equal(num("select count(*) from otw_sensor_watch(3600, 0, now()) where transition = 'disconnected'"),
+			 0);
+	assert_int_equal(testdb_exec(db, "update sensors set last_seen = now() - interval '2 minutes' where name = 'b'"),
+			 0);
+	assert_int_equal(num("select count(*) from otw_sensor_watch(3600, 0, now()) where transition = 'disconnected'"),
+			 1);
+	/* Back to what test_hello expects. */
+	assert_int_equal(testdb_exec(db, "update sensors set disconnected_at = null, disconnect_noted_at = null,"
+				     " hello_at = null where name = 'b'"),
+			 0);
+	assert_int_equal(testdb_exec(db, "delete from system_notifications"), 0);
 	wire_msg_free(&m);
 }
 
@@ -759,6 +813,7 @@ int main(void)
 		cmocka_unit_test(test_device_remove),
 		cmocka_unit_test(test_unknown_sensor),
 		cmocka_unit_test(test_large_batch),
+		cmocka_unit_test(test_hello_late),
 		cmocka_unit_test(test_hello),
 		cmocka_unit_test(test_dpi_records),
 		cmocka_unit_test(test_dpi_parse_refusals),
