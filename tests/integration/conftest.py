@@ -16,6 +16,7 @@ Fixtures
 import json
 import os
 import pathlib
+import random
 import shutil
 import signal
 import socket
@@ -38,11 +39,37 @@ ADMIN_USER = "admin"
 ADMIN_PASSWORD = "correct horse battery staple"
 
 
+_ports_handed_out = set()
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A loopback TCP port nobody listens on right now (bind to port 0, read it back)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nobody uses right now for TCP or UDP, never the same twice in one run. It lies below the
+    kernel's ephemeral range: outgoing connections (psql, curl, sensors, forwarding) take their source ports from
+    that range, so a port found free there could be taken by one before our server binds it (seen as EADDRINUSE)."""
+    high = min(_ephemeral_low(), 65536) - 1
+    low = 15000 if high > 20000 else 1024
+    rng = random.Random()
+    for _ in range(2000):
+        port = rng.randrange(low, high)
+        if port in _ports_handed_out:
+            continue
+        try:
+            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                with socket.socket(socket.AF_INET, kind) as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        _ports_handed_out.add(port)
+        return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 def _psql_bin():

@@ -20,6 +20,8 @@ import subprocess
 import threading
 import time
 
+import conftest
+
 
 def run(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
@@ -59,15 +61,11 @@ class SiemPki:
 
 
 def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return conftest.free_port()  # free for TCP and UDP, outside the ephemeral range
 
 
 def free_tcp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return conftest.free_port()
 
 
 RSYSLOG_CONF = """
