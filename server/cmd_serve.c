@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "common/log.h"
 #include "common/hostport.h"
+#include "common/log.h"
 #include "server/api_router.h"
 #include "server/commands.h"
 #include "server/config.h"

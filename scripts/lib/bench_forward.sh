@@ -10,31 +10,16 @@
 # OTW_BENCH_SLOW_ALERTS (default 200) alerts.
 
 . scripts/lib/pg.sh
+. scripts/lib/bench_console.sh
 
-fb_free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+fb_console_start() { # BATCH
+	bench_console_start forward "$FB_BIN" "$FB_WORK" "$FB_DB" "$FB_API" "$FB_GW" --forward-batch "$1" \
+		--forward-poll-ms 1000
+}
+
 fb_now() { date +%s.%N; }
 fb_sql() { psql -h "$OTW_PG_DIR" -p "$OTW_PG_PORT" -U postgres -d otw -v ON_ERROR_STOP=1 -qtAc "$1"; }
 
-fb_console_start() { # BATCH
-	"$FB_BIN/server/otwatch-console" serve --state "$FB_WORK/console" --db "$FB_DB" --api-listen "127.0.0.1:$FB_API" \
-		--sensor-listen "127.0.0.1:$FB_GW" --forward-batch "$1" --forward-poll-ms 1000 >>"$FB_WORK/console.log" 2>&1 &
-	FB_CONSOLE=$!
-	local i
-	for i in $(seq 1 200); do
-		curl -sf --cacert "$FB_WORK/console/ca.crt" "https://127.0.0.1:$FB_API/api/v1/health" >/dev/null && return 0
-		sleep 0.1
-	done
-	echo "bench forward: the console did not start:" >&2
-	tail -20 "$FB_WORK/console.log" >&2
-	return 1
-}
-
-fb_console_stop() {
-	[ -n "$FB_CONSOLE" ] || return 0
-	kill "$FB_CONSOLE" 2>/dev/null || true
-	wait "$FB_CONSOLE" 2>/dev/null || true
-	FB_CONSOLE=
-}
 
 # fb_sink_start NAME HOST COUNT [NETNS]: the collector, in the namespace when given; sets FB_SINK (pid), FB_PORT.
 fb_sink_start() {
@@ -63,7 +48,7 @@ fb_sink_start() {
 # an outage or a storm), timed from the console's start.
 fb_forward() {
 	local name=$1 host=$2 batch=$3 count=$4 rtt=$5 mode=$6 ns=${7:-} t0 t1 ts rule chunk=200 a b i
-	fb_console_stop
+	bench_console_stop
 	[ "$mode" = drain ] || fb_console_start "$batch"
 	fb_sink_start "$name" "$host" "$count" "$ns"
 	fb_sql "delete from forwarding_rules" >/dev/null
@@ -140,10 +125,10 @@ bench_forward() {
 	local n=${OTW_BENCH_ALERTS:-20000} slow=${OTW_BENCH_SLOW_ALERTS:-200} rtt_want=${OTW_BENCH_RTT_MS:-50}
 	FB_BIN=${FB_BIN:-$root/build-bench}
 	FB_WORK=$(mktemp -d /tmp/otw-bench.XXXXXX)
-	FB_CONSOLE=
+	BENCH_CONSOLE=
 	FB_LINK=
 	chmod 755 "$FB_WORK"
-	trap 'fb_console_stop; [ -z "$FB_LINK" ] || { kill "$FB_LINK"; wait "$FB_LINK"; } 2>/dev/null; pg_stop; rm -rf "$FB_WORK"' EXIT
+	trap 'bench_console_stop; [ -z "$FB_LINK" ] || { kill "$FB_LINK"; wait "$FB_LINK"; } 2>/dev/null; pg_stop; rm -rf "$FB_WORK"' EXIT
 	pg_start "$FB_WORK/pg" 5432 # the port only names the socket in that directory
 	echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -r)," \
 		"PostgreSQL $(psql -h "$OTW_PG_DIR" -p "$OTW_PG_PORT" -U postgres -qtAc 'show server_version')"
@@ -152,8 +137,8 @@ bench_forward() {
 	echo 'bench forward admin password' >"$FB_WORK/admin.pw"
 	"$FB_BIN/server/otwatch-console" init --state "$FB_WORK/console" --db "$FB_DB" --admin-user admin \
 		--admin-password-file "$FB_WORK/admin.pw" >/dev/null 2>&1
-	FB_API=$(fb_free_port)
-	FB_GW=$(fb_free_port)
+	FB_API=$(bench_free_port)
+	FB_GW=$(bench_free_port)
 	FB_ZONE=$(fb_sql "with s as (insert into sites (name) values ('bench site') returning id)
 		insert into zones (site_id, name) select id, 'bench zone' from s returning id")
 	FB_SENSOR=$(fb_sql "insert into sensors (name, zone_id, software_version) values ('bench-sensor', $FB_ZONE, '0.1.0') returning id")
@@ -208,7 +193,7 @@ bench_forward() {
 	else
 		echo "no slow link: needs root and /dev/net/tun"
 	fi
-	fb_console_stop
+	bench_console_stop
 	/usr/bin/python3 - "${rows[@]}" <<'PY'
 import json, sys
 r = {x["run"]: x for x in map(json.loads, sys.argv[1:])}

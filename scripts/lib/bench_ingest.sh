@@ -2,8 +2,8 @@
 # Everything runs in one temporary directory: a private PostgreSQL, a console, the load generator's sensors.
 
 . scripts/lib/pg.sh
+. scripts/lib/bench_console.sh
 
-ib_free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # CPU seconds (user + system) of a process, and of the PostgreSQL server (postmaster and its children).
 ib_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f\n", ($14 + $15) / hz}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -14,26 +14,6 @@ ib_pg_cpu() {
 }
 ib_status_kib() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-ib_console_start() {
-	"$IB_BIN/server/otwatch-console" serve --state "$IB_WORK/console" --db "$IB_DB" --api-listen "127.0.0.1:$IB_API" \
-		--sensor-listen "127.0.0.1:$IB_GW" >>"$IB_WORK/console.log" 2>&1 &
-	IB_CONSOLE=$!
-	local i
-	for i in $(seq 1 200); do
-		curl -sf --cacert "$IB_WORK/console/ca.crt" "https://127.0.0.1:$IB_API/api/v1/health" >/dev/null && return 0
-		sleep 0.1
-	done
-	echo "bench ingest: the console did not start:" >&2
-	tail -20 "$IB_WORK/console.log" >&2
-	return 1
-}
-
-ib_console_stop() {
-	[ -n "$IB_CONSOLE" ] || return 0
-	kill "$IB_CONSOLE" 2>/dev/null || true
-	wait "$IB_CONSOLE" 2>/dev/null || true
-	IB_CONSOLE=
-}
 
 # ib_run NAME SENSORS RATE DURATION [loadgen options...]: one end-to-end run on a freshly started console (so that
 # its RSS is this run's); prints its JSON line.
@@ -41,15 +21,15 @@ ib_run() {
 	local name=$1 n=$2 rate=$3 duration=$4
 	shift 4
 	local out="$IB_WORK/loadgen-$name.json" err="$IB_WORK/loadgen-$name.log" applied0 applied1 cpu0 cpu1 pg0 pg1 t0 t1
-	ib_console_stop
-	ib_console_start
+	bench_console_stop
+	bench_console_start ingest "$IB_BIN" "$IB_WORK" "$IB_DB" "$IB_API" "$IB_GW"
 	applied0=$(psql -h "$OTW_PG_DIR" -p "$OTW_PG_PORT" -U postgres -d otw -qtAc 'select coalesce(sum(records_applied), 0) from sensors')
-	cpu0=$(ib_cpu "$IB_CONSOLE")
+	cpu0=$(ib_cpu "$BENCH_CONSOLE")
 	pg0=$(ib_pg_cpu)
 	t0=$(date +%s.%N)
 	echo 0 >"$IB_WORK/rss-max"
 	( while sleep 0.5; do
-		r=$(ib_status_kib "$IB_CONSOLE" VmRSS)
+		r=$(ib_status_kib "$BENCH_CONSOLE" VmRSS)
 		[ "${r:-0}" -gt "$(cat "$IB_WORK/rss-max")" ] && echo "$r" >"$IB_WORK/rss-max"
 	done ) &
 	local sampler=$!
@@ -62,13 +42,13 @@ ib_run() {
 		while kill -0 "$lg" 2>/dev/null && ! grep -q 'storm: ready' "$err"; do sleep 0.2; done
 		if kill -0 "$lg" 2>/dev/null; then
 			# Figures of the ingest itself, before the console is killed for the storm.
-			storm_cpu=$(ib_cpu "$IB_CONSOLE")
+			storm_cpu=$(ib_cpu "$BENCH_CONSOLE")
 			storm_rss=$(cat "$IB_WORK/rss-max")
-			storm_hwm=$(ib_status_kib "$IB_CONSOLE" VmHWM)
+			storm_hwm=$(ib_status_kib "$BENCH_CONSOLE" VmHWM)
 			storm_pg=$(ib_pg_cpu) # the console's backends go with it
-			kill -9 "$IB_CONSOLE"
-			wait "$IB_CONSOLE" 2>/dev/null || true
-			ib_console_start
+			kill -9 "$BENCH_CONSOLE"
+			wait "$BENCH_CONSOLE" 2>/dev/null || true
+			bench_console_start ingest "$IB_BIN" "$IB_WORK" "$IB_DB" "$IB_API" "$IB_GW"
 		fi
 	fi
 	local rc=0
@@ -76,11 +56,11 @@ ib_run() {
 	kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
 	t1=$(date +%s.%N)
 	applied1=$(psql -h "$OTW_PG_DIR" -p "$OTW_PG_PORT" -U postgres -d otw -qtAc 'select coalesce(sum(records_applied), 0) from sensors')
-	cpu1=${storm_cpu:-$(ib_cpu "$IB_CONSOLE")}
+	cpu1=${storm_cpu:-$(ib_cpu "$BENCH_CONSOLE")}
 	pg1=${storm_pg:-$(ib_pg_cpu)}
 	[ "$rc" -eq 0 ] || { echo "bench ingest: otwatch-loadgen with $n sensors failed ($rc):" >&2; tail -15 "$err" >&2; }
 	/usr/bin/python3 - "$out" "$n" "$rate" "$((applied1 - applied0))" "$cpu0" "$cpu1" "$pg0" "$pg1" "$t0" "$t1" \
-		"${storm_rss:-$(cat "$IB_WORK/rss-max")}" "${storm_hwm:-$(ib_status_kib "$IB_CONSOLE" VmHWM)}" "$IB_COPY" <<'PY'
+		"${storm_rss:-$(cat "$IB_WORK/rss-max")}" "${storm_hwm:-$(ib_status_kib "$BENCH_CONSOLE" VmHWM)}" "$IB_COPY" <<'PY'
 import json, sys
 path, n, rate, applied, cpu0, cpu1, pg0, pg1, t0, t1, rss, hwm, copy = sys.argv[1:]
 lines = open(path).read().split("\n")
@@ -103,12 +83,12 @@ bench_ingest() {
 	local duration=${OTW_BENCH_DURATION:-20}
 	IB_BIN=$root/build-bench
 	IB_WORK=$(mktemp -d /tmp/otw-bench.XXXXXX)
-	IB_CONSOLE=
+	BENCH_CONSOLE=
 	chmod 755 "$IB_WORK"
 	# The simulated sensors' journals on tmpfs: each real sensor fsyncs its own disk, and 2,000 fsyncs a second
 	# on this machine's disk would measure the load generator, not the console.
 	IB_LG_STATE=$(mktemp -d /dev/shm/otw-bench-lg.XXXXXX 2>/dev/null || echo "$IB_WORK/loadgen")
-	trap 'ib_console_stop; pg_stop; rm -rf "$IB_WORK" "$IB_LG_STATE"' EXIT
+	trap 'bench_console_stop; pg_stop; rm -rf "$IB_WORK" "$IB_LG_STATE"' EXIT
 	pg_start "$IB_WORK/pg" 5432 # the port only names the socket in that directory
 	echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -r)," \
 		"PostgreSQL $(psql -h "$OTW_PG_DIR" -p "$OTW_PG_PORT" -U postgres -qtAc 'show server_version')"
@@ -127,8 +107,8 @@ bench_ingest() {
 	echo 'bench ingest admin password' >"$IB_WORK/admin.pw"
 	"$IB_BIN/server/otwatch-console" init --state "$IB_WORK/console" --db "$IB_DB" --admin-user admin \
 		--admin-password-file "$IB_WORK/admin.pw" >/dev/null 2>&1
-	IB_API=$(ib_free_port)
-	IB_GW=$(ib_free_port)
+	IB_API=$(bench_free_port)
+	IB_GW=$(bench_free_port)
 	local one hundred half peak rate big
 	# Runs write to files, not through $(...): a console restarted by the storm must stay this shell's child.
 	ib_run 1 1 3000 "$duration" >"$IB_WORK/run-1.json"
@@ -149,7 +129,7 @@ bench_ingest() {
 	ib_run 2000 2000 "$rate" "$duration" --storm --connect-timeout 300 --storm-timeout 120 >"$IB_WORK/run-2000.json"
 	big=$(cat "$IB_WORK/run-2000.json")
 	echo "$big"
-	ib_console_stop
+	bench_console_stop
 	/usr/bin/python3 - "$IB_COPY" "$hundred" "$half" "$big" "$peak" <<'PY'
 import json, sys
 copy, hundred, half, big = (json.loads(a) for a in sys.argv[1:5])
