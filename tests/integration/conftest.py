@@ -354,3 +354,11 @@ def api_all_pages(con, path, limit=500):
         cursor = r.body.get("next_cursor")
         if not cursor:
             return items
+
+
+@pytest.fixture
+def pki(tmp_path):
+    """A test CA with certificates for the forwarding receivers and the console as their TLS client
+    (siem_services.SiemPki)."""
+    from siem_services import SiemPki
+    return SiemPki(tmp_path / "pki")

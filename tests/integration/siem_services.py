@@ -304,3 +304,152 @@ def wait_until(pred, timeout, what):
             return v
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+# --- what the forwarding tests share: a console with one sensor, its alerts, rules and their status ----------------
+
+WAIT = 60  # generous bound for deliveries (shared 2-core machine)
+
+
+FAST = ["--forward-backoff-max", "1", "--forward-poll-ms", "300", "--forward-timeout-ms", "5000"]
+
+
+class Plant:
+    """A console with one sensor in one zone, and alerts raised through otw_alert_ingest."""
+
+    def __init__(self, con, tmp_path):
+        self.con = con
+        s = conftest.sensor_new(con, tmp_path, "fwd-sensor")
+        self.sensor = s.sensor_id
+        self.zone = int(con.sql(f"select zone_id from sensors where id = '{self.sensor}'"))
+        self.n = 0
+
+    def alert(self, engine="anomaly", severity="major", title="Test alert", message="something happened",
+              protocol="modbus"):
+        self.n += 1
+        # Distinct source addresses keep the alerts apart (no deduplication); dollar quoting keeps any text intact.
+        src, dst = f"10.1.{self.n // 200}.{self.n % 200 + 1}", "10.2.0.1"
+        ts = f"2025-03-0{1 + self.n % 9}T12:{self.n % 60:02d}:07.125+00"
+        self.con.sql(
+            f"select otw_alert_ingest('{self.sensor}', {self.zone}, '{engine}', '{severity}', $t${title}$t$, "
+            f"$m${message}$m$, 'fix it', '{protocol}', '{src}', '{dst}', '00:1b:1b:00:00:{self.n % 100:02d}', "
+            f"'00:1b:1b:00:01:01', 1, '{ts}', '{ts}', null, null)")
+
+    def alerts(self):
+        """Every alert as the database holds it, by id."""
+        out = self.con.sql(
+            "select coalesce(json_agg(x order by x.id), '[]') from (select a.id, a.title, a.message, a.severity, "
+            "a.engine, a.protocol, a.src_addr, a.dst_addr, a.src_mac, a.dst_mac, a.status, a.occurrences, "
+            "a.sensor_id, a.zone_id, z.name zone_name, si.name site_name, s.name sensor_name, "
+            "(extract(epoch from a.detected_at) * 1000)::bigint detected_ms, "
+            "(extract(epoch from a.last_seen) * 1000)::bigint last_ms, "
+            "to_char(a.detected_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') detected_text "
+            "from alerts a join sensors s on s.id = a.sensor_id join zones z on z.id = a.zone_id "
+            "join sites si on si.id = z.site_id) x")
+        return {a["id"]: a for a in json.loads(out)}
+
+
+def hec_events(body):
+    """The event objects of one HEC request body: one or several JSON objects one after the other."""
+    text, out, i = body.decode(), [], 0
+    dec = json.JSONDecoder()
+    while i < len(text):
+        obj, i = dec.raw_decode(text, i)
+        out.append(obj)
+        while i < len(text) and text[i].isspace():
+            i += 1
+    return out
+
+
+def rule(con, name, action, **kw):
+    r = con.api("POST", "/api/v1/forwarding-rules", dict({"name": name, "action": action}, **kw))
+    assert r.status == 201, r
+    return r.body
+
+
+def status(con, rid):
+    r = con.api("GET", f"/api/v1/forwarding-rules/{rid}/status")
+    assert r.status == 200, r
+    return r.body
+
+
+def connects(port):
+    """True when something accepts TCP connections on the loopback port."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+# --- checks of one message against its alert ----------------------------------------------------------------------
+
+SEV_CEF = {"warning": 1, "minor": 4, "major": 8, "critical": 10}
+
+
+ENGINE_LABEL = {"policy_violation": "Policy Violation", "protocol_violation": "Protocol Violation",
+                "anomaly": "Anomaly", "operational": "Operational", "malware": "Malware"}
+
+
+HOSTILE = [
+    # (engine, severity, title, message): every character CEF must escape, in header and extension
+    ("policy_violation", "warning", "Pipe | in title", "msg with = sign and \\ backslash"),
+    ("protocol_violation", "minor", "Back\\slash | and = equals", "two\nlines\r\nand key=value pairs a=b"),
+    ("anomaly", "major", "Newline\nin title", "trailing backslash \\"),
+    ("malware", "critical", "Ünïcödé ✓ title", "résumé = \"quoted\" | piped"),
+]
+
+
+def control_to_space(s):
+    return "".join(" " if ord(ch) < 0x20 or ord(ch) == 0x7f else ch for ch in s)
+
+
+def check_syslog_header(h, a, hostname_any=True):
+    assert h["pri"] == 9  # facility user (1) * 8 + severity alert (1)
+    assert h["timestamp"] == a["detected_text"]
+    assert h["app"] == "otwatch" and h["procid"] == "-" and h["msgid"] == "alert" and h["sd"] == "-"
+    assert h["hostname"] and h["hostname"] != "-"
+
+
+def check_cef(msg, alerts):
+    header, ext = parse_cef(msg)
+    a = alerts[int(ext["externalId"])]
+    assert header == ["0", "OTWatch", a["sensor_name"], "0.1.0", a["engine"], control_to_space(a["title"]),
+                      str(SEV_CEF[a["severity"]])]
+    assert ext == {
+        "msg": a["message"], "protocol": a["protocol"], "severity": a["severity"].capitalize(),
+        "type": ENGINE_LABEL[a["engine"]], "UUID": str(a["id"]), "start": str(a["detected_ms"]),
+        "src_ip": a["src_addr"], "src_mac": a["src_mac"], "dst_ip": a["dst_addr"], "dst_mac": a["dst_mac"],
+        "cat": "Alert", "end": str(a["last_ms"]), "cnt": str(a["occurrences"]), "externalId": str(a["id"]),
+        "deviceExternalId": a["sensor_id"], "outcome": a["status"], "cs1Label": "zone", "cs1": a["zone_name"],
+        "cs2Label": "site", "cs2": a["site_name"], "cn1Label": "zone_id", "cn1": str(a["zone_id"])}
+    return a["id"]
+
+
+def check_leef(msg, alerts):
+    header, attrs = parse_leef(msg)
+    a = alerts[int(attrs["externalId"])]
+    assert header == ["LEEF:2.0", "OTWatch", a["sensor_name"], "0.1.0", a["engine"], "x09"]
+    assert attrs == {
+        "devTime": a["detected_text"], "devTimeFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSX",
+        "cat": ENGINE_LABEL[a["engine"]], "sev": str(SEV_CEF[a["severity"]]), "src": a["src_addr"],
+        "dst": a["dst_addr"], "srcMAC": a["src_mac"], "dstMAC": a["dst_mac"],
+        # LEEF has no escape inside values: the delimiter (tab) and line ends become spaces
+        "title": control_to_space(a["title"]), "msg": control_to_space(a["message"]), "protocol": a["protocol"],
+        "severity": a["severity"].capitalize(), "externalId": str(a["id"]), "status": a["status"],
+        "count": str(a["occurrences"]), "lastSeen": a["detected_text"], "sensorId": a["sensor_id"],
+        "sensor": a["sensor_name"], "zoneId": str(a["zone_id"]), "zone": a["zone_name"], "site": a["site_name"]}
+    return a["id"]
+
+
+def check_json(obj, alerts):
+    a = alerts[obj["id"]]
+    expect = {"type": "alert", "id": a["id"], "title": a["title"], "message": a["message"],
+              "severity": a["severity"], "engine": a["engine"], "status": a["status"], "protocol": a["protocol"],
+              "src_ip": a["src_addr"], "src_mac": a["src_mac"], "dst_ip": a["dst_addr"], "dst_mac": a["dst_mac"],
+              "remediation": "fix it", "sensor_id": a["sensor_id"], "sensor_name": a["sensor_name"],
+              "zone_id": a["zone_id"], "zone_name": a["zone_name"], "site_name": a["site_name"],
+              "detected_at": a["detected_text"], "last_seen": a["detected_text"], "occurrences": a["occurrences"]}
+    for k, v in expect.items():
+        assert obj[k] == v, (k, obj)
+    return a["id"]
