@@ -31,6 +31,7 @@
 #include "server/api_sensors.h"
 #include "server/api_settings.h"
 #include "server/api_sites.h"
+#include "server/api_saved_views.h"
 #include "server/api_tokens.h"
 #include "server/audit.h"
 #include "server/db.h"
@@ -132,6 +133,10 @@ static const struct api_route routes[] = {
 	{ API_GET, "/api/v1/api-tokens", api_tokens_list, API_R_ADMIN, NULL },
 	{ API_POST, "/api/v1/api-tokens", api_tokens_create, API_R_ADMIN, &api_tokens_create_body },
 	{ API_DELETE, "/api/v1/api-tokens/{id}", api_tokens_delete, API_R_ADMIN, NULL },
+	{ API_GET, "/api/v1/saved-views", api_saved_views_list, 0, NULL },
+	{ API_POST, "/api/v1/saved-views", api_saved_views_create, 0, &api_saved_views_create_body },
+	{ API_PATCH, "/api/v1/saved-views/{id}", api_saved_views_update, 0, &api_saved_views_update_body },
+	{ API_DELETE, "/api/v1/saved-views/{id}", api_saved_views_delete, 0, NULL },
 	/* Alert forwarding (docs/forwarding.md): admins only, reads included. */
 	{ API_GET, "/api/v1/forwarding-rules", api_forwarding_list, API_R_ADMIN, NULL },
 	{ API_POST, "/api/v1/forwarding-rules", api_forwarding_create, API_R_ADMIN, &api_forwarding_create_body },

@@ -262,6 +262,13 @@ ROUTES = {
                                       "access_group_ids": [w.group["A1"]]})),
     ("DELETE", "/api/v1/ad-group-mappings/{id}"): ("admin", GATE, lambda w, z: (
         "/api/v1/ad-group-mappings/999999", None)),
+    ("GET", "/api/v1/saved-views"): ("session", None, lambda w, z: ("/api/v1/saved-views?page=inventory", None)),
+    ("POST", "/api/v1/saved-views"): ("session", None, lambda w, z: (
+        "/api/v1/saved-views", {"page": "alerts", "name": uniq("view"), "query": {"status": ["new"]}})),
+    ("PATCH", "/api/v1/saved-views/{id}"): ("session", None, lambda w, z: (
+        f"/api/v1/saved-views/{new_view(w)}", {"shared": True})),
+    ("DELETE", "/api/v1/saved-views/{id}"): ("session", None, lambda w, z: (
+        f"/api/v1/saved-views/{new_view(w)}", None)),
     ("GET", "/api/v1/api-tokens"): ("admin", None, lambda w, z: ("/api/v1/api-tokens", None)),
     ("POST", "/api/v1/api-tokens"): ("admin", None, lambda w, z: (
         "/api/v1/api-tokens", {"name": uniq("tok"), "role": "read_only", "access_group_ids": [w.group["A1"]]})),
@@ -330,6 +337,17 @@ EXTERNAL_ROUTES = {
                                                            "username": new_local_user(w), "new_password": PW})),
 }
 ROUTES.update(EXTERNAL_ROUTES)
+
+def new_view(w):
+    """A saved view of the calling user (views are their owner's; anybody else gets 404)."""
+    token = w.token[w.caller]
+    if not token:
+        return 1
+    r = w.con.api("POST", "/api/v1/saved-views", {"page": "inventory", "name": uniq("view"), "query": {"q": "plc"}},
+                  token=token)
+    assert r.status == 201, r
+    return r.body["id"]
+
 
 def new_fwd_rule(w):
     """A throwaway forwarding rule (UDP syslog to a closed loopback port; nothing is queued without alerts)."""
