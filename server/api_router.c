@@ -32,6 +32,7 @@
 #include "server/api_settings.h"
 #include "server/api_sites.h"
 #include "server/api_saved_views.h"
+#include "server/api_stats.h"
 #include "server/api_tokens.h"
 #include "server/audit.h"
 #include "server/db.h"
@@ -76,6 +77,8 @@ static const struct api_route routes[] = {
 	{ API_GET, "/api/v1/connections/{id}", api_connections_get, 0, NULL },
 	{ API_GET, "/api/v1/alerts", api_alerts_list, 0, NULL },
 	{ API_GET, "/api/v1/events", api_events_get, 0, NULL },
+	{ API_GET, "/api/v1/stats/summary", api_stats_summary, 0, NULL },
+	{ API_GET, "/api/v1/stats/alerts", api_stats_alerts, 0, NULL },
 	{ API_POST, "/api/v1/alerts/actions", api_alerts_bulk_action, API_R_ANALYST, &api_alerts_bulk_body },
 	{ API_GET, "/api/v1/alerts/{id}", api_alerts_get, 0, NULL },
 	{ API_POST, "/api/v1/alerts/{id}/actions", api_alerts_action, API_R_ANALYST, &api_alerts_action_body },

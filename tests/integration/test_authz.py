@@ -262,6 +262,8 @@ ROUTES = {
                                       "access_group_ids": [w.group["A1"]]})),
     ("DELETE", "/api/v1/ad-group-mappings/{id}"): ("admin", GATE, lambda w, z: (
         "/api/v1/ad-group-mappings/999999", None)),
+    ("GET", "/api/v1/stats/summary"): ("session", None, lambda w, z: ("/api/v1/stats/summary", None)),
+    ("GET", "/api/v1/stats/alerts"): ("session", None, lambda w, z: ("/api/v1/stats/alerts?bucket=day", None)),
     ("GET", "/api/v1/saved-views"): ("session", None, lambda w, z: ("/api/v1/saved-views?page=inventory", None)),
     ("POST", "/api/v1/saved-views"): ("session", None, lambda w, z: (
         "/api/v1/saved-views", {"page": "alerts", "name": uniq("view"), "query": {"status": ["new"]}})),
