@@ -28,7 +28,7 @@
 static void serve_usage(FILE *f)
 {
 	fprintf(f, "usage: otwatch-console serve --state DIR --db URL [--api-listen H:P] [--sensor-listen H:P]\n"
-		   "                             [--config FILE] [--log-level L]\n");
+		   "                             [--config FILE] [--log-level L] [--ui-dir DIR]\n");
 	config_print_help(f);
 }
 

@@ -100,6 +100,9 @@ static const struct config_param config_params[] = {
 	{ "trusted_proxies", STR(trusted_proxies), NULL, 0, 0, valid_trusted_proxies,
 	  "reverse proxies whose X-Forwarded-For is believed: addresses or CIDR networks, comma-separated "
 	  "(empty: none; docs/scaling.md)" },
+	{ "ui_dir", STR(ui_dir), OTW_UI_DIR_DEFAULT, 0, 0, NULL,
+	  "the web UI's built files (index.html, assets/), read once at start and served outside /api; "
+	  "missing: UI paths answer 503" },
 	{ "workers", INT(workers), "4", 1, 256, NULL, "worker threads for blocking work" },
 	{ "session_ttl", INT(session_ttl), "43200", 60, 7 * 86400, NULL,
 	  "login session lifetime, seconds (absolute cap, refreshes included)" },

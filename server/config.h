@@ -16,6 +16,7 @@ struct console_config {
 	char *public_sensor_url; /* default "wss://<sensor_listen>" */
 	char *log_level;         /* error | warn | info | debug */
 	char *trusted_proxies;   /* addresses/CIDRs whose X-Forwarded-For is believed; "" = none (http_util.h) */
+	char *ui_dir;            /* the web UI's built files, served outside /api (server/ui_static.h) */
 	int64_t workers;         /* worker threads for blocking work (libpq, argon2) */
 	int64_t session_ttl;     /* seconds a login session lasts at most (refreshes included) */
 	int64_t session_idle;    /* seconds without a request that end a login session */

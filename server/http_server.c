@@ -26,6 +26,7 @@
 #include "server/config.h"
 #include "server/http_util.h"
 #include "server/metrics.h"
+#include "server/ui_static.h"
 
 #define HTTP_HEADERS_MAX 16384
 #define HTTP_QUERY_MAX 4096
@@ -38,6 +39,7 @@ struct http_server {
 	struct auth_throttle *throttle;       /* failed logins per source address; loop thread only */
 	struct events_hub *events;            /* live event streams (GET /api/v1/events) */
 	struct http_proxies proxies;          /* trusted_proxies: whose X-Forwarded-For is believed */
+	struct ui_static *ui;                 /* the web UI's files (ui_dir); NULL: its paths answer 503 */
 };
 
 static int64_t mono_sec(void)
@@ -356,6 +358,11 @@ static void handle_request(struct evhttp_request *req, void *arg)
 		evhttp_connection_get_peer(evcon, &addr, &port);
 		client_address(srv, req, addr ? addr : "?", c->client, sizeof(c->client));
 	}
+	if (ui_static_is_ui_path(path)) { /* everything outside /api, /external and /metrics */
+		ui_static_serve(srv->ui, req, c->client);
+		call_free(c);
+		return;
+	}
 	tbl = api_routes(&ntbl);
 	c->method = map_method(evhttp_request_get_command(req));
 	rc = path ? api_route_match(tbl, ntbl, c->method, path, &c->route, c->param,
@@ -522,6 +529,7 @@ int http_server_start(struct event_base *base, const struct http_server_opts *op
 							    .ring = (size_t)env->cfg->events_ring },
 				 &s->events)) < 0)
 		goto out;
+	s->ui = ui_static_open(env->cfg ? env->cfg->ui_dir : NULL);
 	evhttp_set_gencb(s->http, handle_request, s);
 	if (!evhttp_bind_socket_with_handle(s->http, opts->host, (ev_uint16_t)opts->port)) {
 		log_error("http: cannot listen on %s:%d: %s", opts->host, opts->port, strerror(errno));
@@ -546,5 +554,6 @@ void http_server_free(struct http_server *s)
 	if (s->ctx)
 		SSL_CTX_free(s->ctx);
 	auth_throttle_free(s->throttle);
+	ui_static_free(s->ui); /* after evhttp_free: answers in flight reference its bytes */
 	free(s);
 }
