@@ -232,6 +232,16 @@ static void call_log(const struct api_call *c, const char *path)
 			 c->status, user, c->client, ms);
 }
 
+/* Server-Timing: the console's own time for the call (queueing, database and handler), which a browser's resource
+ * timing shows beside the network's (scripts/bench ui reads it). */
+static void server_timing(const struct api_call *c)
+{
+	char v[48];
+
+	snprintf(v, sizeof(v), "app;dur=%.1f", (double)(timefmt_now_usec() - c->started_usec) / 1000.0);
+	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Server-Timing", v);
+}
+
 /* Loop thread: the handler finished (or the pool stopped before running it). */
 static void call_done(struct worker_job *job, bool cancelled)
 {
@@ -254,6 +264,7 @@ static void call_done(struct worker_job *job, bool cancelled)
 		return;
 	}
 	call_log(c, path ? path : "?");
+	server_timing(c);
 	if (c->status >= 400 && !c->resp) {
 		if (c->set_cookie)
 			send_json(c->req, c->err.status, error_body(c->req, &c->err), c->set_cookie, 0);

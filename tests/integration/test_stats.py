@@ -1,5 +1,7 @@
 """Dashboard aggregates (server/api_stats.c): counts of sensors, devices and open alerts, and alerts per hour or
 day by severity, each in the caller's scope, on a dataset whose answers are known."""
+import re
+
 import conftest  # noqa: F401  (fixtures)
 
 PW = "Stats-Passw0rd!"
@@ -43,7 +45,10 @@ def seed(con):
 def test_summary_counts_in_scope(console):
     con = console()
     site, zone, ro = seed(con)
-    s = con.api("GET", "/api/v1/stats/summary").body
+    r = con.api("GET", "/api/v1/stats/summary")
+    # Every API answer says how long the console took (Server-Timing, read by scripts/bench ui in the browser).
+    assert re.fullmatch(r"app;dur=\d+\.\d", r.headers["Server-Timing"]), r.headers["Server-Timing"]
+    s = r.body
     assert s["sensors"] == {"total": 4, "connected": 1, "disconnected": 3, "silent": 0, "learning": 3,
                             "operational": 1, "unassigned": 1, "revoked": 1}
     d = s["devices"]
