@@ -47,12 +47,15 @@ const struct http_body_spec api_alerts_comment_body = { comment_fields, 1, 0 };
 
 void api_alerts_list(struct api_call *c, PGconn *db)
 {
+	static const char *const names[] = { "device_id" };
+	char device[1][API_QUERY_VALUE_MAX];
 	struct http_list_params lp;
-	const char *extra[9];
+	const char *extra[10];
 
-	if (!api_list_params(c, HTTP_FILTER_SITE_ID | HTTP_FILTER_ZONE_ID | HTTP_FILTER_SENSOR_ID | HTTP_FILTER_TIME |
-				     HTTP_FILTER_ALERT,
-			     HTTP_ID_INT, &lp))
+	if (!api_list_params_plus(c, HTTP_FILTER_SITE_ID | HTTP_FILTER_ZONE_ID | HTTP_FILTER_SENSOR_ID |
+					     HTTP_FILTER_TIME | HTTP_FILTER_ALERT,
+				  HTTP_ID_INT, &lp, names, 1, device) ||
+	    !api_query_int_id(c, "device_id", device[0]))
 		return;
 	extra[0] = lp.site_id;
 	extra[1] = lp.zone_id;
@@ -63,7 +66,9 @@ void api_alerts_list(struct api_call *c, PGconn *db)
 	extra[6] = lp.severity;
 	extra[7] = lp.engine;
 	extra[8] = api_scope(c);
-	/* Newest first: the cursor is the last id of a page, and the next page has smaller ids. */
+	extra[9] = device[0][0] ? device[0] : NULL;
+	/* Newest first: the cursor is the last id of a page, and the next page has smaller ids. device_id: alerts whose
+	 * source or destination is the device or one merged into it. */
 	api_list(c, db,
 		 "select a.id::text, json_build_object(" ALERT_FIELDS ")::text" ALERT_FROM
 		 "where ($1::bigint is null or a.id < $1::bigint) "
@@ -74,8 +79,11 @@ void api_alerts_list(struct api_call *c, PGconn *db)
 		 "and ($8::text[] is null or a.status = any ($8::text[])) "
 		 "and ($9::text[] is null or a.severity = any ($9::text[])) "
 		 "and ($10::text[] is null or a.engine = any ($10::text[])) "
-		 "and otw_zone_visible($11::bigint[], a.zone_id) order by a.id desc limit $2::int",
-		 &lp, 9, extra);
+		 "and otw_zone_visible($11::bigint[], a.zone_id) "
+		 "and ($12::bigint is null or a.src_device_id in (select g.id from devices g where g.id = $12::bigint "
+		 "or g.merged_into = $12::bigint) or a.dst_device_id in (select g.id from devices g "
+		 "where g.id = $12::bigint or g.merged_into = $12::bigint)) order by a.id desc limit $2::int",
+		 &lp, 10, extra);
 }
 
 void api_alerts_get(struct api_call *c, PGconn *db)

@@ -11,27 +11,34 @@
 #define AUDIT_JSON                                                                                             \
 	"json_build_object('id', a.id, 'at', " API_TS("a.at") ", 'username', a.username, 'client', a.client, "  \
 	"'action', a.action, 'object', a.object, 'details', a.details)::text"
-/* The filters; the arguments are the parameter numbers of from, to, username and action. */
+/* The filters; the arguments are the parameter numbers of from, to, username and action. An action ending in a dot
+ * is a prefix: "device." matches device.update and device.merge. */
 #define AUDIT_WHERE(f, t, u, a)                                                                                \
 	"($" f "::timestamptz is null or a.at >= $" f "::timestamptz) and ($" t "::timestamptz is null or "     \
 	"a.at < $" t "::timestamptz) and ($" u "::text is null or a.username = $" u ") and ($" a "::text is "   \
-	"null or a.action = $" a ") "
+	"null or a.action = $" a " or (right($" a ", 1) = '.' and left(a.action, length($" a ")) = $" a ")) "
 
 void api_audit_list(struct api_call *c, PGconn *db)
 {
+	static const char *const names[] = { "object" };
+	char object[1][API_QUERY_VALUE_MAX];
 	struct http_list_params lp;
-	const char *extra[4];
+	const char *extra[5];
 
-	if (!api_list_params(c, AUDIT_FILTERS, HTTP_ID_INT, &lp))
+	if (!api_list_params_plus(c, AUDIT_FILTERS, HTTP_ID_INT, &lp, names, 1, object))
 		return;
 	extra[0] = lp.from;
 	extra[1] = lp.to;
 	extra[2] = lp.username;
 	extra[3] = lp.action;
+	extra[4] = object[0][0] ? object[0] : NULL;
+	/* object: the changed object's id or name exactly; objects of different kinds share ids, so a device's history is
+	 * object=<device id>&action=device. */
 	api_list(c, db,
 		 "select a.id::text, " AUDIT_JSON " from audit_log a where ($1::bigint is null or a.id < $1::bigint) "
-		 "and " AUDIT_WHERE("3", "4", "5", "6") "order by a.id desc limit $2::int",
-		 &lp, 4, extra);
+		 "and " AUDIT_WHERE("3", "4", "5", "6") "and ($7::text is null or a.object = $7) "
+		 "order by a.id desc limit $2::int",
+		 &lp, 5, extra);
 }
 
 static int write_csv(FILE *f, PGresult *res)

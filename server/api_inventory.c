@@ -22,25 +22,40 @@
 	"'bytes', coalesce((select max(s.bytes) from connection_sightings s where s.connection_id = c.id), 0), " \
 	"'first_seen', " API_TS("c.first_seen") ", 'last_seen', " API_TS("c.last_seen") ")::text"
 #define CONN_FROM " from connections c left join zones z on z.id = c.zone_id "
+/* The addresses of device `id` and of the devices merged into it, as connections store them (IP text, lowercase
+ * MAC). */
+#define DEVICE_ADDRS(id)                                                                                       \
+	"array(select host(i.ip) from device_ips i join devices g on g.id = i.device_id where g.id = " id          \
+	"::bigint or g.merged_into = " id "::bigint union select m.mac::text from device_macs m join devices g "  \
+	"on g.id = m.device_id where g.id = " id "::bigint or g.merged_into = " id "::bigint)"
 
 void api_connections_list(struct api_call *c, PGconn *db)
 {
+	static const char *const names[] = { "device_id" };
+	char device[1][API_QUERY_VALUE_MAX];
 	struct http_list_params lp;
-	const char *extra[4];
+	const char *extra[5];
 
-	if (!api_list_params(c, HTTP_FILTER_SITE_ID | HTTP_FILTER_ZONE_ID | HTTP_FILTER_SENSOR_ID, HTTP_ID_INT, &lp))
+	if (!api_list_params_plus(c, HTTP_FILTER_SITE_ID | HTTP_FILTER_ZONE_ID | HTTP_FILTER_SENSOR_ID, HTTP_ID_INT,
+				  &lp, names, 1, device) ||
+	    !api_query_int_id(c, "device_id", device[0]))
 		return;
 	extra[0] = lp.site_id;
 	extra[1] = lp.zone_id;
 	extra[2] = lp.sensor_id;
 	extra[3] = api_scope(c);
+	extra[4] = device[0][0] ? device[0] : NULL;
+	/* device_id: the connections of the device's merge scope with one of its addresses (or those of the devices
+	 * merged into it) at either end, as ENDPOINT resolves them. */
 	api_list(c, db,
 		 "select c.id::text, " CONN_JSON CONN_FROM "where ($1::bigint is null or c.id > $1::bigint) "
 		 "and ($3::bigint is null or z.site_id = $3::bigint) and ($4::bigint is null or c.zone_id = $4::bigint) "
 		 "and ($5::uuid is null or exists (select 1 from connection_sightings s where s.connection_id = c.id "
 		 "and s.sensor_id = $5::uuid)) and otw_zone_visible($6::bigint[], c.zone_id) "
+		 "and ($7::bigint is null or (c.merge_scope = (select d.merge_scope from devices d where d.id = $7::bigint) "
+		 "and (lower(c.src_addr) = any (" DEVICE_ADDRS("$7") ") or lower(c.dst_addr) = any (" DEVICE_ADDRS("$7") ")))) "
 		 "order by c.id limit $2::int",
-		 &lp, 4, extra);
+		 &lp, 5, extra);
 }
 
 void api_connections_get(struct api_call *c, PGconn *db)

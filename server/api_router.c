@@ -347,6 +347,30 @@ bool api_list_params(struct api_call *c, unsigned filters, enum http_id_kind kin
 	return false;
 }
 
+bool api_list_params_plus(struct api_call *c, unsigned filters, enum http_id_kind kind, struct http_list_params *lp,
+			  const char *const *names, size_t n, char values[][API_QUERY_VALUE_MAX])
+{
+	char rest[4096 + 1], *saved = c->query;
+	bool ok;
+
+	if (!api_query_take(c, names, n, values, rest, sizeof(rest)))
+		return false;
+	c->query = rest;
+	ok = api_list_params(c, filters, kind, lp);
+	c->query = saved;
+	return ok;
+}
+
+bool api_query_int_id(struct api_call *c, const char *name, const char *value)
+{
+	int64_t id;
+
+	if (!value[0] || http_id_parse_int(value, &id))
+		return true;
+	api_fail(c, 400, "invalid_query", name, "%s must be a positive integer id", name);
+	return false;
+}
+
 bool api_id_param(struct api_call *c, const char *what)
 {
 	int64_t id;

@@ -152,6 +152,13 @@ bool api_query_take(struct api_call *c, const char *const *names, size_t n, char
 /* Parses list parameters from the call's query string; on failure answers 400 and returns false. */
 bool api_list_params(struct api_call *c, unsigned filters, enum http_id_kind kind, struct http_list_params *lp)
 	__attribute__((warn_unused_result));
+/* api_list_params for a route that also takes the query parameters `names` (n of them, values as api_query_take
+ * gives them: "" when absent). False when either step answered 400. */
+bool api_list_params_plus(struct api_call *c, unsigned filters, enum http_id_kind kind, struct http_list_params *lp,
+			  const char *const *names, size_t n, char values[][API_QUERY_VALUE_MAX])
+	__attribute__((warn_unused_result));
+/* True when `value` is empty or a positive integer id; otherwise answers 400 naming the query parameter `name`. */
+bool api_query_int_id(struct api_call *c, const char *name, const char *value) __attribute__((warn_unused_result));
 /* Checks that the route's {id} is a positive integer; otherwise answers 404 "<what> not found" (an id that
  * cannot exist is a missing object, not a bad request) and returns false. */
 bool api_id_param(struct api_call *c, const char *what) __attribute__((warn_unused_result));
