@@ -1,6 +1,7 @@
 /* The device inventory and DPI events (issue 4), always filtered by the caller's scope in SQL.
  *
- *   GET   /api/v1/devices[?site_id=&zone_id=&sensor_id=]  GET /api/v1/devices/{id}
+ *   GET   /api/v1/devices (paging, sorting, filters, search, export: server/api_devices_list.h)
+ *   GET   /api/v1/devices/{id}
  *   PATCH /api/v1/devices/{id}      analyst fields and overrides of reported ones (analysts, in scope)
  *   POST  /api/v1/devices/merge     {"ids": [...], "into": id}, one merge scope (analysts, in scope)
  *   GET   /api/v1/dpi-events[?device_id=&kind=event|violation&site_id=&zone_id=&sensor_id=]
@@ -12,9 +13,9 @@
 #pragma once
 #include <libpq-fe.h>
 
+#include "server/api_devices_list.h"
 #include "server/api_router.h"
 
-void api_devices_list(struct api_call *c, PGconn *db);
 void api_devices_get(struct api_call *c, PGconn *db);
 void api_devices_update(struct api_call *c, PGconn *db);
 void api_devices_merge(struct api_call *c, PGconn *db);

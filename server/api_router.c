@@ -69,6 +69,7 @@ static const struct api_route routes[] = {
 	{ API_PUT, "/api/v1/sensors/{id}/settings", api_sensor_settings_put, API_R_ANALYST, &api_settings_body },
 	{ API_GET, "/api/v1/sensors/{id}/settings/effective", api_sensor_settings_effective, 0, NULL },
 	{ API_GET, "/api/v1/devices", api_devices_list, 0, NULL },
+	{ API_GET, "/api/v1/devices/export", api_devices_export, 0, NULL }, /* before {id} */
 	{ API_GET, "/api/v1/devices/{id}", api_devices_get, 0, NULL },
 	{ API_PATCH, "/api/v1/devices/{id}", api_devices_update, API_R_ANALYST, &api_devices_update_body },
 	{ API_POST, "/api/v1/devices/merge", api_devices_merge, API_R_ANALYST, &api_devices_merge_body },

@@ -168,6 +168,7 @@ ROUTES = {
                                                                    {"name": "sensor-" + z})),
     ("DELETE", "/api/v1/sensors/{id}"): ("admin", Z, lambda w, z: (f"/api/v1/sensors/{w.new_sensor(z)}", None)),
     ("GET", "/api/v1/devices"): ("session", None, lambda w, z: ("/api/v1/devices", None)),
+    ("GET", "/api/v1/devices/export"): ("session", None, lambda w, z: ("/api/v1/devices/export?format=csv", None)),
     ("GET", "/api/v1/devices/{id}"): ("session", Z, lambda w, z: (f"/api/v1/devices/{w.device[z]}", None)),
     ("PATCH", "/api/v1/devices/{id}"): ("analyst", Z, lambda w, z: (f"/api/v1/devices/{w.device[z]}",
                                                                      {"name": "PLC " + z})),
