@@ -1,4 +1,5 @@
-// Log in as a read-only Active Directory user and see no admin or triage actions; a forced API call is refused.
+// Log in as a read-only Active Directory user and see no admin or triage actions (and, on the account page reached
+// from the user name, no password form); a forced API call is refused.
 // Env: OTW_UI_AD_USER, OTW_UI_AD_PASSWORD (mapped to read_only), OTW_UI_SITE_NAME, OTW_UI_SENSOR_NAME (in scope).
 import { check, login, pageFetch } from '../lib.mjs';
 
@@ -9,6 +10,12 @@ export default async function ({ page, base, env, log }) {
     const n = await page.getByRole('button', { name }).count();
     check(n === 0, `a read-only user is offered "${name}" (${n} buttons) on ${page.url()}`);
   };
+
+  // The user name links to the account page: a directory user sees the role and no password form.
+  await page.getByTestId('user').getByRole('link', { name: env.OTW_UI_AD_USER.split('\\').pop().split('@')[0] }).click();
+  await page.getByRole('heading', { level: 1, name: 'My account' }).waitFor();
+  await page.getByText('Directory users change their password in Active Directory.').waitFor();
+  check(await page.getByLabel('Current password').count() === 0, 'a directory user is offered a password form');
 
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sites and zones' }).click();
   const site = page.getByRole('treeitem', { name: new RegExp(env.OTW_UI_SITE_NAME) }).first();

@@ -1,13 +1,12 @@
 // Pieces the administration pages share: the estate (business units, regions, sites, zones, sensors) as lookup
-// maps and option lists, scope pickers, checkbox groups, write-only secret fields, and mapping a 400's nested
-// `field` ("action.port", "time_window.start") onto a form's flat field names.
+// maps and option lists, scope pickers, checkbox groups and write-only secret fields. (A 400's nested `field`,
+// "action.port", goes to the form's field through useForm's own mapping: components/Form.jsx.)
 //
 //   const est = useEstate();                      // { data: { sites, zones, ..., zoneLabel(id), ... }, error }
 //   <ScopeSelect value={v} onChange={...} est={est.data} global={can('manageGlobalSuppression')} sensors />
 //   <CheckGroup legend="Engines" options={[{ value, label }]} value={['anomaly']} onChange={(list) => ...} />
-//   form.handle(async (v) => remap(() => api.post(...), { 'action.port': 'port' }))
 import { useRef } from 'preact/hooks';
-import { api, ApiError } from '../lib/api.js';
+import { api } from '../lib/api.js';
 import { useApi } from '../lib/hooks.js';
 
 let seq = 0;
@@ -115,7 +114,7 @@ export function SelectBox({ form, name, label, hint, required, children, ...rest
   return (
     <div class={`field${error ? ' has-error' : ''}`}>
       <label for={id}>{label}{required && <span class="req" aria-hidden="true"> *</span>}</label>
-      <select id={id} name={name} required={required} value={form.values[name] ?? ''}
+      <select id={id} name={name} required={required} value={form.get(name) ?? ''}
         onChange={(e) => form.set(name, e.currentTarget.value)} aria-invalid={error ? 'true' : undefined}
         aria-describedby={error ? `${id}-err` : hint ? `${id}-hint` : undefined} {...rest}>
         {children}
@@ -159,7 +158,7 @@ export function SecretField({ form, name, label, stored, hint, textarea, require
   const keep = stored ? 'Stored: unchanged unless you type a new one.' : '';
   const help = [keep, hint].filter(Boolean).join(' ');
   const props = {
-    id, name, value: form.values[name] ?? '', onInput: (e) => form.set(name, e.currentTarget.value),
+    id, name, value: form.get(name) ?? '', onInput: (e) => form.set(name, e.currentTarget.value),
     placeholder: stored ? '(unchanged)' : '', autocomplete: 'off', required: required && !stored,
     'aria-invalid': error ? 'true' : undefined, 'aria-describedby': error ? `${id}-err` : help ? `${id}-hint` : undefined,
   };
@@ -171,19 +170,6 @@ export function SecretField({ form, name, label, stored, hint, textarea, require
       {error && <div class="field-error" id={`${id}-err`}>{error}</div>}
     </div>
   );
-}
-
-/** Runs fn; a 400 naming a nested field ('action.port') is re-labelled with the form's name for it ('port'). */
-export async function remap(fn, map) {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof ApiError && err.field) {
-      const f = typeof map === 'function' ? map(err.field) : map[err.field];
-      if (f) err.field = f;
-    }
-    throw err;
-  }
 }
 
 /** A yes/no badge. */

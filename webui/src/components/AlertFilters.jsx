@@ -1,11 +1,15 @@
-// The alerts list's filters, all kept in the URL: status (default "new"), severity, engine, site, zone, sensor and
-// a time range (relative, or from/to). readAlertFilters(query) reads them, alertQuery(filters) turns them into the
-// API's query, <AlertFilters> edits them (onChange receives the URL changes; null removes a parameter).
+// The alerts list's filters, all kept in the URL: status (default "new"; "all" for every status), severity, engine,
+// site, zone, sensor, a time range (relative, or from/to) and device_id (the alerts involving one device and those
+// merged into it; set by the device page's link, shown as a removable "Device: <name>" chip). readAlertFilters(query)
+// reads them, useAlertQuery(filters) turns them into the API's query, <AlertFilters> edits them (onChange receives
+// the URL changes; null removes a parameter).
 import { useMemo } from 'preact/hooks';
+import { useApi } from '../lib/hooks.js';
 import { Button } from './Button.jsx';
 import { ENGINES, SEVERITIES, STATUSES, cap, engineName } from './AlertBits.jsx';
+import { deviceName } from './DeviceBits.jsx';
 
-export const FILTER_KEYS = ['status', 'severity', 'engine', 'site_id', 'zone_id', 'sensor_id', 'range', 'from', 'to'];
+export const FILTER_KEYS = ['status', 'severity', 'engine', 'site_id', 'zone_id', 'sensor_id', 'device_id', 'range', 'from', 'to'];
 const RANGES = [
   { value: '', label: 'Any time' },
   { value: '1h', label: 'Last hour', ms: 3600e3 },
@@ -43,6 +47,7 @@ export function useAlertQuery(f) {
       site_id: f.site_id || undefined,
       zone_id: f.zone_id || undefined,
       sensor_id: f.sensor_id || undefined,
+      device_id: f.device_id || undefined,
       from: r && r.ms ? new Date(Date.now() - r.ms).toISOString() : f.range === 'custom' ? f.from || undefined : undefined,
       to: f.range === 'custom' ? f.to || undefined : undefined,
     };
@@ -91,6 +96,20 @@ function Select({ id, label, value, onChange, options }) {
   );
 }
 
+/** "Device: <name>" with a button that removes the filter; the name is fetched (the id when it cannot be). */
+function DeviceChip({ id, onRemove }) {
+  const dev = useApi(`/devices/${encodeURIComponent(id)}`);
+  const name = dev.data ? deviceName(dev.data) : dev.error ? `#${id}` : '…';
+  return (
+    <div class="alert-filter alert-filter-chip">
+      <span class="chip" data-testid="device-filter">
+        Device: {dev.data ? <a href={`/devices/${dev.data.id}`}>{name}</a> : name}
+        <button type="button" aria-label="Remove the device filter" title="Remove the device filter" onClick={onRemove}>×</button>
+      </span>
+    </div>
+  );
+}
+
 export function AlertFilters({ f, names, onChange }) {
   const n = names || { sites: [], zones: [], sensors: [] };
   const byName = (a, b) => a.label.localeCompare(b.label);
@@ -126,6 +145,7 @@ export function AlertFilters({ f, names, onChange }) {
             </div>
           </>
         )}
+        {f.device_id && <DeviceChip id={f.device_id} onRemove={() => onChange({ device_id: null })} />}
         {dirty && (
           <div class="alert-filter alert-filter-reset">
             <Button small variant="ghost" onClick={() => onChange(Object.fromEntries(FILTER_KEYS.map((k) => [k, null])))}>Reset filters</Button>

@@ -1,20 +1,66 @@
 // Forms whose errors come from the server: a 400 names the field at fault (`error.field`), and that field shows
 // the server's message; anything else shows in the form's banner.
 //
-//   const form = useForm({ name: '' });
+//   const form = useForm({ name: '', action: { port: '' } });
 //   <form onSubmit={form.handle(async (v) => api.post('/sites', v))}>
 //     <FormError form={form} />
 //     <Field form={form} name="name" label="Name" required maxLength={200} />
+//     <Field form={form} name="action.port" label="Port" />            // nested: values.action.port
 //     <SelectField form={form} name="zone_id" label="Zone" options={[{ value: '', label: '(none)' }, ...]} />
 //     <Button type="submit" loading={form.busy}>Create</Button>
 //   </form>
 // handle() resolves with the action's result; it returns undefined when the action failed.
+//
+// Field names may be paths: "action.port" reads and writes values.action.port (or a flat key "action.port" when
+// the initial values have one), and the server's error for field "action.port" shows under it. Where the form's
+// names differ from the API's, map them: useForm(initial, { fields: { 'time_window.start': 'tw_start' } }) or a
+// function (apiField) => formField (null: fall back to the rules below); handle(action, { fields }) maps for one
+// action. Without a mapping, the error goes to the field of that name; else to its nearest parent that is a field
+// ("tags[3]" -> "tags", "action.smtp.port" -> "action.smtp" -> "action"); else to the banner.
 import { useRef, useState } from 'preact/hooks';
 import { ApiError, errorText } from '../lib/api.js';
 
 let seq = 0;
 
-export function useForm(initial) {
+const isObj = (x) => x !== null && typeof x === 'object' && !Array.isArray(x);
+
+/** values[name], or the value at the dotted path name ("action.port" -> values.action.port). */
+export function getPath(values, name) {
+  if (!values) return undefined;
+  if (name in values) return values[name];
+  let v = values;
+  for (const part of name.split('.')) {
+    if (!isObj(v) || !(part in v)) return undefined;
+    v = v[part];
+  }
+  return v;
+}
+
+function setPath(values, name, value) {
+  if (name in values || !name.includes('.')) return { ...values, [name]: value };
+  const [first, ...rest] = name.split('.');
+  return { ...values, [first]: setPath(isObj(values[first]) ? values[first] : {}, rest.join('.'), value) };
+}
+
+/** The API's field name -> the form's (null: the banner): the mapping's name for it, else the name itself, else its
+ * nearest parent that is a field ("tags[3]" -> "tags"). A mapped name is trusted (after trying its parents). */
+function fieldOf(apiField, values, el, map) {
+  const named = el && el.querySelectorAll ? [...el.querySelectorAll('[name]')].map((x) => x.name) : [];
+  const known = (n) => getPath(values, n) !== undefined || named.includes(n);
+  const walk = (start) => {
+    for (let n = start; n;) {
+      if (known(n)) return n;
+      const parent = n.replace(/(\[\d+\]|\.[^.[\]]*)$/, '');
+      if (parent === n) break;
+      n = parent;
+    }
+    return null;
+  };
+  const mapped = map ? (typeof map === 'function' ? map(apiField) : map[apiField]) : null;
+  return mapped ? walk(mapped) || mapped : walk(apiField);
+}
+
+export function useForm(initial, opts = {}) {
   const [values, setValues] = useState(initial);
   const [errors, setErrors] = useState({});
   const [formError, setFormError] = useState(null);
@@ -24,8 +70,9 @@ export function useForm(initial) {
     errors,
     formError,
     busy,
+    get: (name) => getPath(values, name),
     set: (name, v) => {
-      setValues((vs) => ({ ...vs, [name]: v }));
+      setValues((vs) => setPath(vs, name, v));
       if (errors[name]) setErrors((e) => ({ ...e, [name]: null }));
     },
     reset: (v = initial) => {
@@ -34,7 +81,7 @@ export function useForm(initial) {
       setFormError(null);
     },
     setErrors,
-    handle: (action) => async (ev) => {
+    handle: (action, hopts = {}) => async (ev) => {
       if (ev && ev.preventDefault) ev.preventDefault();
       if (busy) return undefined;
       // Client-side checks first (required fields): the server checks again.
@@ -57,11 +104,10 @@ export function useForm(initial) {
       try {
         return await action(values);
       } catch (err) {
-        if (err instanceof ApiError && err.status === 400 && err.field && err.field in values) {
-          setErrors({ [err.field]: err.message });
-        } else {
-          setFormError(err);
-        }
+        const name = err instanceof ApiError && err.status === 400 && err.field
+          ? fieldOf(err.field, values, el, hopts.fields || opts.fields) : null;
+        if (name) setErrors({ [name]: err.message });
+        else setFormError(err);
         return undefined;
       } finally {
         setBusy(false);
@@ -106,7 +152,7 @@ export function Field({ form, name, label, hint, type = 'text', required, ...res
   const error = form.errors[name];
   return (
     <FieldShell id={id} label={label} hint={hint} error={error} required={required}>
-      <input id={id} name={name} type={type} required={required} value={form.values[name] ?? ''}
+      <input id={id} name={name} type={type} required={required} value={form.get(name) ?? ''}
         onInput={(e) => form.set(name, e.currentTarget.value)} {...aria(id, hint, error)} {...rest} />
     </FieldShell>
   );
@@ -117,7 +163,7 @@ export function TextArea({ form, name, label, hint, required, ...rest }) {
   const error = form.errors[name];
   return (
     <FieldShell id={id} label={label} hint={hint} error={error} required={required}>
-      <textarea id={id} name={name} required={required} value={form.values[name] ?? ''}
+      <textarea id={id} name={name} required={required} value={form.get(name) ?? ''}
         onInput={(e) => form.set(name, e.currentTarget.value)} {...aria(id, hint, error)} {...rest} />
     </FieldShell>
   );
@@ -129,7 +175,7 @@ export function SelectField({ form, name, label, hint, options, required, ...res
   const error = form.errors[name];
   return (
     <FieldShell id={id} label={label} hint={hint} error={error} required={required}>
-      <select id={id} name={name} required={required} value={form.values[name] ?? ''}
+      <select id={id} name={name} required={required} value={form.get(name) ?? ''}
         onChange={(e) => form.set(name, e.currentTarget.value)} {...aria(id, hint, error)} {...rest}>
         {options.map((o) => <option key={o.value} value={o.value} disabled={o.disabled}>{o.label}</option>)}
       </select>

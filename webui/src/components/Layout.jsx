@@ -1,4 +1,4 @@
-// The shell: skip link, top bar (live status, user, role, sign out), left navigation built from the route table
+// The shell: skip link, top bar (live status, user name linking to /account, role, sign out), left navigation built from the route table
 // (pages the role may not open are not listed), the main region, toasts and the confirmation dialog host.
 import { NAV_GROUPS, routes } from '../pages/index.js';
 import { liveStatus } from '../lib/live.js';
@@ -49,7 +49,7 @@ function TopBar() {
           <span class="live-dot" aria-hidden="true" />{LIVE_TEXT[live]}
         </span>
         <span class="user" data-testid="user">
-          <span class="user-name">{s.user.username}</span>
+          <a href="/account" class="user-name" title="My account: role, password">{s.user.username}</a>
           <span class={`role role-${s.user.role}`} data-testid="role">{ROLE_NAMES[s.user.role] || s.user.role}</span>
         </span>
         <button type="button" class="btn btn-ghost btn-small" onClick={() => logout()}>Sign out</button>

@@ -4,23 +4,28 @@
 //   const cols = useColumns('alerts', COLUMNS);            // the user's visible columns, kept in localStorage
 //   <ColumnChooser cols={cols} />
 //   <Table columns={cols.visible} rows={list.items} rowKey={(r) => r.id} loading={list.loading} error={list.error}
-//          sort={sort} onSort={(s) => setQuery({ sort: s })} selection={sel} caption="Alerts" />
+//          sort={sort} onSort={(s) => setQuery({ sort: s })} selection={sel} caption="Alerts"
+//          rowLabel={(a) => `Select alert ${a.title}`} className="alerts-table" />
 //   <Pager list={list} />
 //
 // A column: { key, label, render?(row) (default row[key]), sort?: 'server sort key', align?: 'right',
 // hidden?: true (hidden by default), required?: true (cannot be hidden) }. sort is 'key' or '-key' (descending).
 // Rows are not clickable themselves: put a <a href> in the first column, so keyboard and middle-click work.
-// selection (optional): useSelection() -> checkboxes and a header "select page" box, for bulk actions.
+// selection (optional): useSelection() -> checkboxes and a header "select page" box, for bulk actions; rowLabel(row)
+// names a row's checkbox for screen readers and tests ("Select alert <title>"; default "Select row <n>").
+// className: extra classes on the table's wrapper (page-specific density or column widths).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, errorText } from '../lib/api.js';
 import { useLive } from '../lib/live.js';
 import { Button } from './Button.jsx';
+import { Popover } from './Popover.jsx';
 
-export function Table({ columns, rows, rowKey, loading, error, sort, onSort, selection, caption, empty = 'Nothing to show.' }) {
+export function Table({ columns, rows, rowKey, loading, error, sort, onSort, selection, rowLabel, caption, className,
+  empty = 'Nothing to show.' }) {
   const keys = (rows || []).map(rowKey);
   const allOn = selection && keys.length > 0 && keys.every((k) => selection.has(k));
   return (
-    <div class="table-wrap" aria-busy={loading ? 'true' : undefined}>
+    <div class={className ? `table-wrap ${className}` : 'table-wrap'} aria-busy={loading ? 'true' : undefined}>
       <table class="table">
         {caption && <caption class="sr-only">{caption}</caption>}
         <thead>
@@ -50,7 +55,7 @@ export function Table({ columns, rows, rowKey, loading, error, sort, onSort, sel
             <tr key={keys[i]} class={selection && selection.has(keys[i]) ? 'is-selected' : ''}>
               {selection && (
                 <td class="col-select">
-                  <input type="checkbox" aria-label={`Select row ${i + 1}`} checked={selection.has(keys[i])}
+                  <input type="checkbox" aria-label={rowLabel ? rowLabel(r) : `Select row ${i + 1}`} checked={selection.has(keys[i])}
                     onChange={(e) => selection.setMany([keys[i]], e.currentTarget.checked)} />
                 </td>
               )}
@@ -75,10 +80,11 @@ function fmt(v) {
   return String(v);
 }
 
-/** Cursor paging over GET path (items/next_cursor). Changing query starts again at the first page. */
-export function usePagedList(path, { query = {}, limit = 100, live = null } = {}) {
+/** Cursor paging over GET path (items/next_cursor). Changing query starts again at the first page. live: event
+ * types that refetch the current page (debounce: ms); enabled: false loads nothing (items stay null). */
+export function usePagedList(path, { query = {}, limit = 100, live = null, debounce, enabled = true } = {}) {
   const [nav, setNav] = useState({ key: '', cursors: [null] });
-  const [state, setState] = useState({ items: null, next: null, loading: true, error: null });
+  const [state, setState] = useState({ items: null, next: null, loading: !!enabled, error: null });
   const qkey = path + JSON.stringify(query) + limit;
   const ctl = useRef(null);
   const cursors = nav.key === qkey ? nav.cursors : [null];
@@ -86,6 +92,7 @@ export function usePagedList(path, { query = {}, limit = 100, live = null } = {}
   const go = (cs) => setNav({ key: qkey, cursors: cs });
 
   const load = (quiet) => {
+    if (!enabled) return;
     if (ctl.current) ctl.current.abort();
     const c = new AbortController();
     ctl.current = c;
@@ -98,8 +105,8 @@ export function usePagedList(path, { query = {}, limit = 100, live = null } = {}
   useEffect(() => {
     load(false);
     return () => ctl.current && ctl.current.abort();
-  }, [qkey, page, cursors[page]]);
-  useLive(live || [], () => load(true));
+  }, [qkey, page, cursors[page], enabled]);
+  useLive(live || [], () => load(true), { debounce });
 
   return {
     ...state,
@@ -113,9 +120,10 @@ export function usePagedList(path, { query = {}, limit = 100, live = null } = {}
   };
 }
 
-export function Pager({ list }) {
+/** First / Previous / Next over usePagedList(); label names the navigation when a page has several pagers. */
+export function Pager({ list, label = 'Pages' }) {
   return (
-    <nav class="pager" aria-label="Pages">
+    <nav class="pager" aria-label={label}>
       <Button small onClick={list.first} disabled={!list.hasPrev}>First</Button>
       <Button small onClick={list.prev} disabled={!list.hasPrev}>Previous</Button>
       <span class="pager-pos">Page {list.page + 1}</span>
@@ -146,10 +154,10 @@ export function useColumns(id, columns) {
   return { all: columns, visible, shown, toggle };
 }
 
+/** A "Columns" popover of checkboxes over useColumns(); closes on Escape (focus back on its button) or outside. */
 export function ColumnChooser({ cols }) {
   return (
-    <details class="column-chooser">
-      <summary class="btn btn-default btn-small">Columns</summary>
+    <Popover class="column-chooser" align="end" summary="Columns" summaryClass="btn btn-default btn-small">
       <fieldset>
         <legend class="sr-only">Visible columns</legend>
         {cols.all.map((c) => (
@@ -160,7 +168,7 @@ export function ColumnChooser({ cols }) {
           </label>
         ))}
       </fieldset>
-    </details>
+    </Popover>
   );
 }
 

@@ -13,8 +13,8 @@ import '../styles/admin.css';
 
 export const route = { path: '/account', title: 'My account' };
 
-/** Directory logins are user@domain (canonical form); API tokens are api-token:<name>. */
-const isLocalName = (u) => !u.includes('@') && !u.startsWith('api-token:');
+/** Directory logins are user@domain (canonical form; DOMAIN\user at login); API tokens are api-token:<name>. */
+const isLocalName = (u) => !/[@\\]/.test(u) && !u.startsWith('api-token:');
 
 export default function AccountPage() {
   const s = useSession();

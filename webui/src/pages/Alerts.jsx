@@ -4,13 +4,13 @@
 // counters updated in place. Roles with `triage` select rows and close, learn or mute them in bulk; an alert that
 // leaves the filtered statuses leaves the list at once.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { AlertStatus, Endpoint, SEVERITIES, Severity, engineName, plural, useAlertNames } from '../components/AlertBits.jsx';
+import { AlertStatus, Endpoint, SEVERITIES, STATUSES, Severity, engineName, plural, useAlertNames } from '../components/AlertBits.jsx';
 import { AlertFilters, readAlertFilters, statusesOf, useAlertQuery } from '../components/AlertFilters.jsx';
 import { AlertTriageDialog, triageProblems, triageSummary } from '../components/AlertTriage.jsx';
-import { AlertViews } from '../components/AlertViews.jsx';
 import { Button } from '../components/Button.jsx';
 import { StackedBars } from '../components/Chart.jsx';
 import { Page } from '../components/Page.jsx';
+import { SavedViews } from '../components/SavedViews.jsx';
 import { ColumnChooser, Pager, Table, useColumns, usePagedList, useSelection } from '../components/Table.jsx';
 import { toast } from '../components/Toast.jsx';
 import { api } from '../lib/api.js';
@@ -141,10 +141,11 @@ export default function AlertsPage({ query }) {
   const filtered = Object.entries(q).some(([k, v]) => v && !(k === 'status' && v === 'new'));
 
   return (
-    <Page title="Alerts" subtitle={onlyNew ? 'New alerts, newest first' : `Status: ${statuses.join(', ')}; newest first`}
-      actions={<><AlertViews current={query.get('view')} filters={f} /><ColumnChooser cols={cols} /></>}>
+    <Page title="Alerts" subtitle={onlyNew ? 'New alerts, newest first' : statuses.length === STATUSES.length ? 'All statuses, newest first'
+      : `Status: ${statuses.join(', ')}; newest first`}
+      actions={<><SavedViews page="alerts" current={query.get('view')} params={f} none="none (status: new)" /><ColumnChooser cols={cols} /></>}>
       <AlertFilters f={f} names={n} onChange={change} />
-      <Histogram query={q} />
+      {!q.device_id && <Histogram query={q} /> /* per site or zone: it would not describe one device's alerts */}
       <div class="alert-bar" aria-live="polite">
         {fresh.count > 0 && (
           <button type="button" class="alert-fresh" onClick={showFresh}>
@@ -165,11 +166,9 @@ export default function AlertsPage({ query }) {
           <span class="muted">Select alerts to close, learn or mute them.</span>
         )}
       </div>
-      <div class="alerts-table">
-      <Table caption="Alerts" columns={cols.visible} rows={rows} rowKey={(a) => a.id} loading={list.loading} error={list.error}
-        selection={mayTriage ? sel : undefined}
+      <Table caption="Alerts" className="alerts-table" columns={cols.visible} rows={rows} rowKey={(a) => a.id}
+        loading={list.loading} error={list.error} selection={mayTriage ? sel : undefined} rowLabel={(a) => `Select alert ${a.title}`}
         empty={filtered ? 'No alerts match these filters.' : onlyNew ? 'No new alerts. Nothing waits for triage.' : 'No alerts.'} />
-      </div>
       <Pager list={list} />
       {dialog && <AlertTriageDialog action={dialog.action} ids={dialog.ids} onClose={() => setDialog(null)}
         onDone={(r) => done(dialog.action, dialog.ids, r)} />}

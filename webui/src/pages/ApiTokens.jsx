@@ -1,7 +1,7 @@
 // API tokens (admins): for scripts and integrations (`Authorization: Bearer otw_...`), each with its own role and
 // access groups. The secret is answered once, at creation: the dialog shows it with a copy button and a warning.
 import { useMemo, useRef, useState } from 'preact/hooks';
-import { CheckGroup, ROLES, remap, roleName } from '../components/AdminKit.jsx';
+import { CheckGroup, ROLES, roleName } from '../components/AdminKit.jsx';
 import { Button } from '../components/Button.jsx';
 import { Field, FormError, SelectField, useForm } from '../components/Form.jsx';
 import { Modal, confirm } from '../components/Modal.jsx';
@@ -66,7 +66,7 @@ function CreateDialog({ groups, onClose, onCreated }) {
   const form = useForm({ name: '', role: 'read_only', access_group_ids: [] });
   const v = form.values;
   const submit = form.handle(async (f) => {
-    const t = await remap(() => api.post('/api-tokens', { name: f.name.trim(), role: f.role, access_group_ids: f.role === 'admin' ? [] : f.access_group_ids.map(Number) }), {});
+    const t = await api.post('/api-tokens', { name: f.name.trim(), role: f.role, access_group_ids: f.role === 'admin' ? [] : f.access_group_ids.map(Number) });
     onCreated(t);
   });
   return (

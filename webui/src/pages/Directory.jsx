@@ -2,7 +2,7 @@
 // write-only), a stage-by-stage connection test (/settings/ldap/test), and the AD group → role + access groups
 // mappings (/ad-group-mappings). docs/directory.md.
 import { useMemo, useState } from 'preact/hooks';
-import { CheckGroup, OnOff, ROLES, SecretField, remap, roleName } from '../components/AdminKit.jsx';
+import { CheckGroup, OnOff, ROLES, SecretField, roleName } from '../components/AdminKit.jsx';
 import { Button } from '../components/Button.jsx';
 import { Field, FormError, SelectField, TextArea, useForm } from '../components/Form.jsx';
 import { Modal, confirm } from '../components/Modal.jsx';
@@ -68,7 +68,7 @@ export default function DirectoryPage() {
     { key: 'bind', label: 'Service account', render: (x) => (x.bind_dn ? <span class="admin-wrap">{x.bind_dn}{x.has_bind_password ? ' (password stored)' : ' (no password)'}</span> : <span class="muted">none</span>) },
     { key: 'enabled', label: 'State', render: (x) => <OnOff on={x.enabled} /> },
     { key: 'actions', label: 'Actions', render: (x) => (
-      <span class="admin-actions">
+      <span class="cell-actions">
         <Button small onClick={() => setDialog({ type: 'test', domain: x })} aria-label={`Test connection to ${x.name}`}>Test connection</Button>
         <Button small onClick={() => setDialog({ type: 'domain', domain: x })} aria-label={`Edit ${x.name}`}>Edit</Button>
         <Button small variant="danger" onClick={() => removeDomain(x)} aria-label={`Remove ${x.name}`}>Remove</Button>
@@ -113,6 +113,7 @@ function DomainDialog({ domain, all, put, onClose, onDone }) {
     clear_password: false, timeout_ms: String(x.timeout_ms || 5000), enabled: x.enabled !== false,
   });
   const v = form.values;
+  let idx = -1; // this domain's place in the list sent
   const submit = form.handle(async (f) => {
     const dom = {
       name: f.name.trim(), netbios: f.netbios.trim(), uris: f.uris.split(/\s+/).filter(Boolean), start_tls: f.start_tls,
@@ -124,12 +125,15 @@ function DomainDialog({ domain, all, put, onClose, onDone }) {
     else if (f.bind_password) dom.bind_password = f.bind_password;
     const others = all.filter((o) => !domain || o.name !== domain.name).map(asInput);
     const list = domain ? all.map((o) => (o.name === domain.name ? dom : asInput(o))) : [...others, dom];
-    const idx = list.indexOf(dom);
-    await remap(() => put(list), (field) => {
-      const m = /^domains\[(\d+)\]\.(\w+)/.exec(field);
-      return m && Number(m[1]) === idx ? m[2] : field === 'netbios' ? 'netbios' : null;
-    });
+    idx = list.indexOf(dom);
+    await put(list);
     onDone(domain ? `Saved domain "${dom.name}".` : `Added domain "${dom.name}".`);
+  }, {
+    // The API names this domain's fields by their place in the list ("domains[2].base_dn"): this form's fields.
+    fields: (field) => {
+      const m = /^domains\[(\d+)\]\.(\w+)/.exec(field);
+      return m && Number(m[1]) === idx ? m[2] : null;
+    },
   });
   return (
     <Modal title={domain ? `Edit domain "${domain.name}"` : 'Add Active Directory domain'} wide onClose={onClose} onSubmit={submit}
@@ -207,7 +211,7 @@ function MappingDialog({ groups, onClose, onDone }) {
   const form = useForm({ group_dn: '', role: 'read_only', access_group_ids: [] });
   const v = form.values;
   const submit = form.handle(async (f) => {
-    await remap(() => api.post('/ad-group-mappings', { group_dn: f.group_dn.trim(), role: f.role, access_group_ids: f.access_group_ids.map(Number) }), {});
+    await api.post('/ad-group-mappings', { group_dn: f.group_dn.trim(), role: f.role, access_group_ids: f.access_group_ids.map(Number) });
     onDone(`Mapped ${f.group_dn.trim()} to ${roleName(f.role)}.`);
   });
   return (

@@ -2,7 +2,7 @@
 // "Suppression"). Everyone sees the rules in their scope; analysts and admins create, edit and delete them in their
 // scope; global rules (no zone or site) are seen and managed by admins only.
 import { useMemo, useState } from 'preact/hooks';
-import { CheckGroup, OnOff, ScopeOptions, SelectBox, remap, scopeBody, scopeText, scopeValue, useEstate } from '../components/AdminKit.jsx';
+import { CheckGroup, OnOff, ScopeOptions, SelectBox, scopeBody, scopeText, scopeValue, useEstate } from '../components/AdminKit.jsx';
 import { Button } from '../components/Button.jsx';
 import { Field, FormError, SelectField, useForm } from '../components/Form.jsx';
 import { Modal, confirm } from '../components/Modal.jsx';
@@ -72,7 +72,7 @@ export default function ExclusionsPage({ query }) {
     { key: 'last_suppressed_at', label: 'Last suppressed', render: (r) => <span title={time(r.last_suppressed_at)}>{r.last_suppressed_at ? ago(r.last_suppressed_at) : 'never'}</span> },
     { key: 'created_by', label: 'Created by', render: (r) => r.created_by || '—' },
     ...(can('manageSuppression') ? [{ key: 'actions', label: 'Actions', render: (r) => mayManage(r) && (
-      <span class="admin-actions">
+      <span class="cell-actions">
         <Button small onClick={() => setDialog({ rule: r })} aria-label={`Edit ${r.name}`}>Edit</Button>
         <Button small onClick={() => toggle(r)}>{r.enabled ? 'Disable' : 'Enable'}</Button>
         <Button small variant="danger" onClick={() => remove(r)} aria-label={`Delete ${r.name}`}>Delete</Button>
@@ -115,7 +115,7 @@ function RuleDialog({ rule, est, onClose, onDone }) {
     addr_value: r.address ? r.address.value : '', addr_direction: r.address ? r.address.direction : 'both',
     use_tw: !!tw, tw_days: tw && tw.days ? tw.days : [], tw_start: tw ? tw.start : '08:00', tw_end: tw ? tw.end : '17:00',
     tw_timezone: tw ? tw.timezone : Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
-  });
+  }, { fields: FIELD_MAP });
   const v = form.values;
   const global = can('manageGlobalSuppression');
   const submit = form.handle(async (x) => {
@@ -129,8 +129,8 @@ function RuleDialog({ rule, est, onClose, onDone }) {
       form.setErrors({ title: 'Set at least one condition: a title, an address, a sensor or a time window.' });
       return;
     }
-    if (rule) await remap(() => api.patch(`/exclusion-rules/${rule.id}`, body), FIELD_MAP);
-    else await remap(() => api.post('/exclusion-rules', body), FIELD_MAP);
+    if (rule) await api.patch(`/exclusion-rules/${rule.id}`, body);
+    else await api.post('/exclusion-rules', body);
     onDone(rule ? `Saved exclusion rule "${body.name}".` : `Created exclusion rule "${body.name}".`);
   });
   return (

@@ -2,7 +2,7 @@
 // JSON / text over UDP, TCP or TLS; webhook; Splunk HEC; email), each rule's delivery status from
 // /forwarding-rules/{id}/status, and its dead letters (retry or discard). Secrets are write-only (docs/forwarding.md).
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { CheckGroup, ENGINES, OnOff, SEVERITIES, SecretField, remap, splitList, useEstate } from '../components/AdminKit.jsx';
+import { CheckGroup, ENGINES, OnOff, SEVERITIES, SecretField, splitList, useEstate } from '../components/AdminKit.jsx';
 import { Button } from '../components/Button.jsx';
 import { Field, FormError, SelectField, TextArea, useForm } from '../components/Form.jsx';
 import { Modal, confirm } from '../components/Modal.jsx';
@@ -96,7 +96,7 @@ export default function ForwardingPage() {
     { key: 'cond', label: 'Forwards', render: (r) => <span class="admin-wrap">{conditionText(r, est.data)}</span> },
     { key: 'status', label: 'Delivery', render: (r) => <Status r={r} /> },
     { key: 'actions', label: 'Actions', render: (r) => (
-      <span class="admin-actions admin-actions-stack">
+      <span class="cell-actions cell-actions-narrow">
         <Button small onClick={() => setDialog({ type: 'edit', rule: r })} aria-label={`Edit ${r.name}`}>Edit</Button>
         <Button small onClick={() => toggle(r)}>{r.enabled ? 'Disable' : 'Enable'}</Button>
         <Button small onClick={() => setDialog({ type: 'dead', rule: r })} aria-label={`Dead letters of ${r.name}`}>Dead letters</Button>
@@ -164,8 +164,12 @@ function actionBody(x) {
   return a;
 }
 
+// The API's field at fault in a 400 -> the dialog's: the action's fields are flat in the form ("action.port" ->
+// "port"); a bad action as a whole goes under its type. Other names are the form's own.
+const FIELDS = (f) => (f.startsWith('action.') ? f.slice(7) : f === 'action' ? 'type' : null);
+
 function RuleDialog({ rule, est, onClose, onDone }) {
-  const form = useForm(initial(rule));
+  const form = useForm(initial(rule), { fields: FIELDS });
   const v = form.values;
   const stored = !!(rule && rule.action.has_secret && rule.action.type === v.type);
   const submit = form.handle(async (x) => {
@@ -174,9 +178,7 @@ function RuleDialog({ rule, est, onClose, onDone }) {
       protocols: splitList(x.protocols).map((p) => p.toLowerCase()), zone_ids: x.zone_ids.map(Number), site_ids: x.site_ids.map(Number),
       include_alerts: x.include_alerts, include_system: x.include_system, action: actionBody(x),
     };
-    const map = (f) => (f.startsWith('action.') ? f.slice(7) : f === 'action' ? 'type' : f);
-    const r = rule ? await remap(() => api.patch(`/forwarding-rules/${rule.id}`, body), map)
-      : await remap(() => api.post('/forwarding-rules', body), map);
+    const r = rule ? await api.patch(`/forwarding-rules/${rule.id}`, body) : await api.post('/forwarding-rules', body);
     onDone(rule ? `Saved forwarding rule "${r.name}".` : `Created forwarding rule "${r.name}".`);
   });
   const t = v.type;

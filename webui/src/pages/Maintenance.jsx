@@ -2,7 +2,7 @@
 // time; docs/alerts.md, "Maintenance windows"). Windows cannot be edited (the API has no such call): they are
 // created and ended early. Global windows are for admins only.
 import { useMemo, useState } from 'preact/hooks';
-import { ScopeOptions, SelectBox, remap, scopeBody, scopeText, useEstate } from '../components/AdminKit.jsx';
+import { ScopeOptions, SelectBox, scopeBody, scopeText, useEstate } from '../components/AdminKit.jsx';
 import { Button } from '../components/Button.jsx';
 import { Field, FormError, useForm } from '../components/Form.jsx';
 import { Modal, confirm } from '../components/Modal.jsx';
@@ -106,8 +106,11 @@ function localNow() {
   return d.toISOString().slice(0, 16);
 }
 
+// The API's field at fault in a 400 -> the dialog's field that sets it.
+const FIELDS = { ttl_seconds: 'hours', zone_id: 'scope', site_id: 'scope', sensor_id: 'scope' };
+
 function CreateDialog({ est, onClose, onDone }) {
-  const form = useForm({ name: '', scope: '', start_now: true, starts_at: localNow(), hours: '2', minutes: '0' });
+  const form = useForm({ name: '', scope: '', start_now: true, starts_at: localNow(), hours: '2', minutes: '0' }, { fields: FIELDS });
   const v = form.values;
   const global = can('manageGlobalSuppression');
   const submit = form.handle(async (x) => {
@@ -125,8 +128,7 @@ function CreateDialog({ est, onClose, onDone }) {
       }
       body.starts_at = d.toISOString();
     }
-    const w = await remap(() => api.post('/maintenance-windows', body),
-      { ttl_seconds: 'hours', zone_id: 'scope', site_id: 'scope', sensor_id: 'scope' });
+    const w = await api.post('/maintenance-windows', body);
     onDone(`Created maintenance window "${w.name}" (${w.active ? 'active now' : `starts ${time(w.starts_at)}`}).`);
   });
   return (

@@ -2,7 +2,7 @@
 // directory (AD) users the console has seen log in, whose role and groups come from the AD group mappings at
 // each login. The server refuses to remove, disable or demote the last enabled admin (409 last_admin).
 import { useMemo, useState } from 'preact/hooks';
-import { CheckGroup, OnOff, ROLES, remap, roleName } from '../components/AdminKit.jsx';
+import { CheckGroup, OnOff, ROLES, roleName } from '../components/AdminKit.jsx';
 import { Button } from '../components/Button.jsx';
 import { Field, FormError, SelectField, useForm } from '../components/Form.jsx';
 import { Modal, confirm } from '../components/Modal.jsx';
@@ -74,7 +74,7 @@ export default function UsersPage() {
     { key: 'disabled', label: 'State', render: (u) => <OnOff on={!u.disabled} /> },
     { key: 'last_login_at', label: 'Last login', render: (u) => <span title={time(u.last_login_at)}>{ago(u.last_login_at)}</span> },
     { key: 'actions', label: 'Actions', render: (u) => (
-      <span class="admin-actions">
+      <span class="cell-actions">
         {isLocal(u) && <Button small onClick={() => setDialog({ type: 'edit', user: u })} aria-label={`Edit ${u.username}`}>Edit</Button>}
         {isLocal(u) && <Button small onClick={() => setDialog({ type: 'password', user: u })} aria-label={`Reset password of ${u.username}`}>Reset password</Button>}
         {u.username !== me.username && <Button small onClick={() => toggle(u)} aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.username}`}>{u.disabled ? 'Enable' : 'Disable'}</Button>}
@@ -124,7 +124,7 @@ function UserDialog({ user, groups, onClose, onDone }) {
       form.setErrors({ password2: 'The two passwords differ.' });
       return undefined;
     }
-    await remap(() => api.post('/users', { username: x.username.trim(), password: x.password, ...common }), { access_group_ids: 'access_group_ids' });
+    await api.post('/users', { username: x.username.trim(), password: x.password, ...common });
     return onDone(`Created local user "${x.username.trim()}".`);
   });
   return (
