@@ -87,7 +87,8 @@ int csv_write_field(FILE *f, const char *s)
 
 	if (!s)
 		return 0;
-	formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+	/* Tab and CR too: spreadsheets strip them before reading a formula (OWASP "CSV injection"). */
+	formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r';
 	quote = formula || strpbrk(s, ",\"\r\n") != NULL;
 	if (!quote)
 		return fputs(s, f) < 0 ? -EIO : 0;

@@ -17,6 +17,6 @@ int access_scope_check(json_t *scope, struct http_error *err) __attribute__((war
 bool access_ids_pg_array(json_t *ids, char *out, size_t out_len) __attribute__((warn_unused_result));
 
 /* Writes one CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF, with quotes doubled; a field
- * a spreadsheet would run as a formula (leading = + - @) gets a leading apostrophe inside quotes. NULL is an
- * empty field. Returns 0 or -EIO. */
+ * a spreadsheet would run as a formula (leading = + - @, tab or CR) gets a leading apostrophe inside quotes.
+ * NULL is an empty field. Used by the audit-log and device exports. Returns 0 or -EIO. */
 int csv_write_field(FILE *f, const char *s) __attribute__((warn_unused_result));

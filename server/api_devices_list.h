@@ -8,68 +8,12 @@
  * Filters and sort keys read the inventory columns sql/016_inventory.sql keeps (inv_*), equal to what the items
  * show; items are the same objects as GET /api/v1/devices/{id}, built only for the page's rows. Cursors are keyset
  * positions (sort key and id) bound to the sort, order and filters they were made for.
- * docs/architecture.md "Device inventory" describes the parameters. */
+ * docs/architecture.md "Device inventory" describes the parameters; server/devices_query.h parses them. */
 #pragma once
 #include <libpq-fe.h>
-#include <stdbool.h>
-#include <stdint.h>
 
 #include "server/api_router.h"
-
-/* Types an analyst may set and the type filter takes (sql/005_dpi.sql otw_device_class maps them to a class). */
-extern const char *const api_device_types[];
-extern const size_t api_device_types_n;
-
-enum devq_sort {
-	DEVQ_SORT_ID,
-	DEVQ_SORT_NAME,
-	DEVQ_SORT_TYPE,
-	DEVQ_SORT_VENDOR,
-	DEVQ_SORT_IP,
-	DEVQ_SORT_FIRST_SEEN,
-	DEVQ_SORT_LAST_SEEN,
-	DEVQ_SORT_SITE,
-	DEVQ_SORT_ZONE,
-	DEVQ_SORT_PURDUE,
-};
-
-/* What q searches, from its shape: a CIDR ("10.1.0.0/16"), an IP prefix (digits and dots with at least one dot:
- * "10.1.", "10.1.2.3"), a MAC prefix (two or more hex octets with ':' or '-': "00:1d:9c"), else text. */
-enum devq_search { DEVQ_Q_NONE, DEVQ_Q_TEXT, DEVQ_Q_IP_PREFIX, DEVQ_Q_CIDR, DEVQ_Q_MAC };
-
-#define DEVQ_TEXT_MAX 256    /* longest q, vendor, tag (bytes + NUL) */
-#define DEVQ_CURSOR_MAX 1400 /* a cursor: base64url of the sort key (a name, up to 255 characters) and id */
-
-/* Parsed query parameters; absent strings are "". */
-struct devq {
-	long limit;
-	bool export_route; /* the export: format required, no limit, cursor or count */
-	char cursor[DEVQ_CURSOR_MAX];
-	char site_id[24], zone_id[24], sensor_id[40];
-	enum devq_search q_kind;
-	char q[4 * DEVQ_TEXT_MAX];     /* text: lowercased LIKE pattern '%..%'; IP prefix: LIKE pattern '..%';
-					* CIDR: the network */
-	char mac_lo[18], mac_hi[18];   /* MAC prefix as a range */
-	char types[512];               /* PostgreSQL array literal of validated types */
-	char class_[16], vendor[DEVQ_TEXT_MAX], protocol[65], authorized[6], importance[8], purdue[2], is_new[6];
-	char seen_after[64], seen_before[64], tag[DEVQ_TEXT_MAX];
-	enum devq_sort sort;
-	bool desc, count;
-	uint64_t fingerprint; /* of sort, order and every filter: a cursor must match it */
-};
-
-/* Parses a raw (percent-encoded) query string for the list (export = false) or the export. Unknown or repeated
- * parameters and bad values fail with a 400 naming the parameter. Pure (unit tests, fuzzing). */
-int devq_parse(const char *query, bool export_route, struct devq *out, struct http_error *err)
-	__attribute__((warn_unused_result));
-
-/* Cursor text for the row (sort key text, id text) of a query; false when it does not fit. */
-bool devq_cursor_encode(const struct devq *q, const char *key, const char *id, char out[DEVQ_CURSOR_MAX])
-	__attribute__((warn_unused_result));
-/* Decodes q->cursor into key (cap bytes) and id; false (400 named "cursor" in err) when it is malformed or was
- * made for another sort, order or filter set. */
-bool devq_cursor_decode(const struct devq *q, char *key, size_t cap, char id[24], struct http_error *err)
-	__attribute__((warn_unused_result));
+#include "server/devices_query.h"
 
 void api_devices_list(struct api_call *c, PGconn *db);
 void api_devices_export(struct api_call *c, PGconn *db);

@@ -110,6 +110,8 @@ struct api_call {
 	size_t resp_len;            /* its length when binary; 0: strlen(resp_text) */
 	const char *resp_type;      /* its Content-Type (static string) */
 	const char *resp_filename;  /* Content-Disposition attachment name (static string), or NULL */
+	const char *resp_header_name;  /* with resp_text: one extra header (static name, e.g. "X-OTW-Truncated"), */
+	char resp_header_value[64];    /* and its value; NULL name for none */
 	struct http_error err;      /* used when status >= 400 */
 };
 

@@ -110,8 +110,10 @@ static void security_headers(struct evkeyvalq *h)
 	evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000");
 }
 
-/* A 200 answer that is not JSON (exports); takes text. */
-static void send_text(struct evhttp_request *req, char *text, size_t len, const char *type, const char *filename)
+/* A 200 answer that is not JSON (exports); takes text. filename: an attachment name or NULL; hdr_name: one extra
+ * header (with hdr_value) or NULL. */
+static void send_text(struct evhttp_request *req, char *text, size_t len, const char *type, const char *filename,
+		      const char *hdr_name, const char *hdr_value)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evbuffer *buf = evbuffer_new();
@@ -128,6 +130,8 @@ static void send_text(struct evhttp_request *req, char *text, size_t len, const 
 		snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", filename);
 		evhttp_add_header(h, "Content-Disposition", disp);
 	}
+	if (hdr_name)
+		evhttp_add_header(h, hdr_name, hdr_value);
 	if (evbuffer_add_reference(buf, text, len ? len : strlen(text), free_text, NULL) != 0) {
 		free(text);
 		evbuffer_free(buf);
@@ -271,7 +275,8 @@ static void call_done(struct worker_job *job, bool cancelled)
 		else
 			send_error(c->req, &c->err, 0);
 	} else if (c->status == 200 && c->resp_text) {
-		send_text(c->req, c->resp_text, c->resp_len, c->resp_type, c->resp_filename);
+		send_text(c->req, c->resp_text, c->resp_len, c->resp_type, c->resp_filename, c->resp_header_name,
+			  c->resp_header_value);
 		c->resp_text = NULL;
 	} else {
 		send_json(c->req, c->status, c->resp, c->set_cookie, 0);
