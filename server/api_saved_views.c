@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/api_principal.h"
 #include "server/db.h"
 
 #define QUERY_PARAMS_MAX 40
@@ -112,6 +113,15 @@ static bool id_ok(struct api_call *c)
 	return false;
 }
 
+/* Only analysts and admins share: a read-only user's shared view would be listed to admins. */
+static bool share_ok(struct api_call *c)
+{
+	if (!json_is_true(json_object_get(c->body, "shared")) || strcmp(c->role, "read_only") != 0)
+		return true;
+	api_fail(c, 403, "forbidden", "shared", "read-only users cannot share views");
+	return false;
+}
+
 static void write_failed(struct api_call *c, const char *state)
 {
 	if (strcmp(state, "23505") == 0)
@@ -124,7 +134,7 @@ void api_saved_views_list(struct api_call *c, PGconn *db)
 {
 	static const char *const names[] = { "page" };
 	char rest[1024], page[1][API_QUERY_VALUE_MAX];
-	const char *params[2];
+	const char *params[3];
 	PGresult *res;
 	json_t *items;
 
@@ -140,11 +150,15 @@ void api_saved_views_list(struct api_call *c, PGconn *db)
 	}
 	params[0] = c->username;
 	params[1] = page[0][0] ? page[0] : NULL;
+	params[2] = api_scope(c);
+	/* Another user's shared view only when the caller sees every zone its owner saw ($3 null: unrestricted). */
 	res = db_exec(db,
 		      "select coalesce(json_agg(x.j order by x.page, x.name, x.id), '[]')::text from "
 		      "(select v.id, v.page, v.name, (" VIEW_JSON ")::json j from saved_views v "
-		      "where (v.owner = $1 or v.shared) and ($2::text is null or v.page = $2)) x",
-		      2, params);
+		      "where (v.owner = $1 or (v.shared and ($3::bigint[] is null or (v.owner_scope is not null "
+		      "and not exists (select 1 from zones z where otw_zone_visible(v.owner_scope, z.id) "
+		      "and not otw_zone_visible($3::bigint[], z.id)))))) and ($2::text is null or v.page = $2)) x",
+		      3, params);
 	if (!res || PQntuples(res) != 1) {
 		PQclear(res);
 		api_fail_db(c);
@@ -160,14 +174,14 @@ void api_saved_views_create(struct api_call *c, PGconn *db)
 	const char *page = api_body_str(c, "page");
 	json_t *shared = json_object_get(c->body, "shared");
 	char *query = NULL, state[6];
-	const char *params[5];
+	const char *params[6];
 	PGresult *res = NULL;
 
 	if (!page_ok(page)) {
 		api_fail(c, 400, "invalid_field", "page", "field 'page' must be inventory, alerts or map");
 		return;
 	}
-	if (!query_checked(c))
+	if (!query_checked(c) || !share_ok(c))
 		return;
 	query = json_dumps(json_object_get(c->body, "query"), JSON_COMPACT);
 	if (!query) {
@@ -179,14 +193,15 @@ void api_saved_views_create(struct api_call *c, PGconn *db)
 	params[2] = api_body_str(c, "name");
 	params[3] = query;
 	params[4] = json_is_true(shared) ? "true" : "false";
+	params[5] = api_scope(c);
 	if (!db_begin(db)) {
 		api_fail_db(c);
 		goto out;
 	}
 	res = db_exec_state(db,
-			    "insert into saved_views as v (owner, page, name, query, shared) "
-			    "values ($1, $2, $3, $4::jsonb, $5::boolean) returning v.id::text, " VIEW_JSON,
-			    5, params, state);
+			    "insert into saved_views as v (owner, page, name, query, shared, owner_scope) "
+			    "values ($1, $2, $3, $4::jsonb, $5::boolean, $6::bigint[]) returning v.id::text, " VIEW_JSON,
+			    6, params, state);
 	if (!res) {
 		write_failed(c, state);
 		db_rollback(db);
@@ -204,10 +219,10 @@ void api_saved_views_update(struct api_call *c, PGconn *db)
 {
 	json_t *shared = json_object_get(c->body, "shared"), *before = NULL;
 	char *query = NULL, state[6];
-	const char *params[5];
+	const char *params[7];
 	PGresult *res = NULL;
 
-	if (!id_ok(c) || !query_checked(c))
+	if (!id_ok(c) || !query_checked(c) || !share_ok(c))
 		return;
 	if (api_body_has(c, "query") && !(query = json_dumps(json_object_get(c->body, "query"), JSON_COMPACT))) {
 		api_fail(c, 500, "internal", NULL, "internal error");
@@ -232,11 +247,15 @@ void api_saved_views_update(struct api_call *c, PGconn *db)
 	params[2] = api_body_str(c, "name");
 	params[3] = query;
 	params[4] = shared ? (json_is_true(shared) ? "true" : "false") : NULL;
+	params[5] = api_scope(c);
+	params[6] = c->role;
+	/* The owner's scope is taken anew: it is what the view's query was last written with. A read-only owner's view
+	 * stops being shared (its role may have been lowered since). */
 	res = db_exec_state(db,
 			    "update saved_views v set name = coalesce($3, v.name), query = coalesce($4::jsonb, v.query), "
-			    "shared = coalesce($5::boolean, v.shared), updated_at = now() "
-			    "where v.id = $2::bigint and v.owner = $1 returning " VIEW_JSON,
-			    5, params, state);
+			    "shared = coalesce($5::boolean, v.shared) and $7::text <> 'read_only', owner_scope = $6::bigint[], "
+			    "updated_at = now() where v.id = $2::bigint and v.owner = $1 returning " VIEW_JSON,
+			    7, params, state);
 	if (!res) {
 		write_failed(c, state);
 		goto rollback;

@@ -11,10 +11,12 @@ extern const struct http_body_spec api_saved_views_create_body;
 extern const struct http_body_spec api_saved_views_update_body;
 
 /* GET /api/v1/saved-views[?page=inventory|alerts|map] -> {"items":[{"id","page","name","query","shared","owner",
- * "mine","created_at","updated_at"}]}: the caller's views and the shared ones, by page then name. */
+ * "mine","created_at","updated_at"}]}: the caller's views and the shared ones whose owner saw, when last saving,
+ * no zone the caller cannot see (a shared view reveals its owner, ids and search terms), by page then name. */
 void api_saved_views_list(struct api_call *c, PGconn *db);
 /* POST /api/v1/saved-views {"page","name","query":{param: string | [string...]},"shared"?} -> 201 the view;
- * 409 `name` when the caller already has a view of that name on that page. */
+ * 409 `name` when the caller already has a view of that name on that page; 403 `shared` for a read-only user
+ * sharing (only analysts and admins share). */
 void api_saved_views_create(struct api_call *c, PGconn *db);
 /* PATCH /api/v1/saved-views/{id} {"name"?,"query"?,"shared"?}: the owner's only (404 for anybody else). */
 void api_saved_views_update(struct api_call *c, PGconn *db);

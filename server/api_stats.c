@@ -26,18 +26,18 @@ static void answer_row(struct api_call *c, PGresult *res)
 	api_ok(c, 200, out);
 }
 
-/* $1 scope, $2 site, $3 zone. Devices are grouped by zone before the scope is applied: the visibility function
- * then runs once per zone, not once per device. */
+/* $1 scope, $2 site, $3 zone. The visibility function runs once per zone, never per device: a scoped or filtered
+ * caller's devices are read through their zones (devices_stats_idx), an unrestricted one's from that whole index.
+ * The type is the one the inventory lists and filters by (devices.inv_type, sql/016_inventory.sql). */
 static const char SUMMARY_SQL[] =
 	"with z as (select z.id, z.site_id from zones z where otw_zone_visible($1::bigint[], z.id) "
 	"  and ($2::bigint is null or z.site_id = $2::bigint) and ($3::bigint is null or z.id = $3::bigint)), "
 	"unplaced as (select $1::bigint[] is null and $2::bigint is null and $3::bigint is null as ok), "
 	"s as (select s.* from sensors s where s.zone_id in (select id from z) "
 	"  or (s.zone_id is null and (select ok from unplaced))), "
-	"dz as (select d.zone_id, coalesce(d.overrides->>'type', d.type) as type, count(*) n, "
-	"  count(*) filter (where not d.authorized) un from devices d where d.merged_into is null "
-	"  and ($2::bigint is null or d.zone_id in (select id from z)) and ($3::bigint is null or d.zone_id = $3::bigint) "
-	"  group by 1, 2), "
+	"dz as (select d.zone_id, d.inv_type as type, count(*) n, count(*) filter (where not d.authorized) un "
+	"  from devices d where d.merged_into is null and ((select ok from unplaced) "
+	"  or d.zone_id = any (array(select id from z))) group by 1, 2), "
 	"d as (select dz.* from dz where (dz.zone_id is null and (select ok from unplaced)) "
 	"  or dz.zone_id in (select id from z)), "
 	"a as (select a.severity, count(*) n from alerts a where a.status = 'new' and (a.zone_id in (select id from z) "

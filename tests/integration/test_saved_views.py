@@ -76,3 +76,44 @@ def test_bad_views_are_refused_naming_the_field(console):
     assert r.status == 201, r
     assert con.api("PATCH", f"/api/v1/saved-views/{r.body['id']}", {}).status == 400
     assert con.api("GET", "/api/v1/saved-views").body["items"][0]["query"] == {"group_by": "site,zone"}
+
+
+def test_shared_views_reach_only_users_who_see_what_their_owner_saw(console):
+    con = console()
+    a = lambda m, p, b=None: con.api(m, p, b).body  # noqa: E731
+    site = {k: a("POST", "/api/v1/sites", {"name": "site-" + k})["id"] for k in "AB"}
+    zone = {z: a("POST", "/api/v1/zones", {"site_id": site[z[0]], "name": z})["id"] for z in ("A1", "A2", "B1")}
+    group = {"A": a("POST", "/api/v1/access-groups", {"name": "gA", "scope": [{"site_id": site["A"]}]})["id"],
+             "A1": a("POST", "/api/v1/access-groups", {"name": "gA1", "scope": [{"zone_id": zone["A1"]}]})["id"]}
+    tok = {}
+    for name, role, g in (("siteA", "analyst", "A"), ("zoneA1", "analyst", "A1"), ("roA", "read_only", "A")):
+        a("POST", "/api/v1/users", {"username": name, "password": PW, "role": role, "access_group_ids": [group[g]]})
+        tok[name] = con.login(name, PW)
+
+    def share(token, name):
+        r = con.api("POST", "/api/v1/saved-views", {"page": "inventory", "name": name, "shared": True,
+                                                   "query": {"q": name}}, token=token)
+        assert r.status == 201, r
+        return r.body["id"]
+
+    secret = share(con.admin_token, "hall3-s7-cpu")           # unrestricted owner
+    of_a = share(tok["siteA"], "site A PLCs")                 # owner sees site A
+    of_a1 = share(tok["zoneA1"], "zone A1 PLCs")              # owner sees zone A1
+
+    def listed(token):
+        return {x["id"] for x in con.api("GET", "/api/v1/saved-views", token=token).body["items"] if not x["mine"]}
+
+    assert listed(con.admin_token) == {of_a, of_a1}
+    assert listed(tok["roA"]) == {of_a, of_a1}                # sees site A: covers both owners
+    assert listed(tok["zoneA1"]) == set()                     # sees only A1: not site A, not the admin's
+    assert listed(tok["siteA"]) == {of_a1}
+    assert secret not in listed(tok["roA"])
+    # Read-only users do not share (their view would be listed to admins), on create or update.
+    r = con.api("POST", "/api/v1/saved-views", {"page": "map", "name": "x", "query": {}, "shared": True},
+                token=tok["roA"])
+    assert r.status == 403 and r.body["error"]["field"] == "shared", r
+    own = con.api("POST", "/api/v1/saved-views", {"page": "map", "name": "x", "query": {}}, token=tok["roA"]).body
+    assert con.api("PATCH", f"/api/v1/saved-views/{own['id']}", {"shared": True}, token=tok["roA"]).status == 403
+    # Narrowing the owner's scope does not narrow what was shared until the owner saves again.
+    r = con.api("PATCH", f"/api/v1/saved-views/{of_a}", {"name": "site A PLCs (2)"}, token=tok["siteA"])
+    assert r.status == 200 and r.body["shared"] is True
