@@ -80,9 +80,9 @@ void api_alerts_list(struct api_call *c, PGconn *db)
 		 "and ($9::text[] is null or a.severity = any ($9::text[])) "
 		 "and ($10::text[] is null or a.engine = any ($10::text[])) "
 		 "and otw_zone_visible($11::bigint[], a.zone_id) "
-		 "and ($12::bigint is null or a.src_device_id in (select g.id from devices g where g.id = $12::bigint "
-		 "or g.merged_into = $12::bigint) or a.dst_device_id in (select g.id from devices g "
-		 "where g.id = $12::bigint or g.merged_into = $12::bigint)) order by a.id desc limit $2::int",
+		 "and ($12::bigint is null or a.src_device_id = any (array(select g.id from devices g where g.id = "
+		 "$12::bigint or g.merged_into = $12::bigint)) or a.dst_device_id = any (array(select g.id from devices g "
+		 "where g.id = $12::bigint or g.merged_into = $12::bigint))) order by a.id desc limit $2::int",
 		 &lp, 10, extra);
 }
 

@@ -38,9 +38,14 @@ static void sb_add(struct sqlb *b, const char *fmt, ...)
 		b->len += (size_t)n;
 }
 
-/* Adds a parameter; returns its number. */
+/* Returns the number of parameter v, adding it the first time: a value (one field of the parsed query, which lives
+ * as long as the statement) that several branches test is one parameter, so that the statement's parameter count
+ * does not grow with its branches. */
 static int sb_param(struct sqlb *b, const char *v)
 {
+	for (int i = 0; i < b->n; i++)
+		if (b->params[i] == v)
+			return i + 1;
 	if (b->n >= (int)(sizeof(b->params) / sizeof(b->params[0]))) {
 		b->overflow = true;
 		return 1;
@@ -176,7 +181,7 @@ static void add_branches(struct sqlb *b, const struct devq *q, const char *scope
 		sb_add(b, "%s)", extra);
 	if (!two)
 		return;
-	sb_add(b, " union all (select %s from devices d where %s and d.id = any (array(select m.merged_into from devices m "
+	sb_add(b, " union all (select %s from devices d where %s and d.id = any (array(select distinct m.merged_into from devices m "
 		  "where m.merged_into is not null))", cols, base);
 	add_filters(b, q, scope, zones, true);
 	if (order)

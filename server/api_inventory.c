@@ -22,12 +22,14 @@
 	"'bytes', coalesce((select max(s.bytes) from connection_sightings s where s.connection_id = c.id), 0), " \
 	"'first_seen', " API_TS("c.first_seen") ", 'last_seen', " API_TS("c.last_seen") ")::text"
 #define CONN_FROM " from connections c left join zones z on z.id = c.zone_id "
-/* The addresses of device `id` and of the devices merged into it, as connections store them (IP text, lowercase
- * MAC). */
+/* The addresses of device `id` and of the devices merged into it in the forms connections store them, so that
+ * the comparison can use an index: IP text (host()), a MAC in lower case (ingest's canonical form,
+ * server/ingest_params.c canon_addr) and in capitals (as other writers spell it). */
 #define DEVICE_ADDRS(id)                                                                                       \
 	"array(select host(i.ip) from device_ips i join devices g on g.id = i.device_id where g.id = " id          \
-	"::bigint or g.merged_into = " id "::bigint union select m.mac::text from device_macs m join devices g "  \
-	"on g.id = m.device_id where g.id = " id "::bigint or g.merged_into = " id "::bigint)"
+	"::bigint or g.merged_into = " id "::bigint union select x.a from device_macs m join devices g "           \
+	"on g.id = m.device_id cross join lateral (values (m.mac::text), (upper(m.mac::text))) x(a) "              \
+	"where g.id = " id "::bigint or g.merged_into = " id "::bigint)"
 
 void api_connections_list(struct api_call *c, PGconn *db)
 {
@@ -46,14 +48,17 @@ void api_connections_list(struct api_call *c, PGconn *db)
 	extra[3] = api_scope(c);
 	extra[4] = device[0][0] ? device[0] : NULL;
 	/* device_id: the connections of the device's merge scope with one of its addresses (or those of the devices
-	 * merged into it) at either end, as ENDPOINT resolves them. */
+	 * merged into it) at either end, as ENDPOINT resolves them. The transport condition (true of every row)
+	 * lets the source side walk the unique index (merge_scope, transport, src_addr, ...); the destination side
+	 * has connections_dst_addr_idx (sql/019_inventory_fixes.sql). */
 	api_list(c, db,
 		 "select c.id::text, " CONN_JSON CONN_FROM "where ($1::bigint is null or c.id > $1::bigint) "
 		 "and ($3::bigint is null or z.site_id = $3::bigint) and ($4::bigint is null or c.zone_id = $4::bigint) "
 		 "and ($5::uuid is null or exists (select 1 from connection_sightings s where s.connection_id = c.id "
 		 "and s.sensor_id = $5::uuid)) and otw_zone_visible($6::bigint[], c.zone_id) "
 		 "and ($7::bigint is null or (c.merge_scope = (select d.merge_scope from devices d where d.id = $7::bigint) "
-		 "and (lower(c.src_addr) = any (" DEVICE_ADDRS("$7") ") or lower(c.dst_addr) = any (" DEVICE_ADDRS("$7") ")))) "
+		 "and (c.transport = any ('{tcp,udp,eth}') and c.src_addr = any (" DEVICE_ADDRS("$7") ") "
+		 "or c.dst_addr = any (" DEVICE_ADDRS("$7") ")))) "
 		 "order by c.id limit $2::int",
 		 &lp, 5, extra);
 }

@@ -73,24 +73,53 @@ static int bad(struct http_error *err, const char *key, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* The length (1..4) of the UTF-8 sequence at p, or 0 when it is not one PostgreSQL takes as text (RFC 3629: no
+ * overlong form, surrogate or code point above U+10FFFF). Reads no byte past a NUL. */
+static int utf8_len(const unsigned char *p)
+{
+	unsigned char lo = 0x80, hi = 0xBF;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] < 0xC2)
+		return 0;
+	if (p[0] < 0xE0)
+		return (p[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (p[0] < 0xF0) {
+		lo = p[0] == 0xE0 ? 0xA0 : 0x80;
+		hi = p[0] == 0xED ? 0x9F : 0xBF;
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
+	}
+	if (p[0] < 0xF5) {
+		lo = p[0] == 0xF0 ? 0x90 : 0x80;
+		hi = p[0] == 0xF4 ? 0x8F : 0xBF;
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
+/* The number of code points of s if it is valid UTF-8 (and, unless controls, has no control character), else -1. */
+static long utf8_chars(const char *s, bool controls)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	long chars = 0;
+
+	while (*p) {
+		int n = utf8_len(p);
+		if (n == 0 || (!controls && (*p < 0x20 || *p == 0x7f)))
+			return -1;
+		p += n;
+		chars++;
+	}
+	return chars;
+}
+
 /* Valid UTF-8 of 1..max_chars code points without control characters. */
 static bool text_ok(const char *s, size_t max_chars)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t chars = 0;
+	long chars = utf8_chars(s, false);
 
-	while (*p) {
-		unsigned char ch = *p;
-		int extra = ch < 0x80 ? 0 : (ch & 0xE0) == 0xC0 ? 1 : (ch & 0xF0) == 0xE0 ? 2 : (ch & 0xF8) == 0xF0 ? 3 : -1;
-		if (extra < 0 || (extra == 1 && ch < 0xC2) || ch < 0x20 || ch == 0x7f)
-			return false;
-		for (int i = 1; i <= extra; i++)
-			if ((p[i] & 0xC0) != 0x80)
-				return false;
-		p += 1 + extra;
-		chars++;
-	}
-	return chars >= 1 && chars <= max_chars;
+	return chars >= 1 && (size_t)chars <= max_chars;
 }
 
 static int index_of(const char *s, const char *const *list, size_t n)
@@ -460,8 +489,9 @@ static bool key_ok(enum devq_sort sort, const char *key)
 		return http_id_parse_int(key[0] == '-' ? key + 1 : key, &v) || strcmp(key, "0") == 0;
 	case DEVQ_SORT_IP: /* inet text: an address, with /bits unless a host */
 		return strchr(key, '/') ? cidr(key) : inet_pton(strchr(key, ':') ? AF_INET6 : AF_INET, key, buf) == 1;
-	default:
-		return *key == '\0' || text_ok(key, 1000);
+	default: /* a name or vendor as stored: a sensor's report may hold control characters; the key is a bound
+		  * parameter, so valid UTF-8 (NUL is refused by the decoder) is all SQL needs */
+		return utf8_chars(key, true) >= 0;
 	}
 }
 

@@ -300,7 +300,9 @@ static void merge_gzip(struct ui_static *ui)
 		memcpy(key, gz->path, n - 3);
 		key[n - 3] = '\0';
 		base = (struct ui_file *)lookup(ui, key);
-		if (!base)
+		/* "a.gz.gz" after "a.gz" went into "a" (sorted, a base comes first): it stays a file of its own, as the
+		 * merged entry's bytes would be lost with it. */
+		if (!base || base->merged)
 			continue;
 		if (gz->len < 18 || gz->data[0] != 0x1f || gz->data[1] != 0x8b || gz->data[2] != 8) {
 			log_warn("ui: %s is not gzip; %s is served without compression", gz->path, key);

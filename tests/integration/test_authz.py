@@ -269,7 +269,7 @@ ROUTES = {
     ("POST", "/api/v1/saved-views"): ("session", None, lambda w, z: (
         "/api/v1/saved-views", {"page": "alerts", "name": uniq("view"), "query": {"status": ["new"]}})),
     ("PATCH", "/api/v1/saved-views/{id}"): ("session", None, lambda w, z: (
-        f"/api/v1/saved-views/{new_view(w)}", {"shared": True})),
+        f"/api/v1/saved-views/{new_view(w)}", {"name": uniq("view")})),
     ("DELETE", "/api/v1/saved-views/{id}"): ("session", None, lambda w, z: (
         f"/api/v1/saved-views/{new_view(w)}", None)),
     ("GET", "/api/v1/api-tokens"): ("admin", None, lambda w, z: ("/api/v1/api-tokens", None)),

@@ -80,3 +80,11 @@ def test_device_filters(console):
     assert items[0]["details"]["after"]["authorized"] is True
     assert con.api("GET", f"/api/v1/audit-log?object={plc}&action=device.merge").body["items"][0]["action"] == \
         "device.merge"
+
+    # Indexes serve both filters (sql/019_inventory_fixes.sql): alerts by either end's device (on the partitioned
+    # table, so on every partition), connections by destination address within a merge scope (the source side
+    # has the unique index).
+    for table, column in (("alerts_default", "src_device_id"), ("alerts_default", "dst_device_id"),
+                          ("connections", "merge_scope, dst_addr")):
+        assert con.sql(f"select count(*) from pg_indexes where tablename = '{table}' "
+                       f"and indexdef like '%({column})%'") == "1", (table, column)

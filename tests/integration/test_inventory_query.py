@@ -274,3 +274,198 @@ def test_export_csv(est):
     assert len(row) == 1 and row[0]["name"] == "'=HYPERLINK(\"http://x\")" and row[0]["vendor"] == "'+cmd"
     r = get(con, "/api/v1/devices/export?format=csv&sort=site&type=camera")
     assert [int(x["id"]) for x in csv.DictReader(io.StringIO(r.body))] == [i["id"] for i in walk(con, "sort=site&type=camera")]
+
+
+# ---- The inventory columns stay the values the API shows (sql/019_inventory_fixes.sql) ----------------------
+
+T1, T2, T3, T4 = "2026-02-01T00:00:00Z", "2026-02-02T00:00:00Z", "2026-02-03T00:00:00Z", "2026-02-04T00:00:00Z"
+
+
+def shown_vs_columns(con, dev):
+    """(what GET /api/v1/devices/{dev} shows, what the sort and filter columns hold) for the fields they index."""
+    item = con.api("GET", f"/api/v1/devices/{dev}").body
+    shown = {"type": item["type"], "vendor": item["vendor"], "model": item["model"], "hostname": item["hostname"],
+             "purdue_level": item["purdue_level"], "ip": item["ips"][0] if item["ips"] else None,
+             "first_seen": item["first_seen"], "last_seen": item["last_seen"]}
+    cols = json.loads(con.sql(
+        "select json_build_object('type', inv_type, 'vendor', inv_vendor, 'model', inv_model, 'hostname', "
+        "inv_hostname, 'purdue_level', inv_purdue, 'ip', host(inv_ip), 'first_seen', to_char(first_seen at time "
+        "zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'last_seen', to_char(last_seen at time zone 'UTC', "
+        f"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')) from devices where id = {dev}"))
+    return shown, cols
+
+
+def assert_columns_current(con):
+    """Every listed device's inventory columns are the values its item shows."""
+    for item in walk(con, "", limit=1000):
+        shown, cols = shown_vs_columns(con, item["id"])
+        assert shown == cols, (item["id"], shown, cols)
+
+
+def small_estate(console, sensors=2, zone=True):
+    con = console()
+    site = con.api("POST", "/api/v1/sites", {"name": "s"}).body["id"]
+    z = con.api("POST", "/api/v1/zones", {"site_id": site, "name": "z"}).body["id"]
+    sids = [con.api("POST", "/api/v1/sensors", {"name": f"s{i}", "zone_id": z}).body["sensor_id"]
+            for i in range(sensors)]
+    return con, z, sids
+
+
+def add_device(con, scope, zone, key, sightings, ips=()):
+    """A device with one sighting per (sensor, last_seen, report) and addresses (sensor, ip)."""
+    d = int(con.sql(f"insert into devices (merge_scope, zone_id, key, first_seen, last_seen) values ('{scope}', "
+                    f"{zone or 'null'}, '{key}', '{T1}', '{T1}') returning id").splitlines()[0])
+    for sensor, seen, report in sightings:
+        con.sql(f"insert into device_sightings (device_id, sensor_id, first_seen, last_seen, report) values "
+                f"({d}, '{sensor}', '{seen}', '{seen}', '{json.dumps(report)}')")
+    for sensor, ip in ips:
+        con.sql(f"insert into device_ips (device_id, sensor_id, ip) values ({d}, '{sensor}', '{ip}')")
+    return d
+
+
+def test_removing_a_merged_device_refreshes_its_target(console):
+    """Ingest's device_remove of a merged member that held the group's lowest address and latest vendor."""
+    con, z, (s1, s2) = small_estate(console)
+    t = add_device(con, f"z:{z}", z, "ip:10.0.0.5", [(s1, T1, {"vendor": "Old"})], [(s1, "10.0.0.5")])
+    m = add_device(con, f"z:{z}", z, "ip:10.0.0.1", [(s2, T2, {"vendor": "New", "model": "M1"})],
+                   [(s2, "10.0.0.1")])
+    assert con.api("POST", "/api/v1/devices/merge", {"ids": [m], "into": t}).status == 200
+    shown, cols = shown_vs_columns(con, t)
+    assert shown == cols and cols["vendor"] == "New" and cols["ip"] == "10.0.0.1"
+    # server/ingest_apply.c otw_device_remove, as ingest runs it for sensor s2's withdrawal of the member
+    con.sql(f"""with d as (select id from devices where merge_scope = 'z:{z}' and key = 'ip:10.0.0.1'),
+        a as (delete from device_macs x using d where x.device_id = d.id and x.sensor_id = '{s2}'::uuid),
+        b as (delete from device_ips x using d where x.device_id = d.id and x.sensor_id = '{s2}'::uuid),
+        c as (delete from device_vlans x using d where x.device_id = d.id and x.sensor_id = '{s2}'::uuid),
+        e as (delete from device_protocols x using d where x.device_id = d.id and x.sensor_id = '{s2}'::uuid),
+        f as (delete from device_sightings x using d where x.device_id = d.id and x.sensor_id = '{s2}'::uuid)
+        delete from devices x using d where x.id = d.id and not exists
+         (select 1 from device_sightings s where s.device_id = d.id and s.sensor_id <> '{s2}'::uuid)
+         and not exists (select 1 from devices m where m.merged_into = d.id)""")
+    assert con.sql(f"select count(*) from devices where id = {m}") == "0"
+    shown, cols = shown_vs_columns(con, t)
+    assert shown == cols and cols["vendor"] == "Old" and cols["ip"] == "10.0.0.5" and cols["model"] is None
+    assert [i["id"] for i in walk(con, "vendor=old")] == [t] and walk(con, "vendor=new") == []
+
+
+def test_moving_a_sensor_refreshes_the_groups_it_touches(console):
+    """A sensor placed in a zone: its merged member pairs with the zone's device of the same key and goes; the
+    target it was merged into (re-scoped) loses the member's address and vendor."""
+    con, z, (a,) = small_estate(console, sensors=1)
+    b = con.api("POST", "/api/v1/sensors", {"name": "b"}).body["sensor_id"]
+    n = add_device(con, f"z:{z}", z, "ip:10.0.0.1", [(a, T1, {"vendor": "Zoned"})], [(a, "10.0.0.1")])
+    t = add_device(con, f"s:{b}", None, "ip:10.0.0.5", [(b, T1, {"vendor": "Old"})], [(b, "10.0.0.5")])
+    m = add_device(con, f"s:{b}", None, "ip:10.0.0.1", [(b, T3, {"vendor": "New"})], [(b, "10.0.0.1")])
+    con.sql(f"update devices set merged_into = {t} where id = {m}")  # unassigned: no zone to merge in by the API
+    assert shown_vs_columns(con, t)[1]["vendor"] == "New"
+    assert con.api("PATCH", f"/api/v1/sensors/{b}", {"zone_id": z}).status == 200
+    assert con.sql(f"select count(*) from devices where id = {m}") == "0"
+    assert sorted(i["id"] for i in walk(con, "")) == sorted([n, t])
+    assert_columns_current(con)
+    assert shown_vs_columns(con, t)[1]["ip"] == "10.0.0.5"
+    assert shown_vs_columns(con, n)[1]["vendor"] == "New"  # the member's report moved to the zone's device
+
+
+def test_a_confirmed_report_can_become_the_latest(console):
+    """Sensor 1 reports AAA at t1, sensor 2 BBB at t2, sensor 1 confirms AAA unchanged at t3: AAA is shown and
+    the columns follow; in a merged group too."""
+    con, z, (s1, s2) = small_estate(console)
+    d = add_device(con, f"z:{z}", z, "ip:10.0.0.1", [(s1, T1, {"vendor": "AAA", "hostname": "h1"}),
+                                                     (s2, T2, {"vendor": "BBB", "purdue_level": 2})])
+    assert shown_vs_columns(con, d)[1]["vendor"] == "BBB"
+    con.sql(f"update device_sightings set last_seen = '{T3}' where device_id = {d} and sensor_id = '{s1}'")
+    shown, cols = shown_vs_columns(con, d)
+    assert shown == cols and cols["vendor"] == "AAA" and cols["purdue_level"] == 2
+    assert [i["id"] for i in walk(con, "vendor=aaa")] == [d]
+    # A merged group: the member's confirmation wins over the target's later report.
+    t = add_device(con, f"z:{z}", z, "ip:10.0.0.2", [(s1, T2, {"type": "plc"})])
+    m = add_device(con, f"z:{z}", z, "ip:10.0.0.3", [(s2, T1, {"type": "hmi"})])
+    assert con.api("POST", "/api/v1/devices/merge", {"ids": [m], "into": t}).status == 200
+    assert shown_vs_columns(con, t)[1]["type"] == "plc"
+    con.sql(f"update device_sightings set last_seen = '{T4}' where device_id = {m}")
+    shown, cols = shown_vs_columns(con, t)
+    assert shown == cols and cols["type"] == "hmi"
+    # An override stays what is shown whatever the reports do.
+    assert con.api("PATCH", f"/api/v1/devices/{t}", {"type": "rtu"}).status == 200
+    con.sql(f"update device_sightings set last_seen = '{T4}' where device_id = {t}")
+    assert shown_vs_columns(con, t)[1]["type"] == "rtu"
+    assert_columns_current(con)
+
+
+def test_a_big_merge_refreshes_its_target_once(console):
+    """Merging 300 devices refreshes the target's group once (a statement trigger), widens its times, and keeps
+    overrides: the counts of pg_stat_xact_user_functions, not a time."""
+    con, z, (s1, s2) = small_estate(console)
+    t = add_device(con, f"z:{z}", z, "ip:10.1.0.1", [(s1, T2, {"vendor": "Target", "type": "plc"})],
+                   [(s1, "10.1.0.200")])
+    con.sql(f"""insert into devices (merge_scope, zone_id, key, first_seen, last_seen)
+                select 'z:{z}', {z}, 'm:' || g, '{T1}'::timestamptz + g * interval '1 minute',
+                       '{T3}'::timestamptz + g * interval '1 minute' from generate_series(1, 300) g;
+                insert into device_sightings (device_id, sensor_id, first_seen, last_seen, report)
+                select id, '{s2}', first_seen, last_seen, jsonb_build_object('vendor', 'V' || id)
+                  from devices where key like 'm:%';
+                insert into device_ips (device_id, sensor_id, ip)
+                select id, '{s2}', ('10.2.' || substr(key, 3)::int / 256 || '.' || substr(key, 3)::int % 256)::inet
+                  from devices where key like 'm:%'""")
+    assert con.api("PATCH", f"/api/v1/devices/{t}", {"type": "rtu"}).status == 200
+    members = con.sql("select string_agg(id::text, ',' order by id) from devices where key like 'm:%'")
+    calls = con.sql(f"""begin; set local track_functions = 'pl';
+        update devices set merged_into = {t}, updated_at = now() where id in ({members});
+        select coalesce(sum(calls), 0) from pg_stat_xact_user_functions where funcname = 'otw_inventory_refresh';
+        commit;""").splitlines()
+    assert int(calls[-1]) == 1, calls  # once for the statement, not once per merged row
+    shown, cols = shown_vs_columns(con, t)
+    assert shown == cols, (shown, cols)
+    assert cols["type"] == "rtu" and cols["vendor"] == "V" + members.split(",")[-1] and cols["ip"] == "10.1.0.200"
+    assert cols["first_seen"] == "2026-02-01T00:00:00.000Z" and cols["last_seen"] == "2026-02-03T05:00:00.000Z"
+    # Unmerged again (the target goes): every member is a device of its own with its own columns.
+    con.sql(f"delete from devices where id = {t}")
+    assert len(walk(con, "", limit=1000)) == 300
+    assert_columns_current(con)
+
+
+def test_many_filters_with_the_zone_sorts(est):
+    """Every filter at once with every sort as the admin: the site and zone sorts repeat the filters in up to four
+    branches, which take their parameters once."""
+    con = est["con"]
+    everything = walk(con, "", limit=1000)
+    item = next(i for i in everything if i["protocols"] and i["macs"] and i["vendor"] and i["type"]
+                and i["importance"])
+    query = {"sensor_id": item["sensor_ids"][0], "protocol": item["protocols"][0]["name"], "q": item["macs"][0][:8],
+             "type": item["type"], "vendor": item["vendor"], "authorized": str(item["authorized"]).lower(),
+             "importance": item["importance"], "new": str(item["new"]).lower(),
+             "seen_after": "2000-01-01T00:00:00Z", "seen_before": "2100-01-01T00:00:00Z"}
+    if item["purdue_level"] is not None:
+        query["purdue_level"] = str(item["purdue_level"])
+    if item["tags"]:
+        query["tag"] = item["tags"][0]
+
+    def match(i):
+        return (query["sensor_id"] in i["sensor_ids"] and query["protocol"] in [p["name"] for p in i["protocols"]]
+                and any(m.startswith(query["q"]) for m in i["macs"]) and i["type"] == item["type"]
+                and (i["vendor"] or "").lower() == item["vendor"].lower() and i["authorized"] == item["authorized"]
+                and i["importance"] == item["importance"] and i["new"] == item["new"]
+                and ("purdue_level" not in query or i["purdue_level"] == item["purdue_level"])
+                and ("tag" not in query or query["tag"] in i["tags"]))
+    for place in ({}, {"site_id": item["site_id"], "zone_id": item["zone_id"]}):
+        want = sorted(i["id"] for i in everything if match(i) and all(i[k] == v for k, v in place.items()))
+        assert item["id"] in want
+        qs = "&".join(f"{k}={urllib.parse.quote(str(v))}" for k, v in {**query, **place}.items())
+        for sort in SORTS:
+            q = f"sort={sort}&{qs}"
+            got = [i["id"] for i in walk(con, q, limit=1)]
+            assert sorted(got) == want and len(got) == len(want), (q, got, want)
+            r = get(con, f"/api/v1/devices?limit=1&count=true&{q}")
+            assert r.status == 200 and r.body["total"] == len(want), (q, r)
+
+
+def test_control_characters_do_not_end_paging(console):
+    """A sensor's vendor or hostname with control characters is a sort key like any other."""
+    con, z, (s1,) = small_estate(console, sensors=1)
+    reports = [{"vendor": f"Ven\u0001dor {i}", "hostname": f"host\t{i}\u001b[0m"} for i in range(5)]
+    reports += [{"vendor": "Plain", "hostname": "plain"}, {"vendor": "\u007f", "hostname": "\r\n"}]
+    ids = [add_device(con, f"z:{z}", z, f"ip:10.3.0.{i}", [(s1, T1, r)]) for i, r in enumerate(reports)]
+    for sort in ("vendor", "name", "type", "ip"):
+        for order in ("asc", "desc"):
+            got = [i["id"] for i in walk(con, f"sort={sort}&order={order}", limit=1)]
+            assert sorted(got) == sorted(ids) and len(got) == len(ids), (sort, order)

@@ -475,12 +475,16 @@ static void cursor_refused(void **state)
 	snprintf(raw, sizeof(raw), "%016llX|5|pump", (unsigned long long)fp | 0xa000000000000000ULL);
 	raw_cursor(raw, forged);
 	decode_bad("sort=name", forged, "not valid"); /* upper-case hex */
-	snprintf(raw, sizeof(raw), "%016llx|5|a\x01", (unsigned long long)fp);
-	raw_cursor(raw, forged);
-	decode_bad("sort=name", forged, "not valid"); /* control character in the key */
-	snprintf(raw, sizeof(raw), "%016llx|5|\xC3", (unsigned long long)fp);
-	raw_cursor(raw, forged);
-	decode_bad("sort=name", forged, "not valid"); /* not UTF-8 */
+	/* Not UTF-8 as PostgreSQL takes it: truncated, overlong, a surrogate, above U+10FFFF. */
+	{
+		static const char *const bad_keys[] = { "\xC3", "a\xC3", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80",
+							"\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xE2\x82", "\x80" };
+		for (size_t i = 0; i < sizeof(bad_keys) / sizeof(bad_keys[0]); i++) {
+			snprintf(raw, sizeof(raw), "%016llx|5|%s", (unsigned long long)fp, bad_keys[i]);
+			raw_cursor(raw, forged);
+			decode_bad("sort=name", forged, "not valid");
+		}
+	}
 	/* A NUL inside the decoded bytes. */
 	{
 		uint8_t bytes[40];
@@ -532,6 +536,31 @@ static void cursor_refused(void **state)
 	}
 }
 
+/* A name or vendor a sensor reported with control characters (or any valid UTF-8) is a key paging goes on from. */
+static void cursor_control_characters(void **state)
+{
+	static const char *const keys[] = { "a\x01b", "\t\r\n", "\x7f", "plc\x1b[31m", "\xE2\x82\xAC\x02",
+					    "\xF0\x9F\x98\x80", "\xED\x9F\xBF", "\xEF\xBF\xBF" };
+	char cursor[DEVQ_CURSOR_MAX], key[DEVQ_KEY_MAX], id[24];
+	struct http_error err = { 0 };
+	const char *sorts[] = { "sort=name", "sort=vendor", "sort=type" };
+
+	(void)state;
+	for (size_t s = 0; s < sizeof(sorts) / sizeof(sorts[0]); s++) {
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			char *full;
+			parse_ok(sorts[s]);
+			assert_true(devq_cursor_encode(&q, keys[i], "42", cursor));
+			assert_true(asprintf(&full, "%s&cursor=%s", sorts[s], cursor) > 0);
+			parse_ok(full);
+			free(full);
+			assert_true(devq_cursor_decode(&q, key, sizeof(key), id, &err));
+			assert_string_equal(key, keys[i]);
+			assert_string_equal(id, "42");
+		}
+	}
+}
+
 /* The export's cells: RFC 4180 quoting and the CSV-injection apostrophe, tab and CR included. */
 static void csv_cells(void **state)
 {
@@ -563,7 +592,7 @@ int main(void)
 		cmocka_unit_test(defaults),	     cmocka_unit_test(every_parameter), cmocka_unit_test(bad_values),
 		cmocka_unit_test(routes),	     cmocka_unit_test(limits),		cmocka_unit_test(search_kinds),
 		cmocka_unit_test(fingerprint),	     cmocka_unit_test(cursor_round_trip), cmocka_unit_test(cursor_refused),
-		cmocka_unit_test(csv_cells),
+		cmocka_unit_test(cursor_control_characters), cmocka_unit_test(csv_cells),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
