@@ -20,6 +20,7 @@
 #include "server/api_forwarding.h"
 #include "server/api_inventory.h"
 #include "server/api_maintenance.h"
+#include "server/api_map.h"
 #include "server/metrics_api.h"
 #include "server/api_principal.h"
 #include "server/api_access_groups.h"
@@ -76,6 +77,7 @@ static const struct api_route routes[] = {
 	{ API_GET, "/api/v1/dpi-events", api_dpi_events_list, 0, NULL },
 	{ API_GET, "/api/v1/connections", api_connections_list, 0, NULL },
 	{ API_GET, "/api/v1/connections/{id}", api_connections_get, 0, NULL },
+	{ API_GET, "/api/v1/map", api_map_get, 0, NULL },
 	{ API_GET, "/api/v1/alerts", api_alerts_list, 0, NULL },
 	{ API_GET, "/api/v1/events", api_events_get, 0, NULL },
 	{ API_GET, "/api/v1/stats/summary", api_stats_summary, 0, NULL },

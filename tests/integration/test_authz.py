@@ -213,6 +213,7 @@ ROUTES = {
         f"/api/v1/sensors/{w.sensor[z]}/settings/effective", None)),
     ("GET", "/api/v1/connections"): ("session", None, lambda w, z: ("/api/v1/connections", None)),
     ("GET", "/api/v1/connections/{id}"): ("session", Z, lambda w, z: (f"/api/v1/connections/{w.conn[z]}", None)),
+    ("GET", "/api/v1/map"): ("session", None, lambda w, z: ("/api/v1/map", None)),
     ("GET", "/api/v1/business-units"): ("session", None, lambda w, z: ("/api/v1/business-units", None)),
     ("POST", "/api/v1/business-units"): ("admin", None, lambda w, z: ("/api/v1/business-units", {"name": uniq("bu")})),
     ("GET", "/api/v1/business-units/{id}"): ("session", Z, lambda w, z: (f"/api/v1/business-units/{w.bu[z[0]]}",
