@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/hex.h"
 #include "common/timefmt.h"
 
 static const char *const level_names[MAP_NLEVELS] = { "site", "zone", "subnet", "vlan", "purdue_level" };
@@ -33,17 +34,6 @@ static int fail(struct http_error *err, const char *field, const char *msg)
 	return -EINVAL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes n bytes of s into out (outlen bytes, NUL-terminated); '+' is a space. False when a %XX is
  * broken, the result holds a NUL, or it does not fit. */
 static bool decode(const char *s, size_t n, char *out, size_t outlen)
@@ -54,7 +44,7 @@ static bool decode(const char *s, size_t n, char *out, size_t outlen)
 		char ch = s[i];
 		if (ch == '%') {
 			int hi, lo;
-			if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
+			if (n - i < 3 || (hi = hex_value(s[i + 1])) < 0 || (lo = hex_value(s[i + 2])) < 0)
 				return false;
 			ch = (char)(hi * 16 + lo);
 			i += 2;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "common/hex.h"
 #include "common/timefmt.h"
 
 const char *const api_device_types[] = {
@@ -151,17 +152,6 @@ static bool like_escape(const char *s, char *out, size_t cap)
 	return true;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* A MAC prefix: 2..6 groups of one or two hex digits separated by ':' or '-' (one kind), only the last group
  * short, optionally ending with the separator. Writes the range of MACs it starts. */
 static bool mac_prefix(const char *s, char lo[18], char hi[18])
@@ -171,7 +161,7 @@ static bool mac_prefix(const char *s, char lo[18], char hi[18])
 	int groups = 0;
 
 	while (*s) {
-		int d1 = hexval(s[0]), d2 = d1 >= 0 ? hexval(s[1]) : -1;
+		int d1 = hex_value(s[0]), d2 = d1 >= 0 ? hex_value(s[1]) : -1;
 		if (d1 < 0 || groups == 6)
 			return false;
 		if (d2 >= 0) {

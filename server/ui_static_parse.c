@@ -7,18 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- Request parsing ---------------------------------------------------------------------------- */
+#include "common/hex.h"
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+/* ---- Request parsing ---------------------------------------------------------------------------- */
 
 /* Valid UTF-8 (RFC 3629): no overlong forms (so no encoded '.' or '/' in disguise), no surrogates, <= U+10FFFF. */
 static bool utf8_valid(const unsigned char *s, size_t n)
@@ -78,7 +69,7 @@ int ui_static_decode_path(const char *raw, char *out, size_t outlen)
 		unsigned char c = (unsigned char)raw[i];
 		if (c == '%') {
 			int hi, lo;
-			if (rl - i < 3 || (hi = hexval(raw[i + 1])) < 0 || (lo = hexval(raw[i + 2])) < 0)
+			if (rl - i < 3 || (hi = hex_value(raw[i + 1])) < 0 || (lo = hex_value(raw[i + 2])) < 0)
 				goto bad;
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "common/cursor.h"
+#include "common/hex.h"
 #include "sensor-agent/dissect/dns_name.h"
 #include "sensor-agent/dissect/proto.h"
 
@@ -66,17 +67,6 @@ static const char *dns_type_name(uint16_t t)
 	}
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool ends_with(const char *s, size_t n, const char *suffix)
 {
 	size_t sl = strlen(suffix);
@@ -110,7 +100,7 @@ static bool dns_reverse_addr(const char *name, size_t n, struct proto_target *t)
 	}
 	if (ends_with(name, n, ".ip6.arpa") && n == 64 + strlen(".ip6.arpa") - 1) {
 		for (size_t k = 0; k < 32; k++) {
-			int h = hexval(name[2 * k]);
+			int h = hex_value(name[2 * k]);
 			if (h < 0 || (k < 31 && name[2 * k + 1] != '.'))
 				return false;
 			/* the first nibble in the name is the last of the address */
