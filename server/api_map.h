@@ -17,6 +17,6 @@ void api_map_get(struct api_call *c, PGconn *db);
 
 /* Folds the backlog of unresolved connection endpoints (new connections, address changes: sql/017_map.sql) into
  * the stored columns, in rounds of MAP_FOLD_ROWS, at most max_rounds; the same best-effort rules as the fold a map
- * request does first. Called by the retention timer so that the backlog does not wait for someone to open the
- * map. Returns the connections resolved, -1 when the first round failed. Worker thread. */
+ * request does first. Called by the map_fold timer (server/map_fold.h) so that the backlog does not wait for
+ * someone to open the map. Returns the connections resolved, -1 when the first round failed. Worker thread. */
 long api_map_fold_backlog(PGconn *db, int max_rounds);

@@ -16,6 +16,7 @@
 #include "server/forward_outbox.h"
 #include "server/gateway.h"
 #include "server/http_server.h"
+#include "server/map_fold.h"
 #include "server/retention.h"
 #include "server/sensor_watch.h"
 #include "server/state.h"
@@ -80,6 +81,7 @@ int cmd_serve(int argc, char **argv)
 	struct http_server *http = NULL;
 	struct gateway *gw = NULL;
 	struct retention *retention = NULL;
+	struct map_fold *fold = NULL;
 	struct sensor_watch *watch = NULL;
 	struct forward *fwd = NULL;
 	struct api_env env = { 0 };
@@ -175,6 +177,10 @@ int cmd_serve(int argc, char **argv)
 		log_error("serve: cannot start the retention timer");
 		goto out;
 	}
+	if ((rc = map_fold_start(base, workers, cfg.map_fold_interval, &fold)) < 0) {
+		log_error("serve: cannot start the map's fold timer");
+		goto out;
+	}
 	if ((rc = sensor_watch_start(base, workers, cfg.sensor_silent_sec, &watch)) < 0) {
 		log_error("serve: cannot start the silent-sensor watchdog");
 		goto out;
@@ -213,6 +219,7 @@ out:
 	}
 	/* After the loop pass that delivered a cancelled purge's completion. */
 	retention_free(retention);
+	map_fold_free(fold);
 	sensor_watch_free(watch);
 	http_server_free(http);
 	if (sigterm)

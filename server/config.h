@@ -33,6 +33,7 @@ struct console_config {
 	int64_t device_retention_days; /* devices, connections and DPI events inactive this long are purged */
 	int64_t alert_retention_days;  /* alerts are purged a month partition at a time past this (sql/006_alerts.sql) */
 	int64_t retention_interval;    /* seconds between two purge runs */
+	int64_t map_fold_interval;     /* seconds between two folds of the map's endpoint backlog */
 	int64_t events_max_streams;          /* live event streams on this node (server/events_hub.h) */
 	int64_t events_max_streams_per_user; /* live event streams of one user or API token on this node */
 	int64_t events_heartbeat;            /* seconds between two keep-alive comments on a stream */

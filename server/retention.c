@@ -8,7 +8,6 @@
 
 #include "common/log.h"
 #include "server/audit.h"
-#include "server/api_map.h"
 #include "server/db.h"
 
 /* Key of the transaction-level advisory lock of a purge ("OTWR"). */
@@ -149,8 +148,6 @@ static void job_run(struct worker_job *job, PGconn *db)
 		log_warn("retention: purge failed; retrying at the next interval");
 	if (db && retention_purge_alerts(db, r->alert_days) < 0)
 		log_warn("retention: alert purge failed; retrying at the next interval");
-	if (db && api_map_fold_backlog(db, 200) < 0)
-		log_warn("retention: the map's endpoint backlog could not be folded; retrying at the next interval");
 }
 
 static void job_done(struct worker_job *job, bool cancelled)

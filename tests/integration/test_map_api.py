@@ -391,3 +391,27 @@ def test_stored_endpoints_follow_address_changes(estate):
     con.sql("delete from connections where dst_addr = '10.9.1.11'")
     con.sql(f"delete from devices where id = {did}")
     assert _b_counts(e) == (2, 1)
+
+
+def test_the_console_folds_the_backlog_without_a_map_request(console):
+    """New connections wait unresolved until folded; the console's timer (map_fold_interval) folds them even when
+    nobody opens the map."""
+    con = console(["--map-fold-interval", "1"])
+    site = con.api("POST", "/api/v1/sites", {"name": "s"}).body["id"]
+    zone = con.api("POST", "/api/v1/zones", {"site_id": site, "name": "z"}).body["id"]
+    sensor = con.api("POST", "/api/v1/sensors", {"name": "s1", "zone_id": zone}).body["sensor_id"]
+    dev = {}
+    for i in (1, 2):
+        dev[i] = int(con.sql(f"insert into devices (merge_scope, zone_id, key, first_seen, last_seen) values "
+                             f"('z:{zone}', {zone}, 'ip:10.9.0.{i}', '{NEW}', '{NEW}') returning id").splitlines()[0])
+        con.sql(f"insert into device_ips (device_id, sensor_id, ip) values ({dev[i]}, '{sensor}', '10.9.0.{i}')")
+    con.sql(f"insert into connections (merge_scope, zone_id, transport, src_addr, dst_addr, port, first_seen, "
+            f"last_seen) select 'z:{zone}', {zone}, 'tcp', '10.9.0.1', '10.9.0.2', p, '{NEW}', '{NEW}' "
+            f"from generate_series(1, 300) p")
+    assert con.sql("select count(*) from connections where not map_resolved").splitlines()[0] == "300"
+    deadline = time.monotonic() + 60
+    while con.sql("select count(*) from connections where not map_resolved").splitlines()[0] != "0":
+        assert time.monotonic() < deadline, "the backlog was not folded"
+        time.sleep(0.2)
+    assert con.sql("select count(*) from connections where src_device_id = %d and dst_device_id = %d"
+                   % (dev[1], dev[2])).splitlines()[0] == "300"
