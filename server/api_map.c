@@ -235,6 +235,8 @@ static long map_fold(PGconn *db)
 		res = db_exec(db, "select otw_map_resolve(" MAP_FOLD_ROWS ")", 0, NULL);
 		if (res && PQntuples(res) == 1)
 			n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	} else if (res && PQntuples(res) == 1) {
+		n = 0; /* another request or node is folding: nothing to do here */
 	}
 	PQclear(res);
 	if (n < 0 || !db_commit(db)) {

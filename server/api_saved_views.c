@@ -26,6 +26,11 @@ static const struct http_field update_fields[] = {
 };
 const struct http_body_spec api_saved_views_update_body = { update_fields, 3, 1 };
 
+/* The zones the saving user sees (scope parameter `p`: access group ids, NULL when unrestricted), kept with the
+ * view as they are at the save. */
+#define OWNER_ZONES(p)                                                                                          \
+	"case when " p "::bigint[] is null then null else array(select z.id from zones z where "                   \
+	"otw_zone_visible(" p "::bigint[], z.id) order by z.id) end"
 /* $1 is the caller's user name. */
 #define VIEW_JSON                                                                                              \
 	"json_build_object('id', v.id, 'page', v.page, 'name', v.name, 'query', v.query, 'shared', v.shared, "   \
@@ -151,13 +156,15 @@ void api_saved_views_list(struct api_call *c, PGconn *db)
 	params[0] = c->username;
 	params[1] = page[0][0] ? page[0] : NULL;
 	params[2] = api_scope(c);
-	/* Another user's shared view only when the caller sees every zone its owner saw ($3 null: unrestricted). */
+	/* Another user's shared view only when the caller sees every zone its owner saw when saving it ($3 null:
+	 * unrestricted; an unrestricted owner's views reach unrestricted users only, an owner who saw nothing shares
+	 * nothing). */
 	res = db_exec(db,
 		      "select coalesce(json_agg(x.j order by x.page, x.name, x.id), '[]')::text from "
 		      "(select v.id, v.page, v.name, (" VIEW_JSON ")::json j from saved_views v "
-		      "where (v.owner = $1 or (v.shared and ($3::bigint[] is null or (v.owner_scope is not null "
-		      "and not exists (select 1 from zones z where otw_zone_visible(v.owner_scope, z.id) "
-		      "and not otw_zone_visible($3::bigint[], z.id)))))) and ($2::text is null or v.page = $2)) x",
+		      "where (v.owner = $1 or (v.shared and ($3::bigint[] is null or (cardinality(v.owner_zones) > 0 "
+		      "and v.owner_zones <@ array(select z.id from zones z where otw_zone_visible($3::bigint[], z.id))))))"
+		      " and ($2::text is null or v.page = $2)) x",
 		      3, params);
 	if (!res || PQntuples(res) != 1) {
 		PQclear(res);
@@ -199,8 +206,9 @@ void api_saved_views_create(struct api_call *c, PGconn *db)
 		goto out;
 	}
 	res = db_exec_state(db,
-			    "insert into saved_views as v (owner, page, name, query, shared, owner_scope) "
-			    "values ($1, $2, $3, $4::jsonb, $5::boolean, $6::bigint[]) returning v.id::text, " VIEW_JSON,
+			    "insert into saved_views as v (owner, page, name, query, shared, owner_zones) "
+			    "values ($1, $2, $3, $4::jsonb, $5::boolean, " OWNER_ZONES("$6") ") returning v.id::text, "
+			    VIEW_JSON,
 			    6, params, state);
 	if (!res) {
 		write_failed(c, state);
@@ -249,11 +257,12 @@ void api_saved_views_update(struct api_call *c, PGconn *db)
 	params[4] = shared ? (json_is_true(shared) ? "true" : "false") : NULL;
 	params[5] = api_scope(c);
 	params[6] = c->role;
-	/* The owner's scope is taken anew: it is what the view's query was last written with. A read-only owner's view
+	/* The owner's zones are taken anew: they are what the view's query was last written with. A read-only owner's view
 	 * stops being shared (its role may have been lowered since). */
 	res = db_exec_state(db,
 			    "update saved_views v set name = coalesce($3, v.name), query = coalesce($4::jsonb, v.query), "
-			    "shared = coalesce($5::boolean, v.shared) and $7::text <> 'read_only', owner_scope = $6::bigint[], "
+			    "shared = coalesce($5::boolean, v.shared) and $7::text <> 'read_only', owner_zones = "
+			    OWNER_ZONES("$6") ", "
 			    "updated_at = now() where v.id = $2::bigint and v.owner = $1 returning " VIEW_JSON,
 			    7, params, state);
 	if (!res) {

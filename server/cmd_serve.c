@@ -213,6 +213,10 @@ out:
 	if (gw)
 		gateway_stop(gw);
 	forward_stop(fwd);
+	/* No timer may hand the pool a job once it stops: the loop pass below runs overdue timers. */
+	retention_disarm(retention);
+	map_fold_disarm(fold);
+	sensor_watch_disarm(watch);
 	if (workers) {
 		workers_stop(workers);
 		event_base_loop(base, EVLOOP_NONBLOCK);

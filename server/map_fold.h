@@ -14,5 +14,7 @@ struct map_fold;
 /* Loop thread: arms the timer. 0 or -ENOMEM. */
 int map_fold_start(struct event_base *base, struct workers *w, int64_t interval_sec, struct map_fold **out)
 	__attribute__((warn_unused_result));
+/* Loop thread, before workers_stop(): no further tick submits a job (NULL is fine). */
+void map_fold_disarm(struct map_fold *f);
 /* Loop thread, after workers_stop() delivered the pending job's completion: disarms and frees (NULL is fine). */
 void map_fold_free(struct map_fold *f);

@@ -192,6 +192,12 @@ int retention_start(struct event_base *base, struct workers *w, int64_t days, in
 	return 0;
 }
 
+void retention_disarm(struct retention *r)
+{
+	if (r && r->timer)
+		event_del(r->timer);
+}
+
 void retention_free(struct retention *r)
 {
 	if (!r)

@@ -15,6 +15,8 @@ struct retention;
 /* Loop thread: arms the timer. 0 or -ENOMEM. */
 int retention_start(struct event_base *base, struct workers *w, int64_t days, int64_t alert_days,
 		    int64_t interval_sec, struct retention **out) __attribute__((warn_unused_result));
+/* Loop thread, before workers_stop(): no further tick submits a job (NULL is fine). */
+void retention_disarm(struct retention *r);
 /* Loop thread, after workers_stop() delivered the pending job's completion: disarms and frees (NULL is fine). */
 void retention_free(struct retention *r);
 

@@ -119,6 +119,12 @@ int sensor_watch_start(struct event_base *base, struct workers *w, int64_t silen
 	return 0;
 }
 
+void sensor_watch_disarm(struct sensor_watch *sw)
+{
+	if (sw && sw->timer)
+		event_del(sw->timer);
+}
+
 void sensor_watch_free(struct sensor_watch *sw)
 {
 	if (!sw)

@@ -21,6 +21,8 @@ int sensor_watch_start(struct event_base *base, struct workers *w, int64_t silen
 	__attribute__((warn_unused_result));
 /* Loop thread, after workers_stop() delivered the pending job's completion: disarms and frees (NULL is fine). */
 void sensor_watch_free(struct sensor_watch *sw);
+/* Loop thread, before workers_stop(): no further tick submits a check (NULL is fine). */
+void sensor_watch_disarm(struct sensor_watch *sw);
 
 /* How long a sensor may stay disconnected before a sensor_disconnected notification: silent_sec / 5, 1..60 s
  * (longer than a sensor's quick restart; its reconnection backoff stays under 30 s plus jitter). */

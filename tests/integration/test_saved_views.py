@@ -33,12 +33,14 @@ def test_views_are_their_owners_and_shared_ones_are_listed_for_all(console):
     assert names == [("ro", "inventory")]
     assert con.api("PATCH", f"/api/v1/saved-views/{v['id']}", {"name": "x"}, token=ro).status == 404
     assert con.api("DELETE", f"/api/v1/saved-views/{v['id']}", token=ro).status == 404
-    # Shared: listed for everyone (not theirs), still only the owner's to change.
+    # Shared: listed for others (not theirs; here an admin, who sees what ana saw), still only the owner's to change.
+    # ana is in no access group: she saw no zone, so restricted users are not shown what she shares.
     r = con.api("PATCH", f"/api/v1/saved-views/{v['id']}", {"shared": True}, token=ana)
     assert r.status == 200 and r.body["shared"] is True and r.body["query"] == v["query"], r
-    seen = {x["id"]: x for x in con.api("GET", "/api/v1/saved-views?page=inventory", token=ro).body["items"]}
+    seen = {x["id"]: x for x in con.api("GET", "/api/v1/saved-views?page=inventory").body["items"]}
     assert seen[v["id"]]["mine"] is False and seen[v["id"]]["owner"] == "ana"
     assert all(x["page"] == "inventory" for x in seen.values())
+    assert v["id"] not in {x["id"] for x in con.api("GET", "/api/v1/saved-views", token=ro).body["items"]}
     assert con.api("PATCH", f"/api/v1/saved-views/{v['id']}", {"name": "mine now"}, token=ro).status == 404
     # An admin may remove a shared view (housekeeping), not a private one.
     private = con.api("GET", "/api/v1/saved-views?page=alerts", token=ana).body["items"][0]
@@ -114,6 +116,10 @@ def test_shared_views_reach_only_users_who_see_what_their_owner_saw(console):
     assert r.status == 403 and r.body["error"]["field"] == "shared", r
     own = con.api("POST", "/api/v1/saved-views", {"page": "map", "name": "x", "query": {}}, token=tok["roA"]).body
     assert con.api("PATCH", f"/api/v1/saved-views/{own['id']}", {"shared": True}, token=tok["roA"]).status == 403
+    # The zones an owner saw are kept as they were: deleting the group that gave them changes nothing for the view.
+    assert con.api("DELETE", f"/api/v1/access-groups/{group['A1']}").status == 204
+    assert listed(tok["roA"]) == {of_a, of_a1}
+    assert listed(con.admin_token) == {of_a, of_a1}
     # Narrowing the owner's scope does not narrow what was shared until the owner saves again.
     r = con.api("PATCH", f"/api/v1/saved-views/{of_a}", {"name": "site A PLCs (2)"}, token=tok["siteA"])
     assert r.status == 200 and r.body["shared"] is True
