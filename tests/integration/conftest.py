@@ -362,3 +362,8 @@ def pki(tmp_path):
     (siem_services.SiemPki)."""
     from siem_services import SiemPki
     return SiemPki(tmp_path / "pki")
+
+
+# One Active Directory DC for the whole session (tests/integration/samba_ad.py): its LDAP ports are fixed, so a
+# fixture imported into each module would be one DC per module, and the second would find the ports taken.
+from samba_ad import samba_ad  # noqa: E402,F401

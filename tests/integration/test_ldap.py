@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from samba_ad import ADMIN_PW, BASE_DN, group_dn, samba_ad  # noqa: F401  (samba_ad is a fixture)
+from samba_ad import ADMIN_PW, BASE_DN, group_dn  # the samba_ad fixture comes from conftest.py
 
 LOGIN = "/api/v1/auth/login"
 

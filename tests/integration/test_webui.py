@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from conftest import ADMIN_PASSWORD, ADMIN_USER, BUILD, REPO, Console
-from samba_ad import BASE_DN, group_dn, samba_ad  # noqa: F401  (samba_ad is a fixture)
+from samba_ad import BASE_DN, group_dn  # the samba_ad fixture comes from conftest.py
 
 CHROMIUM = os.environ.get("OTW_CHROMIUM", "/usr/bin/chromium")
 UI_DIR = BUILD / "webui" / "dist"
