@@ -19,11 +19,12 @@ const curl = JSON.parse(env.OTW_BENCH_CURL || '{}');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x, d = 1) => (x == null ? null : Math.round(x * 10 ** d) / 10 ** d);
 
-// Resource timing of the last request whose URL contains `part`: its Server-Timing `app` duration and its
-// request-to-response-end time.
+// Resource timing of the last request whose URL contains `part` and is not the page's parallel count request
+// (count=true): its Server-Timing `app` duration and its request-to-response-end time.
 async function apiTiming(page, part) {
   return page.evaluate((p) => {
-    const e = performance.getEntriesByType('resource').filter((r) => r.name.includes(p)).pop();
+    const e = performance.getEntriesByType('resource')
+      .filter((r) => r.name.includes(p) && !r.name.includes('count=true')).pop();
     if (!e) return null;
     const app = (e.serverTiming || []).find((s) => s.name === 'app');
     return { server: app ? app.duration : null, total: e.responseEnd - e.requestStart };
@@ -36,13 +37,14 @@ async function settled(page, quiet = 400) {
   return page.evaluate(
     (q) =>
       new Promise((resolve, reject) => {
-        const main = document.querySelector('main') || document.body;
+        // The table's rows, not the whole page: the count arriving later is not the rows on screen.
+        const main = document.querySelector('main table tbody') || document.querySelector('main') || document.body;
         let last = performance.now();
         const obs = new MutationObserver(() => { last = performance.now(); });
         obs.observe(main, { childList: true, subtree: true, characterData: true, attributes: true });
         const start = performance.now();
         const tick = () => {
-          const rows = main.querySelectorAll('table tbody tr').length;
+          const rows = main.querySelectorAll('tr').length;
           if (rows > 0 && performance.now() - last >= q) {
             obs.disconnect();
             resolve(last);
@@ -66,14 +68,17 @@ async function inventory(page) {
     ttd.push(await settled(page));
     const t = await apiTiming(page, '/api/v1/devices?');
     if (t && t.server != null) server.push(t.server);
-    // A filter round trip: the URL changes inside the app, as the filter bar does.
+    // A filter round trip: the URL changes inside the app, as the filter bar does. The page's request (not the
+    // count) is awaited, armed before the change so that a fast answer is not missed.
+    const answered = page.waitForResponse((r) => r.url().includes('/api/v1/devices?') && r.url().includes('type=plc')
+      && !r.url().includes('count=true'));
     const t0 = await page.evaluate(() => {
       const t = performance.now();
       history.pushState(null, '', '/inventory?sort=last_seen&order=desc&type=plc');
       dispatchEvent(new PopStateEvent('popstate'));
       return t;
     });
-    await page.waitForResponse((r) => r.url().includes('/api/v1/devices?') && r.url().includes('type=plc'));
+    await answered;
     filter.push((await settled(page)) - t0);
     const f = await apiTiming(page, 'type=plc');
     if (f && f.server != null) fserver.push(f.server);

@@ -63,8 +63,8 @@ bench_ui() {
 
 	# Baselines: the calls the pages make first, without a browser.
 	local inv_curl map_curl count_curl filter_curl
-	inv_curl=$(bu_curl_ms '/api/v1/devices?limit=50&sort=last_seen&order=desc')
-	filter_curl=$(bu_curl_ms '/api/v1/devices?limit=50&sort=last_seen&order=desc&type=plc')
+	inv_curl=$(bu_curl_ms '/api/v1/devices?limit=100&sort=last_seen&order=desc')
+	filter_curl=$(bu_curl_ms '/api/v1/devices?limit=100&sort=last_seen&order=desc&type=plc')
 	count_curl=$(bu_curl_ms '/api/v1/devices?limit=1&count=true')
 	map_curl=$(bu_curl_ms '/api/v1/map')
 	echo "curl (median of 5, time to first byte): inventory page ${inv_curl} ms, filtered ${filter_curl} ms," \
