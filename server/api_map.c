@@ -42,15 +42,9 @@
 	"case when c.map_resolved and c.merge_scope <> all (dsc.s) then c." stored " "                          \
 	"else otw_map_holder(c.merge_scope, c.transport, c." addr ") end"
 /* Devices of the visible zones (zk) with `x.new`: seen first after one of its sensors (or one of its merged
- * devices' sensors) became operational, as /api/v1/devices says; only a device first seen after the earliest
- * such time can be, and only those are looked up (a few index probes each, only when `new` is used). */
+ * devices' sensors) became operational, as /api/v1/devices says (kept as inv_new: sql/022_map_zone_stats.sql). */
 #define MATCHING                                                                                               \
-	"devices d join zk on zk.k = coalesce(d.zone_id, 0) cross join op cross join lateral (select case "     \
-	"when d.first_seen > op.since then exists (select 1 from device_sightings s join sensors n "            \
-	"on n.id = s.sensor_id where s.device_id = d.id and n.mode = 'operational' "                             \
-	"and n.mode_changed_at < d.first_seen) or exists (select 1 from devices m join device_sightings s "      \
-	"on s.device_id = m.id join sensors n on n.id = s.sensor_id where m.merged_into = d.id "                 \
-	"and n.mode = 'operational' and n.mode_changed_at < d.first_seen) else false end as new) x "
+	"devices d join zk on zk.k = coalesce(d.zone_id, 0) cross join lateral (select d.inv_new as new) x "
 /* ... that pass the filters. */
 #define MATCHES                                                                                                \
 	"d.merged_into is null and ($4::text[] is null or coalesce(d.inv_type, 'unknown') = any ($4::text[])) "  \
@@ -78,18 +72,23 @@ static const char map_sql[] =
 	"and $2::bigint is null and $3::bigint is null) v cross join wl "
 	"cross join lateral (select case when wl.w >= 1 then " ZSEG("($11::text[])[1]") " end as p1, "
 	"case when wl.w >= 2 then (" ZSEG("($11::text[])[1]") ") || '/' || (" ZSEG("($11::text[])[2]") ") end as p2) p), "
-	/* the earliest time a sensor became operational (`new`) */
-	"op as materialized (select min(n.mode_changed_at) as since from sensors n where n.mode = 'operational' "
-	"and n.mode_changed_at is not null), "
 	"vl as (select coalesce(m.merged_into, m.id) as id, min(v.vlan) as vlan from device_vlans v "
 	"join devices m on m.id = v.device_id where 'vlan' = any ($11::text[]) group by 1), "
-	"dev as materialized (select d.id, d.zone_id, zk.site_id, d.inv_type as type, d.inv_purdue as purdue, "
+	"dev as materialized (select d.id, d.zone_id, zk.site_id, coalesce(d.inv_type, 'unknown') as type, "
+	"d.inv_purdue as purdue, "
 	"d.authorized, case when family(d.inv_ip) = 4 then d.inv_ip end as ip4, vl.vlan, x.new "
 	"from " MATCHING " left join vl on vl.id = d.id where zk.split and " MATCHES "), "
-	/* whole zones: their matching devices counted per zone and type, not kept one by one */
-	"wa as (select d.zone_id, min(zk.site_id) as site_id, min(zk.p1) as z1, min(zk.p2) as z2, d.inv_type as type, "
-	"count(*) as n, count(*) filter (where x.new) as nnew, count(*) filter (where not d.authorized) as nunauth "
-	"from " MATCHING " where not zk.split and " MATCHES " group by d.zone_id, d.inv_type), "
+	/* whole zones: their matching devices counted per zone and type, not kept one by one; with no device
+	 * filter, the counts sql/022_map_zone_stats.sql keeps (folded and pending deltas, one snapshot) */
+	"wa as (select nullif(s.zone_id, 0) as zone_id, min(zk.site_id) as site_id, min(zk.p1) as z1, min(zk.p2) as z2, "
+	"s.type, sum(s.devices) as n, sum(s.new) as nnew, sum(s.unauthorized) as nunauth "
+	"from (select zone_id, type, devices, new, unauthorized from map_zone_stats where type is not null "
+	"union all select zone_id, type, devices, new, unauthorized from map_zone_stats_delta where type is not null) s "
+	"join zk on zk.k = s.zone_id where " NOFILTER " and not zk.split group by s.zone_id, s.type "
+	"having sum(s.devices) <> 0 "
+	"union all select d.zone_id, min(zk.site_id), min(zk.p1), min(zk.p2), coalesce(d.inv_type, 'unknown'), "
+	"count(*), count(*) filter (where x.new), count(*) filter (where not d.authorized) "
+	"from " MATCHING " where not " NOFILTER " and not zk.split and " MATCHES " group by d.zone_id, 5), "
 	/* devices of split zones: p1..p5, the device's group id at each level (null below the last); gnode, its
 	 * innermost collapsed group, null when every level down to its own is expanded */
 	"nd as materialized (select x.id, x.site_id, x.zone_id, x.type, x.authorized, x.new, p.p1, p.p2, p.p3, p.p4, "
@@ -126,11 +125,16 @@ static const char map_sql[] =
 	"or coalesce(array_position($11::text[], 'zone'), 9) <= lvl then min(site_id) end as site_id, "
 	"case when coalesce(array_position($11::text[], 'zone'), 9) <= lvl then min(zone_id) end as zone_id "
 	"from gl group by 1, 2, 3), "
-		/* whole zones: connections whose endpoints are both matching devices, counted per zone, then inside the
-	 * zone's node. Stored endpoints (no device filter: any device of the scope matches) and live ones apart. */
+	/* whole zones: connections whose endpoints are both matching devices, counted per zone, then inside the
+	 * zone's node. Stored endpoints and live ones apart. With no device filter (any device of the scope matches),
+	 * the stored ones are the kept per-zone counts less those of scopes with pending changes (resolved live). */
 	"mt as materialized (select d.id from " MATCHING " where not " NOFILTER " and not zk.split and " MATCHES "), "
-	"wr as (select c.zone_id, count(*) as n from connections c where " NOFILTER " and c.map_resolved "
-	"and c.src_device_id is not null and c.dst_device_id is not null and c.merge_scope <> all ((select s from dsc)::text[]) "
+	"wr as (select s.zone_id, sum(s.connections) as n from (select zone_id, connections from map_zone_stats "
+	"where type is null union all select zone_id, connections from map_zone_stats_delta where type is null) s "
+	"where " NOFILTER " group by 1 "
+	"union all select c.zone_id, -count(*) from connections c where " NOFILTER " and c.map_resolved "
+	"and c.src_device_id is not null and c.dst_device_id is not null "
+	"and c.merge_scope = any ((select s from dsc)::text[]) "
 	"group by 1 "
 	"union all select c.zone_id, count(*) from connections c where not " NOFILTER " and c.map_resolved "
 	"and c.merge_scope <> all ((select s from dsc)::text[]) and ($8::text[] is null or c.protocols && $8::text[]) "
@@ -216,9 +220,10 @@ static void levels_array(const struct map_query *q, char out[128])
 }
 
 /* Folds pending endpoint resolutions (sql/017_map.sql otw_map_resolve) into the connections' columns, so that
- * the live set the read resolves itself stays small. Best effort and never waiting long: one request at a time
- * (another one already folding is not waited for), rows the ingest writer holds are skipped, and a lock wait
- * over 100 ms gives up (the read stays exact either way: what is not folded is resolved live). */
+ * the live set the read resolves itself stays small, and the per-zone counts' deltas into their totals. Best
+ * effort and never waiting long: one request at a time (another one already folding is not waited for), rows the
+ * ingest writer holds are skipped, and a lock wait over 100 ms gives up (the read stays exact either way: what is
+ * not folded is resolved live, and pending deltas are summed). */
 static long map_fold(PGconn *db)
 {
 	PGresult *res;
@@ -235,6 +240,11 @@ static long map_fold(PGconn *db)
 		res = db_exec(db, "select otw_map_resolve(" MAP_FOLD_ROWS ")", 0, NULL);
 		if (res && PQntuples(res) == 1)
 			n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		/* the per-zone counts' pending deltas (sql/022_map_zone_stats.sql), under the same lock */
+		PQclear(res);
+		res = n >= 0 ? db_exec(db, "select otw_map_stats_fold()", 0, NULL) : NULL;
+		if (!res || PQntuples(res) != 1)
+			n = -1;
 	} else if (res && PQntuples(res) == 1) {
 		n = 0; /* another request or node is folding: nothing to do here */
 	}

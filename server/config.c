@@ -132,7 +132,8 @@ static const struct config_param config_params[] = {
 	  "alerts detected (or, outside the partitioned range, last touched) this many days ago are purged" },
 	{ "retention_interval", INT(retention_interval), "3600", 1, 86400, NULL, "seconds between two purge runs" },
 	{ "map_fold_interval", INT(map_fold_interval), "10", 1, 3600, NULL,
-	  "seconds between two folds of new connections into the map's stored endpoints (server/map_fold.h)" },
+	  "seconds between two folds of new connections into the map's stored endpoints and of its per-zone counts "
+	  "(server/map_fold.h)" },
 	{ "events_max_streams", INT(events_max_streams), "1000", 1, 100000, NULL,
 	  "live event streams (GET /api/v1/events) open on this node at most" },
 	{ "events_max_streams_per_user", INT(events_max_streams_per_user), "8", 1, 10000, NULL,
