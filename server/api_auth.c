@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/pki.h"
 #include "common/timefmt.h"
+#include "server/api_external.h"
 #include "server/auth_guard.h"
 #include "server/db.h"
 #include "server/directory_login.h"
@@ -291,10 +292,16 @@ int api_auth_verify_password(struct api_call *c, PGconn *db, const char *usernam
 
 	if (directory_login_is_directory_name(username)) {
 		/* user@domain and DOMAIN\user are directory accounts only; plain names are local accounts only. The
-		 * client gets the same 401 as for a local failure, the log the real reason. */
+		 * client gets the same 401 as for a local failure, the log the real reason; only a directory that
+		 * could not be used is told apart (-EHOSTUNREACH: the user can do nothing but wait or ask). */
 		int drc = directory_login(db, username, password, dir_user, dir_role, why, sizeof(why));
 		if (drc == -EIO) {
 			rc = -EIO;
+			goto out;
+		}
+		if (drc == -EHOSTUNREACH) {
+			log_warn("api: directory login for '%.64s' from %s failed: %s", username, c->client, why);
+			rc = -EHOSTUNREACH;
 			goto out;
 		}
 		if (drc != 0)
@@ -345,6 +352,13 @@ out:
 	return rc;
 }
 
+void api_fail_directory_unavailable(struct api_call *c)
+{
+	api_fail(c, 503, "directory_unavailable", NULL,
+		 "the directory of this account cannot be used right now; try again later, sign in with a local "
+		 "account, or ask an administrator to run the directory's connection test");
+}
+
 void api_auth_login(struct api_call *c, PGconn *db)
 {
 	char username[257], role[32];
@@ -353,6 +367,10 @@ void api_auth_login(struct api_call *c, PGconn *db)
 
 	if (rc == -EIO) {
 		api_fail_db(c);
+		return;
+	}
+	if (rc == -EHOSTUNREACH) {
+		api_fail_directory_unavailable(c);
 		return;
 	}
 	if (rc != 0) {

@@ -89,9 +89,12 @@ void api_external_array(struct api_call *c, PGconn *db, const char *sql, int npa
 /* Defined in server/api_auth.c (the login's own checks, shared): verifies a username and password exactly as
  * POST /api/v1/auth/login does (local account or directory name, lock-out, a failure audited as
  * auth.login_failed and counted against the account). Returns 0 with the canonical username and role written,
- * -EACCES for wrong credentials, -EIO on a database error; answers nothing. */
+ * -EACCES for wrong credentials, -EHOSTUNREACH when a directory account's domain could not be used (answer it
+ * with api_fail_directory_unavailable), -EIO on a database error; answers nothing. */
 int api_auth_verify_password(struct api_call *c, PGconn *db, const char *username, const char *password,
 			     char user_out[257], char role_out[32]) __attribute__((warn_unused_result));
+/* 503 directory_unavailable: the directory of a directory account could not be used (the log says why). */
+void api_fail_directory_unavailable(struct api_call *c);
 
 /* Defined in server/api_maintenance.c (its housekeeping, shared): deletes the maintenance windows that expired more
  * than 30 days ago, audited as maintenance_window.purge without a user. Call inside the writer's transaction.

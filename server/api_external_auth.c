@@ -35,6 +35,10 @@ static bool verify(struct api_call *c, PGconn *db, const char *user_field, const
 		api_fail_db(c);
 		return false;
 	}
+	if (rc == -EHOSTUNREACH) {
+		api_fail_directory_unavailable(c);
+		return false;
+	}
 	if (rc != 0) {
 		api_fail(c, 401, "invalid_credentials", NULL, "invalid username or password");
 		return false;

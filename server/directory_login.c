@@ -152,6 +152,10 @@ int directory_login(PGconn *db, const char *login, const char *password, char us
 	if (ldap_auth_login(&d, user, password, &ar) != 0) {
 		snprintf(err, errlen, "domain %.64s: %s via %.100s: %s", d.name, ldap_auth_class_name(ar.err), ar.uri,
 			 ar.message);
+		/* Not the user's doing: no server of the domain could be reached, trusted or searched, or its
+		 * settings are unusable. Retrying the password cannot help, so the caller says so. */
+		if (ar.err != LDAP_AUTH_BIND && ar.err != LDAP_AUTH_DISABLED)
+			rc = -EHOSTUNREACH;
 		goto out;
 	}
 	garr = json_array();

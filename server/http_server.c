@@ -254,7 +254,10 @@ static void call_done(struct worker_job *job, bool cancelled)
 
 	if (c->route->flags & API_R_COSTLY)
 		c->srv->costly_inflight--;
-	if ((c->route->flags & API_R_LOGIN) && !cancelled && c->status == 401)
+	/* A directory that cannot be reached counts too: each such attempt may hold a worker for the directory's
+	 * timeout, and nothing was checked, so a source retrying it gains nothing from being let through faster. */
+	if ((c->route->flags & API_R_LOGIN) && !cancelled &&
+	    (c->status == 401 || (c->status == 503 && strcmp(c->err.code, "directory_unavailable") == 0)))
 		auth_throttle_fail(c->srv->throttle, c->client, mono_sec());
 	if (cancelled)
 		api_fail(c, 503, "unavailable", NULL, "the console is shutting down");

@@ -179,8 +179,30 @@ def test_untrusted_certificate_refused(console, samba_ad, tmp_path):  # noqa: F8
     t = con.api("POST", "/api/v1/settings/ldap/test", {"domain": "otw.test"})
     res = t.body["results"][0]
     assert res["error"] == "tls_certificate" and res["stages"]["tcp"] == "ok" and res["stages"]["tls"] == "failed"
-    assert login(con, "alice@otw.test", samba_ad.users["alice"]).status == 401
+    # the user can do nothing about it: 503, which the login page explains (not "wrong password")
+    r = login(con, "alice@otw.test", samba_ad.users["alice"])
+    assert r.status == 503 and r.body["error"]["code"] == "directory_unavailable", r
     assert "tls_certificate" in con.read_log()
+
+
+def test_unreachable_directory_is_not_a_wrong_password(console, samba_ad):  # noqa: F811
+    """No server of the domain answers: 503 directory_unavailable for any password (nothing can be checked), no
+    failed-login lock-out or throttling, the reason in the log only; the domain's other accounts and local accounts
+    are unaffected, and an unknown domain is still the plain 401."""
+    con = console()
+    configure(con, samba_ad, uris=["ldaps://127.0.0.1:1"])
+    mapping(con, "ot-analysts", "analyst")
+    for pw in (samba_ad.users["alice"], "Wr0ng-Passw0rd!") * 4:
+        r = login(con, "alice@otw.test", pw)
+        assert r.status == 503, r
+        assert r.body["error"]["code"] == "directory_unavailable", r
+        assert "try again later" in r.body["error"]["message"]
+        assert "ldap" not in json.dumps(r.body).lower() and "127.0.0.1" not in json.dumps(r.body)
+    assert login(con, "alice@unknown.example", "whatever-password").status == 401
+    assert any("alice@otw.test" in line and "tcp" in line for line in con.read_log().splitlines())
+    assert samba_ad.users["alice"] not in con.read_log()
+    configure(con, samba_ad)
+    assert login(con, "alice@otw.test", samba_ad.users["alice"]).status == 200
 
 
 def test_failover_to_second_server(console, samba_ad):  # noqa: F811

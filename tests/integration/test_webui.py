@@ -79,6 +79,21 @@ def test_wrong_password_says_what_to_do(ui):
     assert ui.api("POST", "/api/v1/auth/login", {"username": BAD_USER, "password": BAD_USER_PW}, token=None).status == 200
 
 
+def test_unreachable_directory_says_so(ui):
+    """A configured domain whose only server does not answer: the page says the directory is unavailable."""
+    before = ui.api("GET", "/api/v1/settings/ldap").body["domains"]
+    with open(os.path.join(ui.state_dir, "ca.crt")) as f:
+        ca_pem = f.read()  # any certificate will do: nothing answers on port 1
+    down = {"name": "down.test", "netbios": "DOWN", "uris": ["ldaps://127.0.0.1:1"], "ca_pem": ca_pem,
+            "base_dn": "DC=down,DC=test", "timeout_ms": 1000}
+    keep = [{k: v for k, v in d.items() if k not in ("has_bind_password", "updated_at")} for d in before]
+    assert ui.api("PUT", "/api/v1/settings/ldap", {"domains": keep + [down]}).status == 200
+    try:
+        run(ui, "login-directory-down", OTW_UI_DIR_USER="someone@down.test")
+    finally:
+        assert ui.api("PUT", "/api/v1/settings/ldap", {"domains": keep}).status == 200
+
+
 def test_create_site_and_zone(ui):
     site, zone = f"Plant {uuid.uuid4().hex[:6]}", "Cell 1 control"
     res = run(ui, "hierarchy-create", OTW_UI_SITE_NAME=site, OTW_UI_ZONE_NAME=zone)

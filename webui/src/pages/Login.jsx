@@ -1,7 +1,8 @@
 // Sign-in for local and directory (Active Directory) accounts: the same form; user@domain or DOMAIN\user is a
 // directory account. Errors say what to do next. The console answers every refusal (wrong password, locked
-// account, unknown or disabled directory user, directory unreachable) with the same 401 so as not to help a guesser;
-// the text below therefore names the possibilities.
+// account, unknown or disabled directory user) with the same 401 so as not to help a guesser; the text below
+// therefore names the possibilities. A directory the console cannot use (no server reachable, certificate refused)
+// is a 503 directory_unavailable: no password can help then.
 import { useEffect, useState } from 'preact/hooks';
 import { Button } from '../components/Button.jsx';
 import { Field, useForm } from '../components/Form.jsx';
@@ -22,6 +23,14 @@ function explain(err, username) {
           'ask an OTWatch administrator whether the domain is configured and its server is reachable.'
         : 'Wrong user name or password. Check them (and Caps Lock) and try again. After 5 failed attempts the ' +
           'account is locked for a while; wait, or ask an administrator to reset your password.',
+    };
+  }
+  if (err.status === 503 && err.code === 'directory_unavailable') {
+    return {
+      text: 'The console cannot reach your directory (Active Directory) right now, so it could not check your ' +
+        'password; trying again with another password will not help. Try again in a few minutes, sign in with ' +
+        'a local OTWatch account if you have one, or ask an OTWatch administrator to run the connection test ' +
+        'under Directory settings.',
     };
   }
   if (err.status === 429) return { retry: err.retryAfter || 60 };
