@@ -1,7 +1,8 @@
 -- A big estate for benchmarks and browser tests (scripts/seed-estate runs this with psql variables devices, sites,
 -- zps (zones per site) and seed). Everything derives from hashes of (row number, seed), so a seed always gives the
--- same estate. Set-based: one insert ... select per table, the inventory's derived columns (sql/016_inventory.sql)
--- written directly with its row triggers off for the load. Needs an empty inventory (after `migrate` or `init`).
+-- same estate. Set-based: one insert ... select per table, the inventory's derived columns (sql/016_inventory.sql,
+-- sql/022_map_zone_stats.sql) written directly with its row triggers off for the load. Needs an empty inventory
+-- (after `migrate` or `init`).
 \set ON_ERROR_STOP 1
 set client_min_messages = warning;
 begin;
@@ -149,6 +150,15 @@ select d.n, d.sensor_id, x, 'client' from seed_dev d join seed_type t on t.type 
 union all
 select d.n, d.sensor_id, x, 'server' from seed_dev d, unnest('{opcua,modbus,http}'::text[]) x
  where d.type = 'scada_server';
+-- What sql/022_map_zone_stats.sql's triggers keep: each device's `new` (first seen after one of its sensors went
+-- operational) and the map's per-zone device counts. Connections count there as the console folds them.
+update devices d set inv_new = true
+ where exists (select 1 from device_sightings s join sensors n on n.id = s.sensor_id
+                where s.device_id = d.id and n.mode = 'operational' and n.mode_changed_at < d.first_seen);
+insert into map_zone_stats (zone_id, type, devices, unauthorized, new)
+select coalesce(zone_id, 0), coalesce(inv_type, 'unknown'), count(*), count(*) filter (where not authorized),
+       count(*) filter (where inv_new)
+  from devices where merged_into is null group by 1, 2;
 alter table devices enable trigger user;
 alter table device_sightings enable trigger user;
 alter table device_ips enable trigger user;

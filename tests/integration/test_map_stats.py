@@ -3,6 +3,8 @@ its deltas) stay exact through everything that changes what they count: real ing
 their undoing, a sensor's mode toggle and zone move, a replayed journal's older first_seen, device and zone
 deletion, and the map's fold. After each step they are compared with a recount from the tables, and the map's
 default view (which reads them) with the same view under a filter that matches every device (which recounts)."""
+import subprocess
+
 import pytest
 
 import conftest
@@ -131,3 +133,26 @@ def test_counts_stay_exact(estate, tmp_path):
     assert r.status in (200, 204), r
     end = check(e, "after a zone's deletion", expand=site_a)
     assert end["devices"] < ingested["devices"]
+
+
+def test_a_seeded_estate_counts_exactly(pg, tmp_path):
+    """scripts/seed-estate writes the inventory with its triggers off (benchmarks, browser tests): it must leave the
+    same inv_new and per-zone counts the triggers would have kept."""
+    if not conftest.CONSOLE_BIN.exists():
+        pytest.skip(f"{conftest.CONSOLE_BIN} not built (set OTW_BUILD)")
+    con = conftest.Console(pg, str(tmp_path), pg.new_database(), extra_args=("--map-fold-interval", "3600"))
+    con.init()
+    subprocess.run([str(conftest.REPO / "scripts" / "seed-estate"), "--db", con.db_url, "--devices", "500",
+                    "--sites", "3", "--zones-per-site", "2", "--seed", "3"], check=True, capture_output=True,
+                   timeout=120)
+    assert con.sql("select count(*) from devices where inv_new").strip() != "0"  # some devices are new
+    con.start()
+    try:
+        con.sql("select otw_map_resolve(100000)")  # the bulk load's connections, as the console's timer would
+        e = Estate.__new__(Estate)  # only the query helpers: this estate is the seeder's
+        e.con = con
+        site = con.sql("select min(id) from sites").strip()
+        totals = check(e, "seeded estate", expand=f"site:{site}")
+        assert totals["devices"] == 500 and totals["connections"] > 0, totals
+    finally:
+        assert con.stop() == 0, con.read_log()
