@@ -377,8 +377,9 @@ def test_stored_endpoints_follow_address_changes(estate):
     assert _b_counts(e) == (3, 2)  # folded now
     assert con.sql("select count(*) from map_dirty") == "0"
     assert con.sql(f"select count(*) from connections where dst_device_id = {did} and map_resolved") == "1"
-    # the device goes: its whole scope re-resolves
+    # the device goes: the connections at its addresses re-resolve (only those: no whole-scope mark)
     con.sql(f"delete from devices where id = {did}")
+    assert con.sql("select count(*) from map_dirty where addr is null") == "0"
     assert _b_counts(e) == (2, 1)
     did = add_device()
     assert _b_counts(e) == (3, 2)
