@@ -88,7 +88,7 @@ static void group_cond(struct sqlb *b, bool group, const char *table, const char
 
 static bool has_group_filters(const struct devq *q)
 {
-	return q->sensor_id[0] || q->protocol[0] || q->is_new[0] || q->q_kind == DEVQ_Q_IP_PREFIX ||
+	return q->sensor_id[0] || q->protocol[0] || q->q_kind == DEVQ_Q_IP_PREFIX ||
 	       q->q_kind == DEVQ_Q_CIDR || q->q_kind == DEVQ_Q_MAC;
 }
 
@@ -148,13 +148,9 @@ static void add_filters(struct sqlb *b, const struct devq *q, const char *scope,
 	if (q->purdue[0])
 		sb_add(b, " and coalesce(d.inv_purdue, 9) = $%d::int", sb_param(b, q->purdue));
 	/* The item's "new": first seen (the group's first_seen, which the target's own is) after a sensor that
-	 * saw it went operational. */
+	 * saw it went operational; kept per listed device (sql/022_map_zone_stats.sql inv_new). */
 	if (q->is_new[0])
-		sb_add(b, " and %sexists (select 1 from %s join sensors n on n.id = x.sensor_id where %s "
-			  "and n.mode = 'operational' and n.mode_changed_at is not null and d.first_seen > n.mode_changed_at)",
-		       strcmp(q->is_new, "true") == 0 ? "" : "not ",
-		       group ? "devices m join device_sightings x on x.device_id = m.id" : "device_sightings x",
-		       group ? "(m.id = d.id or m.merged_into = d.id)" : "x.device_id = d.id");
+		sb_add(b, " and d.inv_new = $%d::boolean", sb_param(b, q->is_new));
 	if (q->seen_after[0])
 		sb_add(b, " and d.last_seen >= $%d::timestamptz", sb_param(b, q->seen_after));
 	if (q->seen_before[0])
