@@ -301,6 +301,8 @@ int api_auth_verify_password(struct api_call *c, PGconn *db, const char *usernam
 		}
 		if (drc == -EHOSTUNREACH) {
 			log_warn("api: directory login for '%.64s' from %s failed: %s", username, c->client, why);
+			details = json_pack("{s:s, s:s}", "username", username, "reason", "directory_unavailable");
+			api_audit(c, db, "auth.login_failed", username, details);
 			rc = -EHOSTUNREACH;
 			goto out;
 		}

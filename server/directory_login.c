@@ -147,14 +147,18 @@ int directory_login(PGconn *db, const char *login, const char *password, char us
 	}
 	if (directory_domain_from_row(res, 0, &d, &uris) != 0) {
 		snprintf(err, errlen, "domain '%.64s' has unusable settings", domain);
+		rc = -EHOSTUNREACH;
 		goto out;
 	}
 	if (ldap_auth_login(&d, user, password, &ar) != 0) {
 		snprintf(err, errlen, "domain %.64s: %s via %.100s: %s", d.name, ldap_auth_class_name(ar.err), ar.uri,
 			 ar.message);
-		/* Not the user's doing: no server of the domain could be reached, trusted or searched, or its
-		 * settings are unusable. Retrying the password cannot help, so the caller says so. */
-		if (ar.err != LDAP_AUTH_BIND && ar.err != LDAP_AUTH_DISABLED)
+		/* Not the user's doing, and before the directory judged the password: no server of the domain could be
+		 * resolved, reached or trusted, or its settings are unusable. Retrying the password cannot help, so the
+		 * caller says so. Anything after a successful bind (the entry or groups unreadable) must look like a
+		 * wrong password, or the answer would tell a guesser that the password was right. */
+		if (ar.err == LDAP_AUTH_CONFIG || ar.err == LDAP_AUTH_DNS || ar.err == LDAP_AUTH_TCP ||
+		    ar.err == LDAP_AUTH_TLS_CERTIFICATE)
 			rc = -EHOSTUNREACH;
 		goto out;
 	}

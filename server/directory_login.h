@@ -17,9 +17,10 @@ bool directory_login_is_directory_name(const char *login);
  * replaces its user_access_groups and writes an audit row.
  * Returns 0 with username_out and role_out set; -EACCES when the login is refused for any reason a client must
  * not learn (unknown domain, bad credentials, disabled, no mapped group, a local account of that name), with the
- * real reason in err for the server log; -EHOSTUNREACH when the domain's directory could not be used (no server
- * reachable, TLS or certificate failure, the user's entry or groups unreadable, unusable settings: err says
- * which), which a user can do nothing about; -EIO on a database error. */
+ * real reason in err for the server log; -EHOSTUNREACH when the domain's directory could not be used before it
+ * judged the password (no server resolved or reachable, TLS or certificate failure, unusable settings: err says
+ * which), which a user can do nothing about; -EIO on a database error. A failure after a successful bind (entry
+ * or groups unreadable) is -EACCES: telling it apart would confirm the password. */
 int directory_login(PGconn *db, const char *login, const char *password, char username_out[257], char role_out[32],
 		    char *err, size_t errlen) __attribute__((warn_unused_result));
 

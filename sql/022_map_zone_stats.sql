@@ -13,13 +13,19 @@
 
 alter table devices add column inv_new boolean not null default false;
 
--- Recomputes inv_new of the devices `ids` are or are merged into. Writes only rows whose value changed.
+-- Recomputes inv_new of the devices `ids` are or are merged into. Writes only rows whose value changed. The rows
+-- are locked first and read by the next statement, whose snapshot (READ COMMITTED) is taken after any wait: a
+-- value computed from a snapshot older than a concurrent change (a sensor's mode, another sighting, first_seen)
+-- would otherwise be written over it, or left stale by a transaction that found nothing to write.
 create function otw_inv_new_refresh(ids bigint[]) returns void
 language plpgsql as $$
 begin
     if cardinality(ids) = 0 then
         return;
     end if;
+    perform 1 from devices d
+      where d.id in (select coalesce(m.merged_into, m.id) from devices m where m.id = any (ids))
+      order by d.id for no key update of d;
     with t as (select distinct coalesce(m.merged_into, m.id) as id from devices m where m.id = any (ids)),
     x as (select d.id, exists (select 1 from device_sightings s join sensors n on n.id = s.sensor_id
                                 where s.device_id = d.id and n.mode = 'operational'
@@ -53,8 +59,9 @@ create trigger device_sightings_inv_new_ins after insert on device_sightings
 create trigger device_sightings_inv_new_del after delete on device_sightings
     referencing old table as inv_new_rows for each statement execute function otw_inv_new_sightings_del();
 
--- A merge or its undoing (the group's sensors change), a first_seen moved (a replayed journal's older packets).
--- Merged devices are refreshed through their targets; a device that leaves a group is refreshed itself.
+-- A merge or its undoing (the group's sensors change), a first_seen moved (a replayed journal's older packets),
+-- a merged device deleted (its sightings go by cascade after its row, when they no longer name the target: the
+-- deleted rows do). Merged devices are refreshed through their targets; a device that leaves a group itself.
 create function otw_inv_new_devices_upd() returns trigger
 language plpgsql as $$
 begin
@@ -69,6 +76,15 @@ $$;
 create trigger devices_inv_new after update on devices
     referencing old table as inv_new_old new table as inv_new_new for each statement
     execute function otw_inv_new_devices_upd();
+create function otw_inv_new_devices_del() returns trigger
+language plpgsql as $$
+begin
+    perform otw_inv_new_refresh(array(select distinct merged_into from inv_new_old where merged_into is not null));
+    return null;
+end
+$$;
+create trigger devices_inv_new_del after delete on devices
+    referencing old table as inv_new_old for each statement execute function otw_inv_new_devices_del();
 
 -- A sensor's mode (learning/operational) or the time it changed: its devices.
 create function otw_inv_new_sensor() returns trigger

@@ -201,8 +201,23 @@ def test_unreachable_directory_is_not_a_wrong_password(console, samba_ad):  # no
     assert login(con, "alice@unknown.example", "whatever-password").status == 401
     assert any("alice@otw.test" in line and "tcp" in line for line in con.read_log().splitlines())
     assert samba_ad.users["alice"] not in con.read_log()
+    assert con.sql("select count(*) from audit_log where action = 'auth.login_failed' "
+                   "and details ->> 'reason' = 'directory_unavailable'") == "8"
     configure(con, samba_ad)
     assert login(con, "alice@otw.test", samba_ad.users["alice"]).status == 200
+
+
+def test_a_failure_after_the_bind_does_not_confirm_the_password(console, samba_ad):  # noqa: F811
+    """The user's own bind succeeds, then the entry cannot be found (a base DN that does not hold it): the answer
+    must be the wrong-password 401, not the unavailable directory's 503, or it would confirm the password."""
+    con = console()
+    configure(con, samba_ad, base_dn="OU=Nowhere," + BASE_DN)
+    mapping(con, "ot-analysts", "analyst")
+    right = login(con, "alice@otw.test", samba_ad.users["alice"])
+    wrong = login(con, "alice@otw.test", "Wr0ng-Passw0rd!")
+    assert right.status == wrong.status == 401, (right, wrong)
+    assert right.body == wrong.body
+    assert any("alice@otw.test" in line and "search" in line for line in con.read_log().splitlines())
 
 
 def test_failover_to_second_server(console, samba_ad):  # noqa: F811

@@ -3,12 +3,14 @@ its deltas) stay exact through everything that changes what they count: real ing
 their undoing, a sensor's mode toggle and zone move, a replayed journal's older first_seen, device and zone
 deletion, and the map's fold. After each step they are compared with a recount from the tables, and the map's
 default view (which reads them) with the same view under a filter that matches every device (which recounts)."""
+import os
 import subprocess
+import time
 
 import pytest
 
 import conftest
-from test_map_api import Estate
+from test_map_api import NEW, Estate
 
 EVERYONE = "1970-01-01T00:00:00Z"  # seen_after that every device passes: the recounting path
 
@@ -115,6 +117,31 @@ def test_counts_stay_exact(estate, tmp_path):
     con.sql(f"update devices set first_seen = '2023-12-01T00:00:00Z' where id = {e.dev['d2']}")
     check(e, "after first_seen moved back", expand=site_a)
 
+    # a merged device whose sensor made its group new goes (ingest's otw_device_remove, and a plain delete): its
+    # sightings go by cascade after its row, so the target is refreshed from the deleted rows
+    z, op_sensor, learning = e.zone["A1"], e.sensor["A1"], e.sensor["A1b"]  # A1 operational since 2024-01-01
+    for way in ("otw_device_remove", "delete"):
+        t, c = (int(con.sql(f"insert into devices (merge_scope, zone_id, key, first_seen, last_seen) values "
+                            f"('z:{z}', {z}, 'mac:02:00:00:00:01:{k}', '{NEW}', '{NEW}') returning id").split()[0])
+                for k in ("10", "11"))
+        con.sql(f"insert into device_sightings (device_id, sensor_id, first_seen, last_seen) values "
+                f"({t}, '{learning}', '{NEW}', '{NEW}'), ({c}, '{op_sensor}', '{NEW}', '{NEW}')")
+        assert con.api("POST", "/api/v1/devices/merge", {"ids": [c], "into": t}).status == 200
+        assert con.sql(f"select inv_new from devices where id = {t}").strip() == "t"
+        check(e, f"merged, before {way}")
+        if way == "delete":
+            con.sql(f"delete from devices where id = {c}")
+        else:  # server/ingest_apply.c otw_device_remove, as the sensor that saw it reports it gone
+            con.sql(f"with d as (select id from devices where merge_scope = 'z:{z}' and key = "
+                    f"'mac:02:00:00:00:01:11'), f as (delete from device_sightings x using d where x.device_id = d.id "
+                    f"and x.sensor_id = '{op_sensor}') delete from devices x using d where x.id = d.id and not exists "
+                    f"(select 1 from device_sightings s where s.device_id = d.id and s.sensor_id <> '{op_sensor}') "
+                    f"and not exists (select 1 from devices m where m.merged_into = d.id)")
+        assert con.sql(f"select count(*) from devices where id = {c}").strip() == "0"
+        assert con.sql(f"select inv_new from devices where id = {t}").strip() == "f", way
+        check(e, f"after a merged device's removal ({way})", expand=site_a)
+        con.sql(f"delete from devices where id = {t}")
+
     # the plant's sensor moves to zone A2 with its inventory
     assert con.api("PATCH", f"/api/v1/sensors/{sid}", {"zone_id": e.zone["A2"]}).status == 200
     check(e, "after a sensor's zone move", expand=site_a)
@@ -156,3 +183,42 @@ def test_a_seeded_estate_counts_exactly(pg, tmp_path):
         assert totals["devices"] == 500 and totals["connections"] > 0, totals
     finally:
         assert con.stop() == 0, con.read_log()
+
+
+def test_inv_new_under_concurrent_writers(estate):
+    """A refresh that waited on another transaction's row must not write a value computed before that transaction
+    committed: a replayed journal moves a device's first_seen back (A) while its sensor goes operational (B)."""
+    e, _ = estate
+    con = e.con
+    z = e.zone["A2"]
+    s1 = con.api("POST", "/api/v1/sensors", {"name": "race-1", "zone_id": z}).body["sensor_id"]
+    s2 = con.api("POST", "/api/v1/sensors", {"name": "race-2", "zone_id": z}).body["sensor_id"]
+    r = int(con.sql(f"insert into devices (merge_scope, zone_id, key, first_seen, last_seen) values ('z:{z}', {z}, "
+                    f"'mac:02:00:00:00:02:01', '2026-03-20T00:00:00Z', '2026-03-21T00:00:00Z') returning id").split()[0])
+    con.sql(f"insert into device_sightings (device_id, sensor_id, first_seen, last_seen) values "
+            f"({r}, '{s1}', '2026-03-20T00:00:00Z', '2026-03-21T00:00:00Z'), "
+            f"({r}, '{s2}', '2026-03-20T00:00:00Z', '2026-03-21T00:00:00Z')")
+    assert con.sql(f"select inv_new from devices where id = {r}").strip() == "f"
+    # A moves first_seen back and holds the row until B waits on it; then commits
+    a = subprocess.Popen(
+        [conftest._psql_bin(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", con.db_url, "-c",
+         f"begin; update devices set first_seen = '2026-03-05T00:00:00Z' where id = {r}; "
+         "do $$ begin for i in 1 .. 2400 loop perform pg_stat_clear_snapshot(); "
+         "exit when exists (select 1 from pg_stat_activity where application_name = 'otw-race-b' "
+         "and wait_event_type = 'Lock'); perform pg_sleep(0.05); end loop; end $$; commit;"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for _ in range(1200):
+        if con.sql(f"select count(*) from pg_locks l join pg_stat_activity x on x.pid = l.pid where "
+                   f"l.locktype = 'transactionid' and x.query like '%first_seen = ''2026-03-05%'").strip() != "0":
+            break
+        time.sleep(0.05)
+    # B: the second sensor went operational on 03-10, after the device's (new) first sighting: not new
+    b = subprocess.run(
+        [conftest._psql_bin(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", con.db_url, "-c",
+         f"update sensors set mode = 'operational', mode_changed_at = '2026-03-10T00:00:00Z' where id = '{s2}'"],
+        env=dict(os.environ, PGAPPNAME="otw-race-b"), capture_output=True, text=True, timeout=180)
+    assert b.returncode == 0, b.stderr
+    out, _ = a.communicate(timeout=180)
+    assert a.returncode == 0, out
+    assert con.sql(f"select inv_new from devices where id = {r}").strip() == "f"
+    check(e, "after concurrent writers")
