@@ -12,18 +12,18 @@
  * $9 expanded group ids (every ancestor expanded too: api_map_query.h), $10 max_devices, $11 group_by levels.
  *
  * The SQL is one static statement: the levels come in as data ($11), so nothing is spliced into it. It reads
- * the inventory columns sql/016_inventory.sql keeps per device (effective type and Purdue level, lowest IP,
- * hostname, vendor; the target's first/last_seen are its group's) and the endpoint devices sql/017_map.sql keeps
- * per connection, so no per-device aggregation over sightings and no address resolution over the estate runs
- * here; only `new` (which depends on sensors' mode changes) and the lowest VLAN (only when grouped by it) are
- * aggregated, each in one pass.
+ * the inventory columns sql/016_inventory.sql and sql/022_map_zone_stats.sql keep per device (effective type and
+ * Purdue level, lowest IP, hostname, vendor, `new`; the target's first/last_seen are its group's) and the
+ * endpoint devices sql/017_map.sql keeps per connection, so no per-device aggregation over sightings and no
+ * address resolution over the estate runs here; only the lowest VLAN (only when grouped by it) is aggregated.
  *
  * Zones split or whole. A connection's endpoints resolve inside its merge scope, its zone (docs/architecture.md
  * "Device identity"), so a visible node that holds a whole zone holds both endpoints of each of its connections.
  * W is the number of leading levels that are site or zone: a zone is whole when its path at level W is not
  * expanded (its devices all sit in one collapsed group, the zone's `gnode`), split otherwise (W = 0: always).
- * Whole zones are counted per zone (devices by type, connections whose two endpoints are matching devices);
- * only the devices and connections of split zones get per-device group paths and nodes. */
+ * Whole zones are counted per zone (devices by type, connections whose two endpoints are matching devices), from
+ * the per-zone counts sql/022 keeps when no device filter applies; only the devices and connections of split
+ * zones get per-device group paths and nodes. */
 
 /* The segment of a group id for level `l` of device row x. */
 #define SEG(l)                                                                                                 \

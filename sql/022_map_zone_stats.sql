@@ -39,15 +39,8 @@ begin
 end
 $$;
 
--- A sensor that first sees a device, or stops being one of its sensors.
-create function otw_inv_new_sightings_ins() returns trigger
-language plpgsql as $$
-begin
-    perform otw_inv_new_refresh(array(select distinct device_id from inv_new_rows));
-    return null;
-end
-$$;
-create function otw_inv_new_sightings_del() returns trigger
+-- A sensor that first sees a device, or stops being one of its sensors (inserted or deleted rows).
+create function otw_inv_new_sightings() returns trigger
 language plpgsql as $$
 begin
     perform otw_inv_new_refresh(array(select distinct device_id from inv_new_rows));
@@ -55,13 +48,13 @@ begin
 end
 $$;
 create trigger device_sightings_inv_new_ins after insert on device_sightings
-    referencing new table as inv_new_rows for each statement execute function otw_inv_new_sightings_ins();
+    referencing new table as inv_new_rows for each statement execute function otw_inv_new_sightings();
 create trigger device_sightings_inv_new_del after delete on device_sightings
-    referencing old table as inv_new_rows for each statement execute function otw_inv_new_sightings_del();
+    referencing old table as inv_new_rows for each statement execute function otw_inv_new_sightings();
 
 -- A merge or its undoing (the group's sensors change), a first_seen moved (a replayed journal's older packets),
 -- a merged device deleted (its sightings go by cascade after its row, when they no longer name the target: the
--- deleted rows do). Merged devices are refreshed through their targets; a device that leaves a group itself.
+-- deleted rows do). Merged devices are refreshed through their targets; a device that leaves a group, itself.
 create function otw_inv_new_devices_upd() returns trigger
 language plpgsql as $$
 begin
