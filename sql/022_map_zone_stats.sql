@@ -55,14 +55,19 @@ create trigger device_sightings_inv_new_del after delete on device_sightings
 -- A merge or its undoing (the group's sensors change), a first_seen moved (a replayed journal's older packets),
 -- a merged device deleted (its sightings go by cascade after its row, when they no longer name the target: the
 -- deleted rows do). Merged devices are refreshed through their targets; a device that leaves a group, itself.
+-- The join of the two transition tables runs through EXECUTE (planned for each statement's row counts): a cached
+-- plan is the one made for the first statement of the session, often an UPDATE of no row, whose nested loop over
+-- "both tables of one row" is quadratic when a later statement updates 100,000 rows (sql/024).
 create function otw_inv_new_devices_upd() returns trigger
 language plpgsql as $$
+declare
+    ids bigint[];
 begin
-    perform otw_inv_new_refresh(array(
-        select distinct x from inv_new_new n join inv_new_old o on o.id = n.id
-         cross join lateral unnest(array[n.id, o.merged_into, n.merged_into]) x
-         where x is not null
-           and (o.merged_into is distinct from n.merged_into or o.first_seen is distinct from n.first_seen)));
+    execute $q$select coalesce(array_agg(distinct x), '{}') from inv_new_new n join inv_new_old o on o.id = n.id
+                 cross join lateral unnest(array[n.id, o.merged_into, n.merged_into]) x
+                 where x is not null and (o.merged_into is distinct from n.merged_into
+                                          or o.first_seen is distinct from n.first_seen)$q$ into ids;
+    perform otw_inv_new_refresh(ids);
     return null;
 end
 $$;
@@ -118,7 +123,8 @@ create table map_zone_stats_delta (
 );
 
 -- Listed devices (merged_into is null) counted by zone and type; an UPDATE counts the rows whose counted values
--- changed out of their old key and into their new one (ingest's last_seen updates add nothing).
+-- changed out of their old key and into their new one (ingest's last_seen updates add nothing). Its join of the
+-- transition tables runs through EXECUTE, as otw_inv_new_devices_upd's.
 create function otw_map_stats_devices_ins() returns trigger
 language plpgsql as $$
 begin
@@ -142,6 +148,7 @@ $$;
 create function otw_map_stats_devices_upd() returns trigger
 language plpgsql as $$
 begin
+    execute $q$
     with ch as (select o.zone_id as oz, o.inv_type as ot, o.authorized as oa, o.inv_new as onew,
                        o.merged_into is null as olisted, n.zone_id as nz, n.inv_type as nt, n.authorized as na,
                        n.inv_new as nnew, n.merged_into is null as nlisted
@@ -155,7 +162,7 @@ begin
         union all
         select coalesce(nz, 0), coalesce(nt, 'unknown'), 1, case when not na then 1 else 0 end,
                case when nnew then 1 else 0 end from ch where nlisted) x
-     group by 1, 2 having sum(n) <> 0 or sum(u) <> 0 or sum(w) <> 0;
+     group by 1, 2 having sum(n) <> 0 or sum(u) <> 0 or sum(w) <> 0$q$;
     return null;
 end
 $$;
