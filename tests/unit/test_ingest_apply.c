@@ -15,6 +15,7 @@
 #include "server/ingest_apply.h"
 #include "server/wire_dpi.h"
 #include "tests/integration/gw_testdb.h"
+#include "tests/unit/dpi_records.h"
 
 #define SA "11111111-1111-4111-8111-111111111111" /* zone 1 */
 #define SB "22222222-2222-4222-8222-222222222222" /* zone 1 */
@@ -625,49 +626,6 @@ static void test_large_batch(void **state)
 	wire_msg_free(&m);
 }
 
-/* ---- deep packet inspection: DPI members of device and connection records, event and violation records ---- */
-
-static const char *dpi_dev_rec(int seq, const char *model, int purdue)
-{
-	static char buf[2048];
-	snprintf(buf, sizeof(buf),
-		 "{\"seq\":%d,\"kind\":\"device\",\"key\":\"mac:00:0e:8c:00:00:01\",\"macs\":[\"00:0e:8c:00:00:01\"],"
-		 "\"ips\":[\"10.9.0.5\"],\"vlans\":[],\"vendor\":\"Siemens\",\"hostname\":null,\"type\":\"plc\","
-		 "\"protocols\":[{\"name\":\"s7comm\",\"role\":\"server\"}],\"first_seen\":\"2024-01-01T00:00:00Z\","
-		 "\"last_seen\":\"2024-01-01T00:00:%02dZ\",\"oui_vendor\":\"Siemens AG\",\"model\":\"%s\","
-		 "\"firmware\":\"V3.2\",\"serial\":\"S C-X4U421302009\",\"os\":null,\"fqdn\":null,"
-		 "\"type_evidence\":[\"answers S7comm as a server\"],\"purdue_level\":%d,\"plc_mode\":\"run\","
-		 "\"flags\":{\"scanner\":false,\"programming_device\":false},"
-		 "\"attributes\":{\"rack\":{\"value\":0,\"source\":\"s7comm\"},"
-		 "\"order_number\":{\"value\":\"6ES7 315-2EH14-0AB0\",\"source\":\"s7comm\"}}}",
-		 seq, seq, model, purdue);
-	return buf;
-}
-
-static const char *dpi_conn_rec(int seq, int code, const char *name)
-{
-	static char buf[1024];
-	snprintf(buf, sizeof(buf),
-		 "{\"seq\":%d,\"kind\":\"connection\",\"transport\":\"tcp\",\"src_addr\":\"10.9.0.9\","
-		 "\"dst_addr\":\"10.9.0.5\",\"port\":102,\"broadcast\":false,\"protocols\":[\"s7comm\"],\"packets\":2,"
-		 "\"bytes\":200,\"first_seen\":\"2024-01-01T00:00:00Z\",\"last_seen\":\"2024-01-01T00:00:%02dZ\","
-		 "\"functions\":[{\"proto\":\"s7comm\",\"code\":4,\"name\":\"read_var\"},"
-		 "{\"proto\":\"s7comm\",\"code\":%d,\"name\":\"%s\"}]}",
-		 seq, seq, code, name);
-	return buf;
-}
-
-static const char *dpi_event_rec(int seq, const char *kind, const char *name, int count, const char *detail)
-{
-	static char buf[1024];
-	snprintf(buf, sizeof(buf),
-		 "{\"seq\":%d,\"kind\":\"%s\",\"proto\":\"s7comm\",\"name\":\"%s\",\"src_addr\":\"10.9.0.9\","
-		 "\"dst_addr\":\"10.9.0.5\",\"count\":%d,\"first_seen\":\"2024-01-01T00:00:%02dZ\","
-		 "\"last_seen\":\"2024-01-01T00:00:%02dZ\",\"detail\":%s}",
-		 seq, kind, name, count, seq, seq, detail);
-	return buf;
-}
-
 static const char *journal_d(int n)
 {
 	switch (n) {
@@ -722,71 +680,9 @@ static void test_dpi_records(void **state)
 			 1);
 }
 
-/* Records common/wire.c does not know stay refused; DPI members are checked like the rest of the record. */
-static void test_dpi_parse_refusals(void **state)
-{
-	static const struct {
-		const char *rec, *err;
-	} bad[] = {
-		{ "{\"seq\":1,\"kind\":\"alarm\"}", "records[0].kind: unknown value" },
-		{ "{\"seq\":1,\"kind\":\"event\",\"proto\":\"s7comm\",\"name\":\"\",\"src_addr\":null,"
-		  "\"dst_addr\":null,\"count\":1,\"first_seen\":null,\"last_seen\":null}",
-		  "records[0].name" },
-		{ "{\"seq\":1,\"kind\":\"violation\",\"proto\":\"s7comm\",\"name\":\"x\",\"src_addr\":\"nope\","
-		  "\"dst_addr\":null,\"count\":1,\"first_seen\":null,\"last_seen\":null}",
-		  "records[0].src_addr" },
-		{ "{\"seq\":1,\"kind\":\"event\",\"proto\":\"s7comm\",\"name\":\"x\",\"src_addr\":null,"
-		  "\"dst_addr\":null,\"count\":-1,\"first_seen\":null,\"last_seen\":null}",
-		  "records[0].count" },
-	};
-	char buf[4096], err[256];
-	struct wire_msg m;
-
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(buf, sizeof(buf), "{\"type\":\"batch\",\"seq_from\":1,\"seq_to\":1,\"records\":[%s]}",
-			 bad[i].rec);
-		assert_int_equal(wire_dpi_parse(buf, strlen(buf), &m, err, sizeof(err)), -EINVAL);
-		if (!strstr(err, bad[i].err))
-			fail_msg("case %zu: \"%s\" does not name %s", i, err, bad[i].err);
-	}
-	/* A DPI member of a device record with a bad value; and an event among records with an unknown kind. */
-	snprintf(buf, sizeof(buf), "{\"type\":\"batch\",\"seq_from\":1,\"seq_to\":1,\"records\":[%s]}",
-		 dpi_dev_rec(1, "x", 9));
-	assert_int_equal(wire_dpi_parse(buf, strlen(buf), &m, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "records[0].purdue_level"));
-	snprintf(buf, sizeof(buf), "{\"type\":\"batch\",\"seq_from\":1,\"seq_to\":1,\"records\":[%s]}",
-		 dpi_dev_rec(1, "x", 1));
-	memcpy(strstr(buf, "\"os\":null"), "\"os\":3333", 9);
-	assert_int_equal(wire_dpi_parse(buf, strlen(buf), &m, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "records[0].os"));
-	snprintf(buf, sizeof(buf),
-		 "{\"type\":\"batch\",\"seq_from\":1,\"seq_to\":2,\"records\":[%s,{\"seq\":2,\"kind\":\"alarm\"}]}",
-		 dpi_event_rec(1, "event", "plc_stop", 1, "null"));
-	assert_int_equal(wire_dpi_parse(buf, strlen(buf), &m, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "records[1].kind"));
-}
-
 static const char *journal_d_remove(int n)
 {
 	return n == 8 ? "{\"seq\":8,\"kind\":\"device_remove\",\"key\":\"mac:00:0e:8c:00:00:01\"}" : NULL;
-}
-
-/* The kinds are found however the JSON is spaced (the fast path looks for the compact form only). */
-static void test_dpi_parse_spaced(void **state)
-{
-	const char *b = "{\"type\": \"batch\", \"seq_from\": 1, \"seq_to\": 2, \"records\": ["
-			"{\"seq\": 1, \"kind\": \"violation\", \"proto\": \"mbtcp\", \"name\": \"bad_length\","
-			" \"src_addr\": \"00:1D:9C:C6:72:E8\", \"dst_addr\": null, \"count\": 1, \"first_seen\": null,"
-			" \"last_seen\": \"2024-01-01T00:00:00Z\", \"detail\": null},"
-			" {\"seq\": 2, \"kind\": \"event\", \"proto\": \"mbtcp\", \"name\": \"plc_stop\","
-			" \"src_addr\": null, \"dst_addr\": null, \"count\": 1, \"first_seen\": null, \"last_seen\": null}]}";
-	char err[256];
-	struct wire_msg m;
-
-	assert_int_equal(wire_dpi_parse(b, strlen(b), &m, err, sizeof(err)), 0);
-	assert_true(m.u.batch.records[0].kind == WIRE_REC_VIOLATION);
-	assert_true(m.u.batch.records[1].kind == WIRE_REC_EVENT);
-	wire_msg_free(&m);
 }
 
 /* A device another was merged into stays when its own sensor retracts it: the merge keeps it alive. */
@@ -816,8 +712,6 @@ int main(void)
 		cmocka_unit_test(test_hello_late),
 		cmocka_unit_test(test_hello),
 		cmocka_unit_test(test_dpi_records),
-		cmocka_unit_test(test_dpi_parse_refusals),
-		cmocka_unit_test(test_dpi_parse_spaced),
 		cmocka_unit_test(test_remove_keeps_merge_target),
 		cmocka_unit_test(test_sets_equal_sequential), /* last: the others count rows over all zones */
 		cmocka_unit_test(test_group),
