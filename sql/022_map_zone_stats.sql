@@ -57,7 +57,7 @@ create trigger device_sightings_inv_new_del after delete on device_sightings
 -- deleted rows do). Merged devices are refreshed through their targets; a device that leaves a group, itself.
 -- The join of the two transition tables runs through EXECUTE (planned for each statement's row counts): a cached
 -- plan is the one made for the first statement of the session, often an UPDATE of no row, whose nested loop over
--- "both tables of one row" is quadratic when a later statement updates 100,000 rows (sql/024).
+-- "both tables of one row" is quadratic in the rows of a later, large statement (sql/024).
 create function otw_inv_new_devices_upd() returns trigger
 language plpgsql as $$
 declare

@@ -2,9 +2,10 @@
 -- plan PL/pgSQL cached at the first firing in the session: often an UPDATE of no row (a refresh that changed
 -- nothing still fires them), planned as a nested loop over two one-row tables. Reused for a statement of 20,000
 -- rows, that loop compared every row with every row: the raw COPY baseline of `scripts/bench ingest` (200,000
--- records in one transaction) took 348 s instead of 8, and a sensor's scope move or mode change over 100,000
--- devices would have taken hours. The joins now run through EXECUTE, planned for each statement's row counts
--- (a planning costs well under a millisecond per firing); sql/022's two such triggers do the same.
+-- records in one transaction) took 348 s instead of 8; a sensor's scope move or mode change over many devices is
+-- one such statement too. The joins now run through EXECUTE, planned for each statement's row counts (a planning
+-- per firing: scripts/bench ingest at 100 sensors showed no difference beyond its noise); sql/022's two such
+-- triggers do the same.
 -- otw_inventory_refresh read a group's lowest address as "select min(ip) ... where device_id = any (...)", which
 -- the planner turns into a walk of the address index in ip order until a row of the group turns up: a walk over
 -- most of device_ips per device in a large statement (a COPY of 60,000 addresses took 33 s, 9 times the

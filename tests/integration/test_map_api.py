@@ -377,9 +377,13 @@ def test_stored_endpoints_follow_address_changes(estate):
     assert _b_counts(e) == (3, 2)  # folded now
     assert con.sql("select count(*) from map_dirty") == "0"
     assert con.sql(f"select count(*) from connections where dst_device_id = {did} and map_resolved") == "1"
-    # the device goes: the connections at its addresses re-resolve (only those: no whole-scope mark)
-    con.sql(f"delete from devices where id = {did}")
-    assert con.sql("select count(*) from map_dirty where addr is null") == "0"
+    # the device goes: the connections at its addresses re-resolve (only those: no whole-scope mark). Checked in the
+    # deleting transaction, where no fold can have consumed the marks yet.
+    con.sql(f"do $$ begin delete from devices where id = {did}; "
+            "if exists (select 1 from map_dirty where addr is null) then raise exception 'whole scope marked'; end if; "
+            f"if not exists (select 1 from map_dirty where scope = 'z:{zb}' and addr = '10.9.1.11') "
+            "then raise exception 'the address is not marked'; end if; end $$")
+    assert con.sql(f"select count(*) from devices where id = {did}") == "0"
     assert _b_counts(e) == (2, 1)
     did = add_device()
     assert _b_counts(e) == (3, 2)
